@@ -1,0 +1,70 @@
+"""The check registry. Each check type is one small function; negation, weights and
+thresholds are applied here, generically, so no check implements them itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from promptcheck.spec import CheckSpec
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    score: float
+    reason: str
+    span: tuple[int, int] | None = None  # offending (or, for a positive match, matched) chars
+    skipped: bool = False  # the check could not run (e.g. model-graded checks before a judge exists)
+
+
+@dataclass
+class CheckContext:
+    """What a check may look at besides the answer text."""
+
+    case_vars: Mapping[str, Any] = field(default_factory=dict)
+    expected: str | None = None
+    error_json: Mapping[str, Any] | None = None
+    expects_error: bool = False
+    messages: tuple[tuple[str, str], ...] = ()  # rendered (role, content)
+    latency_s: float | None = None
+    cost: float | None = None
+    phrases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # extra constraint phrases
+    base_dir: str = "."  # for file:// references in check values
+
+
+CheckFn = Callable[[str, CheckSpec, CheckContext], Verdict]
+Validator = Callable[[CheckSpec], None]  # raises ValueError with a user-facing message
+
+
+@dataclass(frozen=True)
+class CheckType:
+    name: str
+    run: CheckFn
+    validate: Validator | None = None
+
+
+CHECKS: dict[str, CheckType] = {}
+
+
+def register(name: str, validate: Validator | None = None) -> Callable[[CheckFn], CheckFn]:
+    def decorator(fn: CheckFn) -> CheckFn:
+        CHECKS[name] = CheckType(name, fn, validate)
+        return fn
+
+    return decorator
+
+
+def known_check_types() -> list[str]:
+    _load_builtin_checks()
+    return sorted(CHECKS)
+
+
+def _load_builtin_checks() -> None:
+    # Importing registers the built-ins; done lazily so registry.py has no import cycle.
+    from promptcheck.checks import builtin, constraints, errorjson  # noqa: F401
+
+
+def lookup(name: str) -> CheckType:
+    _load_builtin_checks()
+    return CHECKS[name]

@@ -1,0 +1,68 @@
+"""The one interface every provider implements, and the request/response it speaks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol
+
+
+@dataclass(frozen=True)
+class ProviderRequest:
+    """A fully rendered call. ``canonical()`` is what cassettes key on."""
+
+    provider: str  # provider type: openai, anthropic, github, compatible, echo, python, reference
+    model: str  # the model name the API sees, e.g. gpt-4o
+    label: str  # the user-visible model label, e.g. openai:gpt-4o (part of item ids)
+    messages: tuple[tuple[str, str], ...]  # (role, rendered content)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    response_format: Mapping[str, Any] | None = None
+    repeat_index: int = 0
+    # Not part of the key: the reference provider answers with the case's own ``output``.
+    reference_output: str | None = None
+    item_id: str = ""
+
+    def canonical(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "params": dict(sorted(self.params.items())),
+            "response_format": self.response_format,
+            "messages": [list(m) for m in self.messages],
+            "repeat_index": self.repeat_index,
+        }
+
+    def key(self) -> str:
+        blob = json.dumps(self.canonical(), sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class ProviderResponse:
+    text: str
+    usage: Usage = Usage()
+    latency_s: float = 0.0
+    cost: float | None = None
+    raw_meta: Mapping[str, Any] = field(default_factory=dict)
+    replayed: bool = False
+
+
+class ProviderError(Exception):
+    """A call failed for good (after retries). The item becomes an ERROR showing this message."""
+
+
+class ProviderConfigError(Exception):
+    """A provider cannot be used as configured (missing key, unknown type); raised before any call."""
+
+
+class Provider(Protocol):
+    label: str
+
+    def complete(self, request: ProviderRequest) -> ProviderResponse: ...

@@ -1,0 +1,147 @@
+"""The typed model every format reader produces; nothing downstream knows the source format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where something was declared; line/col are 1-based and optional."""
+
+    path: str
+    line: int | None = None
+    col: int | None = None
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return self.path
+        if self.col is None:
+            return f"{self.path}:{self.line}"
+        return f"{self.path}:{self.line}:{self.col}"
+
+
+class SpecError(Exception):
+    """One problem in a spec file, rendered as ``path:line:col: message``."""
+
+    def __init__(self, message: str, location: Location) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+class SpecErrors(Exception):
+    """Every problem found in one file, so a user fixes them in one pass."""
+
+    def __init__(self, errors: list[SpecError]) -> None:
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str
+    content: str  # a Jinja2 template until rendered
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    description: str = ""
+    required: bool = False
+
+
+@dataclass
+class CheckSpec:
+    """One declared check. ``type`` is a registry name without the ``not-`` prefix."""
+
+    type: str
+    value: Any = None
+    negate: bool = False
+    weight: float = 1.0
+    threshold: float | None = None
+    name: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    location: Location | None = None
+    metric: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.name:
+            return self.name
+        prefix = "not-" if self.negate else ""
+        if self.value is None or isinstance(self.value, (dict, list)):
+            return f"{prefix}{self.type}"
+        shown = str(self.value)
+        if len(shown) > 40:
+            shown = shown[:37] + "..."
+        return f"{prefix}{self.type}: {shown}"
+
+
+@dataclass
+class CheckGroup:
+    """promptfoo's ``assert-set``: nested checks scored together with their own threshold."""
+
+    checks: list[CheckSpec | CheckGroup]
+    threshold: float | None = None
+    weight: float = 1.0
+    name: str | None = None
+    metric: str | None = None
+
+
+@dataclass
+class Case:
+    id: str
+    vars: dict[str, Any] = field(default_factory=dict)
+    expected: str | None = None
+    checks: list[CheckSpec | CheckGroup] = field(default_factory=list)
+    repeat: int | None = None
+    pass_rate: float | None = None
+    threshold: float | None = None  # promptfoo test-level threshold over the weighted score
+    reference_output: str | None = None  # the answer the ``reference`` provider returns
+    xfail: dict[str, str] = field(default_factory=dict)  # model label (or "*") -> reason
+    description: str | None = None
+    tags: list[str] = field(default_factory=list)
+    explicit_id: bool = False  # derived ids may be disambiguated, explicit ones may not
+    location: Location | None = None
+    # promptfoo tests can carry per-test provider/prompt overrides; opaque here.
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def expects_error(self) -> bool:
+        return self.expected is not None and self.expected.strip().lower() == "error"
+
+
+@dataclass
+class PromptSpec:
+    name: str
+    path: str  # posix path relative to the rootdir; part of every item key
+    messages: list[Message]
+    models: list[str] = field(default_factory=list)  # raw model names as written in the file
+    params: dict[str, Any] = field(default_factory=dict)  # normalised: temperature, max_tokens, top_p, stop, ...
+    response_format: dict[str, Any] | None = None  # OpenAI-style response_format
+    variables: list[Variable] = field(default_factory=list)
+    cases: list[Case] = field(default_factory=list)
+    checks: list[CheckSpec | CheckGroup] = field(default_factory=list)  # applied to every case
+    constraints: list[CheckSpec] = field(default_factory=list)  # negative constraints, every case
+    error_json: dict[str, Any] | None = None
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    repeat: int | None = None
+    pass_rate: float | None = None
+    format: str = "ghmodels"  # which reader produced it; informative only
+    location: Location | None = None
+    # promptfoo: a config holds several prompt templates; each becomes a prompt "variant"
+    # whose label is added to the case id. Empty for single-template formats.
+    variant: str | None = None
+    model_labels: dict[str, str] = field(default_factory=dict)  # raw model -> display label
+    provider_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # raw model -> options
+
+    @property
+    def required_variables(self) -> list[str]:
+        return [v.name for v in self.variables if v.required]
