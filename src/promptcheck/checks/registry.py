@@ -65,6 +65,14 @@ def _load_builtin_checks() -> None:
     from promptcheck.checks import builtin, constraints, errorjson  # noqa: F401
 
 
+def quote(text: str, limit: int = 60) -> str:
+    """Show answer text inside a reason: single-quoted, one line, cut to ``limit`` chars."""
+    shown = text.replace("\r", "").replace("\n", "\\n")
+    if len(shown) > limit:
+        shown = shown[: limit - 3] + "..."
+    return f"'{shown}'"
+
+
 def lookup(name: str) -> CheckType:
     _load_builtin_checks()
     return CHECKS[name]

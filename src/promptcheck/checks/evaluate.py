@@ -1,0 +1,183 @@
+"""The generic runner: negation, thresholds, weights and assert-sets live here, once, so
+no check implements them itself.
+
+Rules, in the order they apply to one check:
+
+1. The check runs and returns a positive ``Verdict``; an exception becomes a failed
+   result ("check crashed: ...") instead of propagating.
+2. ``spec.threshold``, when set, replaces the check's own pass/fail: pass iff
+   ``score >= threshold``. It applies to the positive score, before negation.
+3. ``spec.negate`` flips pass/fail and turns the score into ``1 - score``. A crashed or
+   unknown check fails whatever its negation: breaking must never count as success.
+4. A skipped verdict stays skipped (and "passed"); negation and threshold leave it alone.
+
+Scoring a list (a case, or an assert-set) is promptfoo's: the score is the weighted mean
+of the non-skipped scores, where weight 0 means "report only" (no effect on the score).
+With a threshold the list passes iff ``score >= threshold``; without one every
+non-skipped check must pass. When nothing carries weight the score is 1.0 if everything
+passed, else 0.0; a list where everything was skipped passes with score 1.0.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from promptcheck.checks.registry import CheckContext, Verdict, known_check_types, lookup
+from promptcheck.spec import CheckGroup, CheckSpec
+
+# Scores are means of floats; without slack 0.1 + 0.2 would miss a 0.3 threshold.
+_EPSILON = 1e-9
+GROUP_TYPE = "assert-set"
+
+
+@dataclass
+class CheckResult:
+    name: str  # the check's label; group members are prefixed "<group> > "
+    type: str
+    negate: bool
+    passed: bool
+    score: float
+    reason: str
+    span: tuple[int, int] | None = None
+    weight: float = 1.0
+    skipped: bool = False
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+
+@dataclass
+class Evaluation:
+    passed: bool
+    score: float
+    results: list[CheckResult] = field(default_factory=list)
+
+
+def run_check(spec: CheckSpec, output: str, ctx: CheckContext | None = None) -> CheckResult:
+    try:
+        check = lookup(spec.type)
+    except KeyError:
+        return _broken(spec, f"unknown check type {spec.type!r}")
+    try:
+        verdict = check.run(output, spec, ctx if ctx is not None else CheckContext())
+    except Exception as exc:  # a broken check fails its own case, never the whole run
+        return _broken(spec, f"check crashed: {type(exc).__name__}: {exc}")
+    return _apply_rules(spec, verdict)
+
+
+def _broken(spec: CheckSpec, reason: str) -> CheckResult:
+    return CheckResult(spec.label, spec.type, spec.negate, False, 0.0, reason, None, spec.weight)
+
+
+def _apply_rules(spec: CheckSpec, verdict: Verdict) -> CheckResult:
+    result = CheckResult(
+        spec.label,
+        spec.type,
+        spec.negate,
+        verdict.passed,
+        min(1.0, max(0.0, float(verdict.score))),  # a check's score must stay a fraction
+        verdict.reason,
+        verdict.span,
+        spec.weight,
+        verdict.skipped,
+    )
+    if verdict.skipped:
+        result.passed = True
+        return result
+    if spec.threshold is not None:
+        result.passed = result.score >= spec.threshold - _EPSILON
+        sign = ">=" if result.passed else "<"
+        result.reason += f" (score {result.score:.2f} {sign} threshold {spec.threshold:g})"
+    if spec.negate:
+        if result.passed:
+            result.reason += f" (forbidden by not-{spec.type})"
+        result.passed = not result.passed
+        result.score = 1.0 - result.score
+    return result
+
+
+def evaluate(
+    checks: Sequence[CheckSpec | CheckGroup],
+    output: str,
+    ctx: CheckContext | None = None,
+    threshold: float | None = None,
+) -> Evaluation:
+    """Run every check (groups recursively) and combine them; see the module docstring.
+
+    A group contributes one entry to the score and adds a summary result (type
+    ``assert-set``, named after the group) followed by its members' results, whose names
+    are prefixed with the group name."""
+    ctx = ctx if ctx is not None else CheckContext()
+    results: list[CheckResult] = []
+    scored: list[CheckResult] = []
+    for position, item in enumerate(checks, start=1):
+        if isinstance(item, CheckGroup):
+            summary, members = _evaluate_group(item, position, output, ctx)
+            results.append(summary)
+            results.extend(members)
+            scored.append(summary)
+        else:
+            result = run_check(item, output, ctx)
+            results.append(result)
+            scored.append(result)
+    score, passed = _combine([r for r in scored if not r.skipped], threshold)
+    return Evaluation(passed, score, results)
+
+
+def _evaluate_group(
+    group: CheckGroup, position: int, output: str, ctx: CheckContext
+) -> tuple[CheckResult, list[CheckResult]]:
+    name = group.name or f"{GROUP_TYPE} #{position}"
+    inner = evaluate(group.checks, output, ctx, group.threshold)
+    counted = [r for r in inner.results if not r.skipped and r.type != GROUP_TYPE]
+    skipped = bool(inner.results) and not counted
+    passed_count = sum(r.passed for r in counted)
+    reason = f"{passed_count}/{len(counted)} checks passed, score {inner.score:.2f}"
+    if group.threshold is not None:
+        reason += f" ({'>=' if inner.passed else '<'} threshold {group.threshold:g})"
+    summary = CheckResult(name, GROUP_TYPE, False, inner.passed, inner.score, reason, None, group.weight, skipped)
+    members = [replace(r, name=f"{name} > {r.name}") for r in inner.results]
+    return summary, members
+
+
+def _combine(results: list[CheckResult], threshold: float | None) -> tuple[float, bool]:
+    all_passed = all(r.passed for r in results)
+    weight = sum(r.weight for r in results if r.weight > 0)
+    if weight > 0:
+        score = sum(r.score * r.weight for r in results if r.weight > 0) / weight
+    else:
+        score = 1.0 if all_passed else 0.0
+    if threshold is None:
+        return score, all_passed
+    return score, score >= threshold - _EPSILON
+
+
+def validate_check(spec: CheckSpec | CheckGroup) -> None:
+    """Raise ValueError with a user-facing message if the declaration cannot run.
+
+    Called at collection time, so a typo fails before any model is called."""
+    if isinstance(spec, CheckGroup):
+        _validate_numbers(spec.weight, spec.threshold)
+        for member in spec.checks:
+            validate_check(member)
+        return
+    try:
+        check = lookup(spec.type)
+    except KeyError:
+        known = known_check_types()
+        message = f"unknown check type {spec.type!r}; known types: {', '.join(known)}"
+        close = difflib.get_close_matches(spec.type, known, n=1)
+        raise ValueError(message + (f"; did you mean {close[0]!r}?" if close else "")) from None
+    _validate_numbers(spec.weight, spec.threshold)
+    if check.validate is not None:
+        check.validate(spec)
+
+
+def _validate_numbers(weight: float, threshold: float | None) -> None:
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+        raise ValueError(f"weight must be a number >= 0, got {weight!r}")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))):
+        raise ValueError(f"threshold must be a number, got {threshold!r}")
