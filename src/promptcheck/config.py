@@ -1,0 +1,118 @@
+"""Settings: ``[tool.promptcheck]`` in pyproject.toml, overridden by command-line options."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+RECORD_MODES = ("none", "once", "new", "all")
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message names the key and where it came from."""
+
+
+@dataclass
+class Settings:
+    rootdir: Path = field(default_factory=Path.cwd)
+    prompt_globs: list[str] = field(default_factory=lambda: ["*.prompt.yml", "*.prompt.yaml"])
+    prompt_dirs: list[str] = field(default_factory=lambda: ["prompts"])  # every YAML below is a prompt
+    cases_dirs: list[str] = field(default_factory=lambda: ["cases"])
+    promptfoo_configs: list[str] = field(default_factory=list)
+    models: list[str] | None = None
+    model_map: dict[str, str] = field(default_factory=dict)
+    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Replay only by default: a plain `pytest` never spends money or needs keys.
+    record_mode: str = "none"
+    cassette_dir: str | None = None
+    concurrency: int = 8
+    repeat: int = 1
+    pass_rate: float = 1.0
+    report_dir: str = "reports"
+    baseline: str | None = None
+    max_cost: float | None = None
+    timeout_s: float = 60.0
+    max_retries: int = 4
+    constraints: list[Any] = field(default_factory=list)
+    phrases: dict[str, list[str]] = field(default_factory=dict)
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)
+    rate_limits: dict[str, float] = field(default_factory=dict)  # provider label -> requests/minute
+    judge: str | None = None
+    source: str = "defaults"  # where the file settings came from, for error messages
+
+    @property
+    def report_path(self) -> Path:
+        return (self.rootdir / self.report_dir).resolve()
+
+
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "prompt_globs": (list,), "prompt_dirs": (list,), "cases_dirs": (list,), "promptfoo_configs": (list,),
+    "models": (list, str), "model_map": (dict,), "providers": (dict,), "record_mode": (str,),
+    "cassette_dir": (str,), "concurrency": (int,), "repeat": (int,), "pass_rate": (float, int),
+    "report_dir": (str,), "baseline": (str,), "max_cost": (float, int), "timeout_s": (float, int),
+    "max_retries": (int,), "constraints": (list,), "phrases": (dict,), "prices": (dict,),
+    "rate_limits": (dict,), "judge": (str,),
+}
+
+
+def find_pyproject(rootdir: Path, inipath: Path | None) -> Path | None:
+    if inipath is not None and inipath.name == "pyproject.toml":
+        return inipath
+    candidate = rootdir / "pyproject.toml"
+    return candidate if candidate.is_file() else None
+
+
+def load_file_settings(rootdir: Path, inipath: Path | None = None) -> Settings:
+    settings = Settings(rootdir=rootdir)
+    pyproject = find_pyproject(rootdir, inipath)
+    if pyproject is None:
+        return settings
+    try:
+        table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("promptcheck", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{pyproject}: cannot read [tool.promptcheck]: {exc}") from None
+    settings.source = f"{pyproject.name} [tool.promptcheck]"
+    apply(settings, table, settings.source)
+    return settings
+
+
+def apply(settings: Settings, values: dict[str, Any], source: str) -> None:
+    known = {f.name for f in fields(Settings)} - {"rootdir", "source"}
+    for key, value in values.items():
+        name = key.replace("-", "_")
+        if name not in known:
+            raise ConfigError(f"{source}: unknown setting '{key}'; known settings: {', '.join(sorted(known))}")
+        if value is None:
+            continue
+        kinds = _FIELD_TYPES[name]
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            wanted = " or ".join(k.__name__ for k in kinds)
+            raise ConfigError(f"{source}: '{key}' must be {wanted}, got {type(value).__name__} {value!r}")
+        if name == "models" and isinstance(value, str):
+            value = split_models(value)
+        if float in kinds:
+            value = float(value)
+        setattr(settings, name, value)
+    validate(settings, source)
+
+
+def validate(settings: Settings, source: str) -> None:
+    if settings.record_mode not in RECORD_MODES:
+        raise ConfigError(f"{source}: record mode must be one of {', '.join(RECORD_MODES)}, got '{settings.record_mode}'")
+    if settings.concurrency < 1:
+        raise ConfigError(f"{source}: concurrency must be at least 1, got {settings.concurrency}")
+    if settings.repeat < 1:
+        raise ConfigError(f"{source}: repeat must be at least 1, got {settings.repeat}")
+    if not 0.0 <= settings.pass_rate <= 1.0:
+        raise ConfigError(f"{source}: pass_rate must be between 0 and 1, got {settings.pass_rate}")
+
+
+def split_models(text: str) -> list[str]:
+    return [m.strip() for m in text.split(",") if m.strip()]

@@ -1,0 +1,151 @@
+"""From files on disk to validated PromptSpecs: picks the reader, attaches case files, and
+checks what only the combined spec can tell (required and undefined variables, duplicate ids)."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from promptcheck import yamlio
+from promptcheck.config import Settings
+from promptcheck.formats.casefile import CaseFile, read_case_file
+from promptcheck.formats.cases import assign_unique_ids
+from promptcheck.formats.fields import Problems
+from promptcheck.formats.ghmodels import read_prompt
+from promptcheck.render import TemplateError, referenced_variables
+from promptcheck.spec import Location, PromptSpec, SpecError, SpecErrors
+
+YAML_SUFFIXES = (".yml", ".yaml")
+
+
+@dataclass
+class LoadedCaseFile:
+    path: Path
+    display: str
+    case_file: CaseFile | None
+    errors: list[SpecError] = field(default_factory=list)
+
+
+class Catalog:
+    """Finds and reads prompt files and case files under one rootdir; case files are read once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.rootdir = settings.rootdir
+        self._case_files: list[LoadedCaseFile] | None = None
+
+    def display_path(self, path: Path) -> str:
+        try:
+            return path.resolve().relative_to(self.rootdir.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def is_prompt_file(self, path: Path) -> bool:
+        if any(fnmatch.fnmatch(path.name, pattern) for pattern in self.settings.prompt_globs):
+            return True
+        if path.suffix not in YAML_SUFFIXES:
+            return False
+        display = self.display_path(path)
+        return any(display.startswith(d.rstrip("/") + "/") for d in self.settings.prompt_dirs)
+
+    def case_files(self) -> list[LoadedCaseFile]:
+        if self._case_files is None:
+            self._case_files = [self._read_case_file(p) for p in self._case_file_paths()]
+        return self._case_files
+
+    def _case_file_paths(self) -> list[Path]:
+        paths: list[Path] = []
+        for directory in self.settings.cases_dirs:
+            base = self.rootdir / directory
+            if base.is_dir():
+                paths += sorted(p for p in base.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
+        return paths
+
+    def _read_case_file(self, path: Path) -> LoadedCaseFile:
+        display = self.display_path(path)
+        problems = Problems(display)
+        try:
+            case_file = read_case_file(yamlio.load_file(path, display), display, problems)
+        except SpecError as exc:
+            return LoadedCaseFile(path, display, None, [exc])
+        except SpecErrors as exc:
+            return LoadedCaseFile(path, display, None, exc.errors)
+        return LoadedCaseFile(path, display, case_file, problems.errors)
+
+    def load(self, path: Path) -> tuple[PromptSpec, list[SpecError]]:
+        """The prompt with its case files attached, plus warnings. Raises SpecErrors."""
+        display = self.display_path(path)
+        problems = Problems(display)
+        try:
+            data = yamlio.load_file(path, display)
+        except SpecError as exc:
+            raise SpecErrors([exc]) from None
+        spec = read_prompt(data, display, problems)
+        self._attach_case_files(spec, problems)
+        assign_unique_ids(spec.cases, problems)
+        check_variables(spec, problems)
+        problems.raise_if_any()
+        return spec, problems.warnings
+
+    def _attach_case_files(self, spec: PromptSpec, problems: Problems) -> None:
+        stem = spec.path.rsplit("/", 1)[-1].split(".")[0]
+        for loaded in self.case_files():
+            if loaded.case_file is None:
+                # Unreadable: we cannot see its `prompt:` key, so claim it by file stem.
+                if loaded.path.name.split(".")[0] == stem:
+                    problems.errors.extend(loaded.errors)
+                continue
+            if not loaded.case_file.targets(spec.name, spec.path):
+                continue
+            problems.errors.extend(loaded.errors)
+            spec.cases.extend(loaded.case_file.cases)
+            spec.checks.extend(loaded.case_file.checks)
+            spec.constraints.extend(loaded.case_file.constraints)
+
+
+def check_variables(spec: PromptSpec, problems: Problems) -> None:
+    used: dict[str, int] = {}
+    for index, message in enumerate(spec.messages):
+        try:
+            for name in referenced_variables(message.content):
+                used.setdefault(name, index)
+        except TemplateError as exc:
+            problems.error(f"message {index + 1} ({message.role}): {exc}", spec.location)
+    for case in spec.cases:
+        available = set(case.vars) | ({"expected"} if case.expected is not None else set())
+        for name in spec.required_variables:
+            if name not in case.vars:
+                problems.error(f"case '{case.id}' is missing required variable '{name}'", case.location)
+        for name, index in used.items():
+            if name not in available and name not in spec.required_variables:
+                role = spec.messages[index].role
+                problems.error(
+                    f"case '{case.id}' does not define template variable '{name}' "
+                    f"(used in message {index + 1}, {role})",
+                    case.location,
+                )
+
+
+def load_for_validation(catalog: Catalog, path: Path) -> tuple[list[SpecError], list[SpecError]]:
+    """(errors, warnings) for one file: a prompt file, or a case file on its own."""
+    if catalog.is_prompt_file(path) or path.name.endswith((".prompt.yml", ".prompt.yaml")):
+        try:
+            _, warnings = catalog.load(path)
+        except SpecErrors as exc:
+            return exc.errors, []
+        return [], warnings
+    for loaded in catalog.case_files():
+        if loaded.path.resolve() == path.resolve():
+            return loaded.errors, []
+    loaded = catalog._read_case_file(path)
+    return loaded.errors, []
+
+
+def unmatched_case_files(catalog: Catalog, specs: list[PromptSpec]) -> list[SpecError]:
+    found = []
+    for loaded in catalog.case_files():
+        if loaded.case_file and not any(loaded.case_file.targets(s.name, s.path) for s in specs):
+            target = loaded.case_file.target or f"a prompt file named {loaded.case_file.stem}.prompt.yaml"
+            found.append(SpecError(f"case file matches no prompt (looked for {target!r})", Location(loaded.display)))
+    return found

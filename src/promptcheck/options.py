@@ -1,0 +1,56 @@
+"""Command-line options (one ``promptcheck`` group) and how they override pyproject settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from promptcheck.config import RECORD_MODES, ConfigError, Settings, load_file_settings, split_models, validate
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("promptcheck", "prompt-regression testing")
+    group.addoption("--models", default=None, help="comma-separated model labels; overrides each prompt file's model")
+    group.addoption(
+        "--record-mode",
+        default=None,
+        choices=RECORD_MODES,
+        help="cassettes: none = replay only (default), once = record if no cassette, new = record missing, all = re-record",
+    )
+    group.addoption("--concurrency", type=int, default=None, help="model calls in flight at once (default 8)")
+    group.addoption("--repeat", type=int, default=None, help="samples per case × model (default 1)")
+    group.addoption("--report-dir", default=None, help="where run records and HTML reports go (default reports/)")
+    group.addoption("--baseline", default=None, help="run to compare with: latest, a run id or a record path")
+    group.addoption("--max-cost", type=float, default=None, help="stop issuing model calls once this many USD are spent")
+    group.addoption("--no-promptcheck-report", action="store_true", default=False, help="do not store a run or write reports")
+
+
+def settings_from_config(config: pytest.Config) -> Settings:
+    inipath = Path(config.inipath) if config.inipath else None
+    try:
+        settings = load_file_settings(Path(config.rootpath), inipath)
+        _apply_cli(settings, config)
+    except ConfigError as exc:
+        raise pytest.UsageError(f"promptcheck: {exc}") from None
+    return settings
+
+
+def _apply_cli(settings: Settings, config: pytest.Config) -> None:
+    models = config.getoption("models")
+    if models is not None:
+        settings.models = split_models(models)
+        if not settings.models:
+            raise ConfigError("--models: give at least one model label, e.g. --models openai:gpt-4o,echo")
+    for option, name in (
+        ("record_mode", "record_mode"),
+        ("concurrency", "concurrency"),
+        ("repeat", "repeat"),
+        ("report_dir", "report_dir"),
+        ("baseline", "baseline"),
+        ("max_cost", "max_cost"),
+    ):
+        value = config.getoption(option)
+        if value is not None:
+            setattr(settings, name, value)
+    validate(settings, "command line")

@@ -1,0 +1,145 @@
+"""Case × model → one ItemPlan: the rendered request and the full list of checks for one item.
+
+Rendering happens here, once per case, so items carry their rendered messages (cassettes key on
+them) and a template error surfaces at collection, not halfway through a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable
+
+from promptcheck.checks.registry import CheckContext
+from promptcheck.config import Settings
+from promptcheck.providers.base import ProviderRequest
+from promptcheck.providers.registry import ModelTarget, resolve_target
+from promptcheck.render import TemplateError, render
+from promptcheck.spec import Case, CheckGroup, CheckSpec, PromptSpec, SpecError, SpecErrors
+
+
+@dataclass
+class ItemPlan:
+    spec: PromptSpec
+    case: Case
+    target: ModelTarget
+    messages: tuple[tuple[str, str], ...]
+    checks: list[CheckSpec | CheckGroup]
+    context: CheckContext
+    repeat: int = 1
+    pass_rate: float = 1.0
+    xfail_reason: str | None = None
+    markers: list[str] = field(default_factory=list)
+
+    @property
+    def case_id(self) -> str:
+        return f"{self.spec.variant}-{self.case.id}" if self.spec.variant else self.case.id
+
+    @property
+    def name(self) -> str:
+        return f"{self.case_id}[{self.target.label}]"
+
+    @property
+    def key(self) -> str:
+        """Stable across runs: what run comparisons key on."""
+        return f"{self.spec.path}::{self.name}"
+
+    def request(self, repeat_index: int = 0) -> ProviderRequest:
+        params = {**self.target.options.get("params", {}), **self.spec.params}
+        return ProviderRequest(
+            provider=self.target.provider,
+            model=self.target.model,
+            label=self.target.label,
+            messages=self.messages,
+            params=params,
+            response_format=self.spec.response_format,
+            repeat_index=repeat_index,
+            reference_output=self.case.reference_output,
+            item_id=self.key,
+        )
+
+
+def model_labels(spec: PromptSpec, settings: Settings) -> list[str]:
+    return list(settings.models) if settings.models else list(spec.models)
+
+
+def plan_items(spec: PromptSpec, settings: Settings, project_constraints: list[CheckSpec]) -> list[ItemPlan]:
+    """Every item of one prompt spec; raises SpecErrors naming each case that cannot render."""
+    errors: list[SpecError] = []
+    targets = [resolve_target(raw, settings) for raw in model_labels(spec, settings)]
+    plans: list[ItemPlan] = []
+    for case in spec.cases:
+        try:
+            messages, checks, context = _render_case(spec, case, project_constraints, settings)
+        except TemplateError as exc:
+            errors.append(SpecError(f"case '{case.id}': {exc}", case.location or spec.location))  # type: ignore[arg-type]
+            continue
+        for target in dict.fromkeys(targets):
+            plans.append(
+                ItemPlan(
+                    spec=spec,
+                    case=case,
+                    target=target,
+                    messages=messages,
+                    checks=checks,
+                    context=context,
+                    repeat=case.repeat or spec.repeat or settings.repeat,
+                    pass_rate=_first(case.pass_rate, spec.pass_rate, settings.pass_rate),
+                    xfail_reason=case.xfail.get(target.label, case.xfail.get("*")),
+                    markers=list(dict.fromkeys(spec.tags + case.tags)),
+                )
+            )
+    if errors:
+        raise SpecErrors(errors)
+    return plans
+
+
+def _first(*values: float | None) -> float:
+    return next(v for v in values if v is not None)  # type: ignore[return-value]
+
+
+def _render_case(
+    spec: PromptSpec, case: Case, project_constraints: list[CheckSpec], settings: Settings
+) -> tuple[tuple[tuple[str, str], ...], list[CheckSpec | CheckGroup], CheckContext]:
+    variables: dict[str, Any] = dict(case.vars)
+    if case.expected is not None:
+        variables.setdefault("expected", case.expected)
+    messages = tuple((m.role, render(m.content, variables)) for m in spec.messages)
+    checks: list[CheckSpec | CheckGroup] = [_render_check(c, variables) for c in spec.checks + case.checks]
+    if not case.expects_error:
+        # Constraints describe a real answer; an expected error object is judged by the error rule alone.
+        checks += [_render_check(c, variables) for c in project_constraints + spec.constraints]
+        if case.expected is not None:
+            checks.append(CheckSpec(type="expected", value=case.expected, name=f"expected: {_short(case.expected)}"))
+    if case.expects_error or spec.error_json is not None:
+        checks.append(CheckSpec(type="error-json", name="error-json rule"))
+    context = CheckContext(
+        case_vars=variables,
+        expected=case.expected,
+        error_json=spec.error_json,
+        expects_error=case.expects_error,
+        messages=messages,
+        phrases={k: tuple(v) for k, v in settings.phrases.items()},
+        base_dir=str(settings.rootdir / spec.path.rsplit("/", 1)[0]) if "/" in spec.path else str(settings.rootdir),
+    )
+    return messages, checks, context
+
+
+def _render_check(check: CheckSpec | CheckGroup, variables: dict[str, Any]) -> CheckSpec | CheckGroup:
+    if isinstance(check, CheckGroup):
+        return replace(check, checks=[_render_check(c, variables) for c in check.checks])
+    return replace(check, value=_render_value(check.value, variables))
+
+
+def _render_value(value: Any, variables: dict[str, Any]) -> Any:
+    if isinstance(value, str) and ("{{" in value or "{%" in value):
+        return render(value, variables)
+    if isinstance(value, list):
+        return [_render_value(v, variables) for v in value]
+    return value
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def iter_labels(plans: Iterable[ItemPlan]) -> list[str]:
+    return list(dict.fromkeys(p.target.label for p in plans))

@@ -1,0 +1,28 @@
+"""pytest entry point. Hooks only delegate; the work lives in plain classes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from promptcheck import options
+from promptcheck.collect import PromptFile
+from promptcheck.keys import SESSION_KEY
+from promptcheck.session import PromptcheckSession
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    options.add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    state = PromptcheckSession.start(config, options.settings_from_config(config))
+    config.stash[SESSION_KEY] = state
+    config.pluginmanager.register(state, "promptcheck-session")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> PromptFile | None:
+    if parent.config.stash[SESSION_KEY].catalog.is_prompt_file(file_path):
+        return PromptFile.from_parent(parent, path=file_path)
+    return None

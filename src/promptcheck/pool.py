@@ -1,0 +1,109 @@
+"""One pool for every model call of a session (or of an xdist worker).
+
+Calls are issued ahead of pytest's sequential item loop, up to ``concurrency`` in flight; each
+item then waits only for its own answers. pytest's ordering, -x and reporting stay untouched."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from promptcheck.providers.base import ProviderError, ProviderRequest, ProviderResponse
+
+
+class CostLimitReached(Exception):
+    """--max-cost was spent before this call was issued; the item is skipped with this reason."""
+
+
+class ProviderSource(Protocol):
+    def provider_for(self, request: ProviderRequest) -> Callable[[ProviderRequest], ProviderResponse]: ...
+
+
+@dataclass
+class Budget:
+    limit: float | None
+    spent: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def check(self) -> None:
+        if self.limit is not None and self.spent >= self.limit:
+            raise CostLimitReached(f"--max-cost ${self.limit:.4f} reached (spent ${self.spent:.4f}); no new calls issued")
+
+    def add(self, cost: float | None) -> None:
+        if cost:
+            with self._lock:
+                self.spent += cost
+
+
+Outcome = ProviderResponse | ProviderError | CostLimitReached
+
+
+class CallPool:
+    def __init__(self, call: Callable[[ProviderRequest], ProviderResponse], concurrency: int, max_cost: float | None) -> None:
+        self._call = call
+        self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="promptcheck-call")
+        self._futures: dict[str, Future[Outcome]] = {}
+        self._lock = threading.Lock()
+        self.budget = Budget(max_cost)
+        self.in_flight = 0
+        self.done = 0
+
+    def submit(self, request: ProviderRequest) -> Future[Outcome]:
+        key = self._future_key(request)
+        with self._lock:
+            future = self._futures.get(key)
+            if future is None:
+                future = self._executor.submit(self._run, request)
+                self._futures[key] = future
+            return future
+
+    def result(self, request: ProviderRequest, while_waiting: Callable[[], None] | None = None) -> Outcome:
+        future = self.submit(request)
+        while True:
+            try:
+                return future.result(timeout=0.05 if while_waiting else None)
+            except TimeoutError:
+                if while_waiting is not None:
+                    while_waiting()
+
+    def forget(self, request: ProviderRequest) -> None:
+        """Drop a finished future so a 20,000-item session does not keep every answer alive."""
+        with self._lock:
+            self._futures.pop(self._future_key(request), None)
+
+    def cancel_pending(self) -> None:
+        with self._lock:
+            for future in self._futures.values():
+                future.cancel()
+
+    def shutdown(self) -> None:
+        self.cancel_pending()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def _run(self, request: ProviderRequest) -> Outcome:
+        try:
+            self.budget.check()
+        except CostLimitReached as exc:
+            return exc
+        with self._lock:
+            self.in_flight += 1
+        try:
+            response = self._call(request)
+            self.budget.add(response.cost)
+            return response
+        except ProviderError as exc:
+            return exc
+        except Exception as exc:  # a provider bug must not hang or kill the session
+            return ProviderError(f"{type(exc).__name__}: {exc}")
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+                self.done += 1
+
+    @staticmethod
+    def _future_key(request: ProviderRequest) -> str:
+        return f"{request.item_id}#{request.repeat_index}#{request.key()}"

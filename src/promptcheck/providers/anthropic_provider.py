@@ -1,0 +1,98 @@
+"""Anthropic Messages through the official SDK."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from .base import ProviderRequest, Usage
+from .sdk_common import SDKProvider, pick, resolve_api_key
+
+ANTHROPIC_DEFAULT_BASE_URL = "https://api.anthropic.com"
+DEFAULT_MAX_TOKENS = 1024  # the Messages API has no default and rejects calls without one
+
+
+def messages_params(
+    request: ProviderRequest, default_max_tokens: int = DEFAULT_MAX_TOKENS
+) -> dict[str, Any]:
+    """Messages API arguments for a rendered request (everything but the model)."""
+    params = request.params
+    system = [content for role, content in request.messages if role == "system"]
+    kwargs: dict[str, Any] = {
+        "max_tokens": int(
+            pick(params, "max_tokens", "maxTokens", "max_completion_tokens", "maxCompletionTokens")
+            or default_max_tokens
+        ),
+        "messages": [{"role": role, "content": content} for role, content in request.messages if role != "system"],
+    }
+    if system:
+        # The Messages API takes one top-level system prompt, not system-role messages.
+        kwargs["system"] = "\n\n".join(system)
+    stop = pick(params, "stop", "stop_sequences", "stopSequences")
+    if stop is not None:
+        kwargs["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+    # This SDK generation dropped sampling knobs from create()'s signature (newer models refuse
+    # them), yet older models still honour them, so a prompt that sets them sends them as-is.
+    sampling = {
+        "temperature": pick(params, "temperature"),
+        "top_p": pick(params, "top_p", "topP"),
+        "top_k": pick(params, "top_k", "topK"),
+    }
+    extra = {name: value for name, value in sampling.items() if value is not None}
+    if extra:
+        kwargs["extra_body"] = extra
+    schema = _json_schema(request.response_format)
+    if schema is not None:
+        kwargs["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+    return kwargs
+
+
+def _json_schema(response_format: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    # Only a full schema has a Messages API equivalent (structured outputs); a bare
+    # {"type": "json_object"} request is left to the prompt and the json checks.
+    if not response_format or response_format.get("type") != "json_schema":
+        return None
+    spec = response_format.get("json_schema") or {}
+    schema = spec.get("schema") if isinstance(spec, Mapping) else None
+    return dict(schema) if isinstance(schema, Mapping) else None
+
+
+class AnthropicProvider(SDKProvider):
+    """``complete()`` via ``anthropic.Anthropic(...).messages.create``."""
+
+    def __init__(
+        self,
+        *,
+        label: str = "anthropic",
+        base_url: str | None = None,
+        api_key: str | None = None,
+        api_key_env: str = "ANTHROPIC_API_KEY",
+        timeout_s: float = 60.0,
+        max_retries: int = 2,
+        price_overrides: Mapping[str, Any] | None = None,
+        default_max_tokens: int = DEFAULT_MAX_TOKENS,
+    ) -> None:
+        super().__init__(label=label, timeout_s=timeout_s, max_retries=max_retries, price_overrides=price_overrides)
+        key = resolve_api_key(api_key, api_key_env, required=True, who=label)
+        import anthropic  # here, not at module level: replay-only runs never pay for the import
+
+        self.sdk = anthropic
+        self.base_url = base_url or ANTHROPIC_DEFAULT_BASE_URL
+        self.default_max_tokens = default_max_tokens
+        # An explicit key keeps the SDK from consulting profiles and federation settings.
+        self.client = anthropic.Anthropic(
+            api_key=key,
+            base_url=self.base_url,
+            timeout=timeout_s,
+            max_retries=max_retries,
+        )
+
+    def _send(self, request: ProviderRequest) -> Any:
+        return self.client.messages.create(model=request.model, **messages_params(request, self.default_max_tokens))
+
+    def _parse(self, result: Any) -> tuple[str, Usage, dict[str, Any]]:
+        # Text may arrive split across several blocks (e.g. around citations); tool-use and
+        # thinking blocks are not part of the answer.
+        text = "".join(block.text for block in result.content if getattr(block, "type", None) == "text")
+        usage = result.usage
+        meta = {"model": result.model, "finish_reason": result.stop_reason, "id": result.id}
+        return text, Usage(usage.input_tokens, usage.output_tokens) if usage else Usage(), meta

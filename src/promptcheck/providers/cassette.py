@@ -1,0 +1,379 @@
+"""Record/replay of provider calls, after pytest-recording / vcrpy.
+
+Record modes (``--record-mode``):
+
+* ``none`` replay only; never touches the network, a missing recording is an error.
+* ``once`` record into cassette files that did not exist when this run started; replay the rest.
+* ``new``  replay what exists, record what is missing.
+* ``all``  re-record everything.
+
+Layout: ``<directory>/<prompt path without suffix>/<model label>.yaml`` (see cassette_format),
+entries keyed by ``ProviderRequest.key()``. Several processes (pytest-xdist workers) may write
+the same file: each write takes an exclusive ``flock`` on the file's directory, re-reads the
+file, merges its own entries in and replaces the file atomically.
+
+xdist notes: pass the same ``run_id`` to every worker's store so ``once`` treats files created
+by sibling workers as this run's; "used" sets are per process, so merge ``used_keys()`` from
+workers into one store with ``mark_used()`` before calling ``prune()``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Iterator, Mapping
+
+from . import cassette_format as fmt
+from .base import Provider, ProviderError, ProviderRequest, ProviderResponse, Usage
+
+try:
+    import fcntl
+except ImportError:  # Windows: no cross-process lock; single-process runs are still safe.
+    fcntl = None  # type: ignore[assignment]
+
+RECORD_MODES = ("none", "once", "new", "all")
+_PROMPT_SUFFIXES = (".prompt.yaml", ".prompt.yml", ".yaml", ".yml", ".json", ".csv")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _safe_part(text: str) -> str:
+    return _UNSAFE.sub("_", text).strip("._") or "_"
+
+
+def split_item_id(item_id: str) -> tuple[str, str]:
+    """``prompts/a.prompt.yaml::case-1[openai:gpt-4o]`` -> (``prompts/a.prompt.yaml``, ``case-1``)."""
+    path, sep, rest = item_id.partition("::")
+    if not sep:
+        return "", ""
+    case = rest.rsplit("[", 1)[0] if rest.endswith("]") else rest
+    return path, case
+
+
+def cassette_relpath(request: ProviderRequest) -> PurePosixPath:
+    prompt, _ = split_item_id(request.item_id)
+    for suffix in _PROMPT_SUFFIXES:
+        if prompt.endswith(suffix):
+            prompt = prompt[: -len(suffix)]
+            break
+    # Keeping the prompt's directories avoids collisions between same-named prompts; ".."
+    # and absolute parts are dropped so a cassette can never land outside its directory.
+    parts = [_safe_part(p) for p in PurePosixPath(prompt).parts if p not in ("/", "..", ".")] or ["_unnamed"]
+    label = request.label or f"{request.provider}:{request.model}"
+    return PurePosixPath(*parts, _safe_part(label) + ".yaml")
+
+
+@dataclass(frozen=True)
+class UnusedEntry:
+    path: Path
+    key: str
+    item: str
+
+
+@dataclass
+class _File:
+    path: Path
+    existed: bool  # when this process first looked
+    created_by_run: str | None
+    # Compact replay data only; the full entries stay on disk (memory matters at 20k items).
+    recordings: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    items: dict[str, str] = field(default_factory=dict)
+    used: set[str] = field(default_factory=set)
+    recorded: set[str] = field(default_factory=set)  # keys recorded by this process, this run
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    prompt: str = ""  # for the file header, from the first request recorded into it
+    model_label: str = ""
+
+
+def _compact(entry: Mapping[str, Any]) -> tuple[Any, ...]:
+    response = entry.get("response") or {}
+    usage = response.get("usage") or {}
+    return (
+        str(response.get("text") or ""),
+        usage.get("input_tokens"),
+        usage.get("output_tokens"),
+        float(response.get("latency_s") or 0.0),
+        response.get("cost"),
+        dict(response.get("meta") or {}),
+    )
+
+
+def _entry(request: ProviderRequest, response: ProviderResponse) -> dict[str, Any]:
+    canonical = request.canonical()
+    return {
+        "item": request.item_id,
+        "recorded_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "request": {
+            "provider": canonical["provider"],
+            "model": canonical["model"],
+            "params": canonical["params"],
+            "response_format": canonical["response_format"],
+            "repeat_index": canonical["repeat_index"],
+            "messages": [{"role": role, "content": content} for role, content in request.messages],
+        },
+        "response": {
+            "text": response.text,
+            "usage": {"input_tokens": response.usage.input_tokens, "output_tokens": response.usage.output_tokens},
+            "latency_s": round(response.latency_s, 4),
+            "cost": response.cost,
+            "meta": dict(response.raw_meta),
+        },
+    }
+
+
+class CassetteStore:
+    """All cassette files under one directory, loaded lazily, one parse per file per process."""
+
+    def __init__(self, directory: str | Path, *, run_id: str | None = None, flush_interval_s: float = 0.5) -> None:
+        self.directory = Path(directory)
+        self.run_id = run_id or uuid.uuid4().hex
+        # Rewriting a file per recorded answer is quadratic for big prompts; batch writes a
+        # little. 0 writes every answer through immediately.
+        self.flush_interval_s = flush_interval_s
+        self._files: dict[Path, _File] = {}
+        self._lock = threading.RLock()  # in-memory state
+        self._write_lock = threading.Lock()  # one writer per process; flock covers the rest
+        self._last_flush = time.monotonic()
+        atexit.register(self._flush_at_exit)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def path_for(self, request: ProviderRequest) -> Path:
+        return self.directory.joinpath(*cassette_relpath(request).parts)
+
+    def _file(self, path: Path) -> _File:
+        with self._lock:
+            loaded = self._files.get(path)
+            if loaded is None:
+                doc = fmt.load(path)
+                loaded = _File(path, existed=doc is not None, created_by_run=(doc or {}).get("created_by_run"))
+                for key, entry in ((doc or {}).get("entries") or {}).items():
+                    loaded.recordings[str(key)] = _compact(entry or {})
+                    loaded.items[str(key)] = str((entry or {}).get("item", ""))
+                self._files[path] = loaded
+            return loaded
+
+    def lookup(self, request: ProviderRequest) -> ProviderResponse | None:
+        """The recorded answer for ``request`` (marking it used), or None."""
+        key = request.key()
+        with self._lock:
+            cassette = self._file(self.path_for(request))
+            found = cassette.recordings.get(key)
+            if found is None:
+                return None
+            cassette.used.add(key)
+        text, input_tokens, output_tokens, latency, cost, meta = found
+        return ProviderResponse(
+            text=text,
+            usage=Usage(input_tokens, output_tokens),
+            latency_s=latency,
+            cost=cost,
+            raw_meta=meta,
+            replayed=True,
+        )
+
+    def may_record_once(self, request: ProviderRequest) -> bool:
+        """``once`` semantics: the file is new in this run (possibly created by a sibling worker)."""
+        cassette = self._file(self.path_for(request))
+        return not cassette.existed or cassette.created_by_run == self.run_id
+
+    def recorded_this_run(self, request: ProviderRequest) -> bool:
+        return request.key() in self._file(self.path_for(request)).recorded
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def record(self, request: ProviderRequest, response: ProviderResponse) -> None:
+        key = request.key()
+        entry = _entry(request, response)
+        with self._lock:
+            cassette = self._file(self.path_for(request))
+            cassette.recordings[key] = _compact(entry)
+            cassette.items[key] = request.item_id
+            cassette.used.add(key)
+            cassette.recorded.add(key)
+            cassette.pending[key] = entry
+            cassette.prompt = cassette.prompt or split_item_id(request.item_id)[0]
+            cassette.model_label = cassette.model_label or request.label
+            due = time.monotonic() - self._last_flush >= self.flush_interval_s
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        """Merge every pending entry into its file on disk."""
+        with self._write_lock:
+            with self._lock:
+                batches = [(f, f.pending) for f in self._files.values() if f.pending]
+                for cassette, _ in batches:
+                    cassette.pending = {}
+                self._last_flush = time.monotonic()
+            for cassette, pending in batches:
+                try:
+                    self._merge_into(cassette, pending)
+                except BaseException:
+                    with self._lock:  # keep them for the next attempt rather than lose answers
+                        cassette.pending = {**pending, **cassette.pending}
+                    raise
+
+    def _merge_into(self, cassette: _File, pending: dict[str, dict[str, Any]], drop: set[str] = frozenset()) -> None:
+        secrets = fmt.env_secrets()
+        with _locked_dir(cassette.path.parent):
+            doc = fmt.load(cassette.path) or {}
+            entries: dict[str, Any] = doc.get("entries") or {}
+            for key in drop:
+                entries.pop(key, None)
+            for key, entry in pending.items():
+                entries[key] = fmt.scrub(entry, secrets)
+            if not entries:
+                cassette.path.unlink(missing_ok=True)
+                return
+            header = {
+                "prompt": doc.get("prompt") or cassette.prompt,
+                "model": doc.get("model") or cassette.model_label,
+                # Kept from the first writer: "once" asks whether the file is this run's own.
+                "created_by_run": doc.get("created_by_run") or self.run_id,
+            }
+            fmt.write_atomic(cassette.path, fmt.dump({**doc, **fmt.scrub(header, secrets), "entries": entries}))
+        cassette.created_by_run = header["created_by_run"]
+
+    def close(self) -> None:
+        self.flush()
+        atexit.unregister(self._flush_at_exit)
+
+    def _flush_at_exit(self) -> None:
+        try:
+            self.flush()
+        except Exception as exc:  # at exit there is nobody left to raise to
+            print(f"promptcheck: could not save cassettes: {exc}")
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+
+    def used_keys(self) -> dict[str, list[str]]:
+        """Keys used by this process, by file (JSON-friendly, for xdist workeroutput)."""
+        with self._lock:
+            return {str(p): sorted(f.used) for p, f in self._files.items() if f.used}
+
+    def mark_used(self, used: Mapping[str, list[str]]) -> None:
+        for path, keys in used.items():
+            cassette = self._file(Path(path))
+            with self._lock:
+                cassette.used.update(keys)
+
+    def unused_entries(self, *, scan: bool = False) -> list[UnusedEntry]:
+        """Entries of the cassettes this run opened that no item used.
+
+        ``scan=True`` also opens every other cassette under the directory, so cassettes of
+        deleted prompts show up too; only meaningful after a run that selected every item.
+        """
+        if scan:
+            for path in sorted(self.directory.rglob("*.yaml")):
+                self._file(path)
+        with self._lock:
+            return [
+                UnusedEntry(f.path, key, f.items.get(key, ""))
+                for f in self._files.values()
+                for key in sorted(f.recordings)
+                if key not in f.used
+            ]
+
+    def prune(self, *, scan: bool = False) -> list[UnusedEntry]:
+        """Delete unused entries (and files left empty); returns what was removed."""
+        self.flush()
+        unused = self.unused_entries(scan=scan)
+        by_file: dict[Path, set[str]] = {}
+        for entry in unused:
+            by_file.setdefault(entry.path, set()).add(entry.key)
+        with self._write_lock:
+            for path, keys in by_file.items():
+                cassette = self._files[path]
+                self._merge_into(cassette, {}, drop=keys)
+                with self._lock:
+                    for key in keys:
+                        cassette.recordings.pop(key, None)
+                        cassette.items.pop(key, None)
+        return unused
+
+
+@contextlib.contextmanager
+def _locked_dir(directory: Path) -> Iterator[None]:
+    # Locking the directory rather than a side file leaves no stray *.lock files to commit.
+    directory.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def record_command(request: ProviderRequest) -> str:
+    prompt, case = split_item_id(request.item_id)
+    target = f" {prompt}" if prompt else ""
+    select = f" -k '{case}'" if case else ""
+    return f"pytest{target} --record-mode=new{select}"
+
+
+class CassetteProvider:
+    """Wraps a provider with record/replay. The inner provider is built only when a call must
+    really be made, so replay-only runs need neither API keys nor SDK imports."""
+
+    def __init__(
+        self,
+        inner_factory: Callable[[], Provider],
+        store: CassetteStore,
+        mode: str = "none",
+        *,
+        label: str = "cassette",
+        hint: Callable[[ProviderRequest], str] = record_command,
+    ) -> None:
+        if mode not in RECORD_MODES:
+            raise ValueError(f"record mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
+        self.label = label
+        self.mode = mode
+        self.store = store
+        self._inner_factory = inner_factory
+        self._inner: Provider | None = None
+        self._inner_lock = threading.Lock()
+        self._hint = hint
+
+    def complete(self, request: ProviderRequest) -> ProviderResponse:
+        if self.mode == "all" and not self.store.recorded_this_run(request):
+            return self._record(request)
+        replayed = self.store.lookup(request)
+        if replayed is not None:
+            return replayed
+        if self.mode == "new" or self.mode == "all":
+            return self._record(request)
+        if self.mode == "once" and self.store.may_record_once(request):
+            return self._record(request)
+        raise ProviderError(self._missing_message(request))
+
+    def _record(self, request: ProviderRequest) -> ProviderResponse:
+        response = self._inner_provider().complete(request)
+        self.store.record(request, response)
+        return response
+
+    def _inner_provider(self) -> Provider:
+        with self._inner_lock:
+            if self._inner is None:
+                self._inner = self._inner_factory()
+            return self._inner
+
+    def _missing_message(self, request: ProviderRequest) -> str:
+        path = self.store.path_for(request)
+        what = request.item_id or f"{request.label} (key {request.key()})"
+        why = (
+            "record mode 'once' only records into new cassette files"
+            if self.mode == "once"
+            else "record mode 'none' never calls the API"
+        )
+        return f"no recorded answer for {what} in {path} ({why}). Record it with: {self._hint(request)}"

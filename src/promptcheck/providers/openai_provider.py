@@ -1,0 +1,126 @@
+"""OpenAI Chat Completions through the official SDK: OpenAI, GitHub Models and compatible servers.
+
+One class covers three setups because they share the wire format:
+
+* ``openai:<model>``       -> ``OpenAIProvider.openai()``  (OPENAI_API_KEY, OPENAI_BASE_URL)
+* ``github:<pub>/<model>`` -> ``OpenAIProvider.github()``  (GITHUB_TOKEN, models.github.ai)
+* named local servers      -> ``OpenAIProvider.compatible(name, base_url, api_key_env)``
+  (vLLM, Ollama, llama.cpp, LM Studio; the key is optional)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from .base import ProviderRequest, Usage
+from .sdk_common import SDKProvider, pick, resolve_api_key
+
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+GITHUB_MODELS_BASE_URL = "https://models.github.ai/inference"
+
+# Local servers ignore the key, but the SDK refuses to build a client without one.
+_NO_KEY = "not-needed"
+
+# (API name, spellings accepted in prompt files)
+_PARAMS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("temperature", ("temperature",)),
+    ("max_tokens", ("max_tokens", "maxTokens")),
+    ("max_completion_tokens", ("max_completion_tokens", "maxCompletionTokens")),
+    ("top_p", ("top_p", "topP")),
+    ("stop", ("stop",)),
+    ("seed", ("seed",)),
+    ("presence_penalty", ("presence_penalty", "presencePenalty")),
+    ("frequency_penalty", ("frequency_penalty", "frequencyPenalty")),
+)
+
+
+def chat_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The Chat Completions arguments for a prompt's params; unknown params are not sent."""
+    out: dict[str, Any] = {}
+    for api_name, spellings in _PARAMS:
+        value = pick(params, *spellings)
+        if value is not None:
+            out[api_name] = value
+    return out
+
+
+class OpenAIProvider(SDKProvider):
+    """``complete()`` via ``openai.OpenAI(...).chat.completions.create``."""
+
+    def __init__(
+        self,
+        *,
+        label: str = "openai",
+        base_url: str | None = None,
+        api_key: str | None = None,
+        api_key_env: str | None = "OPENAI_API_KEY",
+        key_required: bool = True,
+        timeout_s: float = 60.0,
+        max_retries: int = 2,
+        price_overrides: Mapping[str, Any] | None = None,
+        model_prefix: str = "",
+    ) -> None:
+        super().__init__(label=label, timeout_s=timeout_s, max_retries=max_retries, price_overrides=price_overrides)
+        key = resolve_api_key(api_key, api_key_env, required=key_required, who=label)
+        import openai  # here, not at module level: replay-only runs never pay for the import
+
+        self.sdk = openai
+        self.base_url = base_url or OPENAI_DEFAULT_BASE_URL
+        # Always pass key and base_url explicitly so the SDK never falls back to OPENAI_* env
+        # values meant for a different server (a local server must not receive the OpenAI key).
+        self.client = openai.OpenAI(
+            api_key=key or _NO_KEY,
+            base_url=self.base_url,
+            timeout=timeout_s,
+            max_retries=max_retries,
+        )
+        self._model_prefix = model_prefix
+
+    @classmethod
+    def openai(cls, **kwargs: Any) -> OpenAIProvider:
+        kwargs.setdefault("base_url", os.environ.get("OPENAI_BASE_URL") or None)
+        return cls(**kwargs)
+
+    @classmethod
+    def github(cls, **kwargs: Any) -> OpenAIProvider:
+        kwargs.setdefault("label", "github")
+        kwargs.setdefault("base_url", GITHUB_MODELS_BASE_URL)
+        kwargs.setdefault("api_key_env", "GITHUB_TOKEN")
+        kwargs.setdefault("model_prefix", "github:")
+        return cls(**kwargs)
+
+    @classmethod
+    def compatible(cls, name: str, base_url: str, api_key_env: str | None = None, **kwargs: Any) -> OpenAIProvider:
+        kwargs.setdefault("key_required", False)
+        return cls(label=name, base_url=base_url, api_key_env=api_key_env, **kwargs)
+
+    def model_name(self, request: ProviderRequest) -> str:
+        # GitHub Models wants "<publisher>/<model>"; tolerate a full "github:..." label too.
+        model = request.model
+        if self._model_prefix and model.startswith(self._model_prefix):
+            model = model[len(self._model_prefix) :]
+        return model
+
+    def _send(self, request: ProviderRequest) -> Any:
+        kwargs = chat_params(request.params)
+        if request.response_format is not None:
+            kwargs["response_format"] = dict(request.response_format)
+        return self.client.chat.completions.create(
+            model=self.model_name(request),
+            messages=[{"role": role, "content": content} for role, content in request.messages],
+            **kwargs,
+        )
+
+    def _parse(self, result: Any) -> tuple[str, Usage, dict[str, Any]]:
+        choice = result.choices[0]
+        message = choice.message
+        usage = result.usage
+        meta: dict[str, Any] = {"model": result.model, "finish_reason": choice.finish_reason, "id": result.id}
+        if getattr(message, "refusal", None):
+            meta["refusal"] = message.refusal
+        return (
+            message.content or "",
+            Usage(usage.prompt_tokens, usage.completion_tokens) if usage else Usage(),
+            meta,
+        )

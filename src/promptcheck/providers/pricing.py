@@ -1,0 +1,104 @@
+"""What a call cost, from a per-model price table that config can override.
+
+Prices are USD per 1M tokens, as published by OpenAI and Anthropic at the time of writing.
+They change; a project that cares about exact numbers overrides them in config:
+
+    [tool.promptcheck.prices]
+    "gpt-4o" = { input = 2.5, output = 10.0 }
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .base import ProviderConfigError, Usage
+
+
+@dataclass(frozen=True)
+class Price:
+    input: float  # USD per 1M input (prompt) tokens
+    output: float  # USD per 1M output (completion) tokens
+
+
+# As published at the time of writing. Keys are model-name prefixes: dated snapshots such
+# as "gpt-4o-2024-08-06" or "claude-3-5-sonnet-20241022" resolve to their family entry.
+PRICES: dict[str, Price] = {
+    # OpenAI
+    "gpt-5": Price(1.25, 10.00),
+    "gpt-5-mini": Price(0.25, 2.00),
+    "gpt-5-nano": Price(0.05, 0.40),
+    "gpt-4.1": Price(2.00, 8.00),
+    "gpt-4.1-mini": Price(0.40, 1.60),
+    "gpt-4.1-nano": Price(0.10, 0.40),
+    "gpt-4o": Price(2.50, 10.00),
+    "gpt-4o-mini": Price(0.15, 0.60),
+    "gpt-4-turbo": Price(10.00, 30.00),
+    "gpt-3.5-turbo": Price(0.50, 1.50),
+    "o1": Price(15.00, 60.00),
+    "o3": Price(2.00, 8.00),
+    "o3-mini": Price(1.10, 4.40),
+    "o4-mini": Price(1.10, 4.40),
+    # Anthropic
+    "claude-opus-4-5": Price(5.00, 25.00),
+    "claude-opus-4-1": Price(15.00, 75.00),
+    "claude-opus-4": Price(15.00, 75.00),
+    "claude-sonnet-4-5": Price(3.00, 15.00),
+    "claude-sonnet-4": Price(3.00, 15.00),
+    "claude-haiku-4-5": Price(1.00, 5.00),
+    "claude-3-7-sonnet": Price(3.00, 15.00),
+    "claude-3-5-sonnet": Price(3.00, 15.00),
+    "claude-3-5-haiku": Price(0.80, 4.00),
+    "claude-3-opus": Price(15.00, 75.00),
+    "claude-3-haiku": Price(0.25, 1.25),
+}
+
+
+def parse_price_overrides(raw: Mapping[str, Any] | None) -> dict[str, Price]:
+    """Validate ``{model: {input: x, output: y}}`` from config, with a plain-words error."""
+    prices: dict[str, Price] = {}
+    for model, entry in (raw or {}).items():
+        if isinstance(entry, Price):
+            prices[str(model)] = entry
+            continue
+        if not isinstance(entry, Mapping) or not {"input", "output"} <= set(entry):
+            raise ProviderConfigError(
+                f"price for {model!r} must look like {{input: <USD per 1M tokens>, output: <USD per 1M tokens>}}"
+            )
+        try:
+            prices[str(model)] = Price(float(entry["input"]), float(entry["output"]))
+        except (TypeError, ValueError):
+            raise ProviderConfigError(f"price for {model!r}: input and output must be numbers") from None
+    return prices
+
+
+def _lookup(model: str, table: Mapping[str, Price]) -> Price | None:
+    if model in table:
+        return table[model]
+    # Longest prefix wins so "gpt-4o-mini-2024-07-18" is not priced as "gpt-4o".
+    best: str | None = None
+    for name in table:
+        if model.startswith(name + "-") and (best is None or len(name) > len(best)):
+            best = name
+    return table[best] if best is not None else None
+
+
+def price_for(model: str, overrides: Mapping[str, Price] | None = None) -> Price | None:
+    candidates = [model]
+    if "/" in model:
+        # GitHub Models names are "<publisher>/<model>"; the model part carries the price.
+        candidates.append(model.rsplit("/", 1)[1])
+    for table in (overrides or {}, PRICES):
+        for name in candidates:
+            found = _lookup(name, table)
+            if found is not None:
+                return found
+    return None
+
+
+def cost_for(model: str, usage: Usage, overrides: Mapping[str, Any] | None = None) -> float | None:
+    """USD for one call, or None when the model's price or the token counts are unknown."""
+    price = price_for(model, parse_price_overrides(overrides) if overrides else None)
+    if price is None or usage.input_tokens is None or usage.output_tokens is None:
+        return None
+    return (usage.input_tokens * price.input + usage.output_tokens * price.output) / 1_000_000

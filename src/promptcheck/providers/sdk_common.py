@@ -1,0 +1,150 @@
+"""What the OpenAI and Anthropic providers share: keys, timing, cost and error wording.
+
+Both official SDKs are generated from the same template (Stainless), so their clients take the
+same ``timeout``/``max_retries`` options, retry the same failures (connection errors, timeouts,
+408/409/429/5xx, honouring ``retry-after``) and raise parallel exception hierarchies. The
+subclasses only translate a ProviderRequest to SDK arguments and an SDK result back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from abc import ABC, abstractmethod
+from types import ModuleType
+from typing import Any, Mapping
+
+from .base import ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse, Usage
+from .pricing import cost_for, parse_price_overrides
+
+_REASONS = {
+    400: "bad request",
+    401: "authentication failed",
+    403: "permission denied",
+    404: "not found",
+    408: "request timeout",
+    409: "conflict",
+    413: "request too large",
+    422: "unprocessable request",
+    429: "rate limited",
+    500: "server error",
+    502: "bad gateway",
+    503: "service unavailable",
+    504: "gateway timeout",
+    529: "overloaded",
+}
+
+
+def resolve_api_key(explicit: str | None, env_var: str | None, *, required: bool, who: str) -> str | None:
+    """An explicit key wins, then the environment; a missing required key fails before any call."""
+    if explicit:
+        return explicit
+    if env_var and os.environ.get(env_var):
+        return os.environ[env_var]
+    if required:
+        where = f"set the {env_var} environment variable" if env_var else "configure an API key"
+        raise ProviderConfigError(f"{who} needs an API key: {where}.")
+    return None
+
+
+def pick(params: Mapping[str, Any], *names: str) -> Any:
+    """First present spelling of a parameter (prompt files mix snake_case and camelCase)."""
+    for name in names:
+        if params.get(name) is not None:
+            return params[name]
+    return None
+
+
+def _attempts(exc: BaseException) -> int | None:
+    # The SDKs stamp every attempt with this header, so the last request tells how many ran.
+    request = getattr(exc, "request", None)
+    try:
+        return int(request.headers["x-stainless-retry-count"]) + 1 if request is not None else None
+    except (KeyError, ValueError, AttributeError):
+        return None
+
+
+def _api_message(body: object) -> str | None:
+    # OpenAI's SDK hands over the inner "error" object, Anthropic's the whole body.
+    if isinstance(body, Mapping):
+        inner = body.get("error", body)
+        if isinstance(inner, Mapping) and inner.get("message"):
+            return str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+    if isinstance(body, str) and body.strip():
+        return body.strip()[:500]
+    return None
+
+
+def describe_sdk_error(exc: BaseException, sdk: ModuleType, *, who: str, timeout_s: float) -> str | None:
+    """A plain-words message for a failure raised by ``sdk``; None if it is not an API failure."""
+    attempts = _attempts(exc)
+    tail = f" (gave up after {attempts} attempts)" if attempts and attempts > 1 else ""
+    if isinstance(exc, sdk.APITimeoutError):
+        return f"{who}: request timed out after {timeout_s:g}s{tail}"
+    if isinstance(exc, sdk.APIConnectionError):
+        cause = exc.__cause__ or exc.__context__
+        detail = f"{type(cause).__name__}: {cause}" if cause else str(exc)
+        return f"{who}: connection failed: {detail}{tail}"
+    if isinstance(exc, sdk.APIStatusError):
+        status = exc.status_code
+        reason = _REASONS.get(status, "error")
+        message = _api_message(exc.body) or exc.message
+        return f"{who}: HTTP {status} ({reason}): {message}{tail}"
+    if isinstance(exc, sdk.APIResponseValidationError):
+        return f"{who}: the API answer did not have the expected shape: {exc.message}"
+    if isinstance(exc, json.JSONDecodeError):
+        # The SDKs parse the body lazily and let the decoder error through unwrapped.
+        return f"{who}: the API answered with malformed JSON ({exc})"
+    if type(exc).__module__.split(".")[0] == sdk.__name__:
+        return f"{who}: {exc}"  # any other SDK-raised failure, e.g. a refused option
+    return None
+
+
+class SDKProvider(ABC):
+    """Call flow shared by the SDK-backed providers; subclasses map requests and results."""
+
+    sdk: ModuleType  # the imported SDK package, set by the subclass constructor
+
+    def __init__(
+        self,
+        *,
+        label: str,
+        timeout_s: float,
+        max_retries: int,
+        price_overrides: Mapping[str, Any] | None,
+    ) -> None:
+        self.label = label
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.prices = parse_price_overrides(price_overrides)
+
+    @abstractmethod
+    def _send(self, request: ProviderRequest) -> Any:
+        """Make the SDK call; SDK exceptions propagate."""
+
+    @abstractmethod
+    def _parse(self, result: Any) -> tuple[str, Usage, dict[str, Any]]:
+        """(text, usage, raw_meta) from the SDK's result object."""
+
+    def complete(self, request: ProviderRequest) -> ProviderResponse:
+        started = time.perf_counter()
+        try:
+            result = self._send(request)
+        except Exception as exc:
+            message = describe_sdk_error(exc, self.sdk, who=self.label, timeout_s=self.timeout_s)
+            if message is None:
+                raise
+            raise ProviderError(message) from exc
+        latency = time.perf_counter() - started
+        try:
+            text, usage, meta = self._parse(result)
+        except (AttributeError, IndexError, TypeError) as exc:
+            # Only reachable when a server's JSON is valid but not the API's shape.
+            raise ProviderError(f"{self.label}: the API answer did not have the expected shape ({exc})") from exc
+        cost = cost_for(request.model, usage, self.prices)
+        if cost is None and meta.get("model"):
+            cost = cost_for(str(meta["model"]), usage, self.prices)
+        return ProviderResponse(text=text, usage=usage, latency_s=latency, cost=cost, raw_meta=meta)

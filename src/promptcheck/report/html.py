@@ -1,0 +1,90 @@
+"""The self-contained HTML report: one file, inline CSS and JS, no network, works from file://.
+
+Everything from a run (prompts, answers, check reasons, even model labels) is untrusted text. Jinja2
+autoescapes it in markup; item data reaches the page only as one JSON block that the script reads
+with ``textContent`` semantics. A Content-Security-Policy allows exactly our one script (by hash),
+so even a future escaping bug could not run injected code or reach the network.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from functools import cache
+from typing import Any, Mapping, Sequence
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from promptcheck.compare import CATEGORIES, Comparison
+from promptcheck.report.payload import build_matrix, build_payload, build_trend, filter_counts
+
+# Inside <script> only "</script" (and "<!--") can end the block early; escaping every <, > and &
+# rules out all of them. U+2028/9 are valid JSON but were line breaks to older JS parsers.
+_SCRIPT_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
+
+
+def script_json(value: Any) -> Markup:
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    for raw, escaped in _SCRIPT_ESCAPES:
+        text = text.replace(raw, escaped)
+    return Markup(text)
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("promptcheck.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["pct"] = _pct
+    env.filters["signed_pts"] = _signed_pts
+    return env
+
+
+@cache
+def _static(name: str) -> str:
+    loader = _environment().loader
+    assert loader is not None
+    source, _, _ = loader.get_source(_environment(), name)
+    return source
+
+
+def _pct(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate * 100:.1f}%"
+
+
+def _signed_pts(delta: float | None) -> str:
+    """A pass-rate delta in percentage points, e.g. +2.5 pts."""
+    if delta is None:
+        return ""
+    return f"{delta * 100:+.1f} pts"
+
+
+def render_html(
+    comparison: Comparison,
+    current: Mapping[str, Any],
+    baseline: Mapping[str, Any] | None,
+    history: Sequence[Mapping[str, Any]] = (),
+) -> str:
+    script = _static("report.js")
+    script_hash = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    models = [m.model for m in comparison.models]
+    return _environment().get_template("report.html.j2").render(
+        comparison=comparison,
+        current=current,
+        baseline=baseline,
+        categories=CATEGORIES,
+        filters=filter_counts(comparison),
+        matrix=build_matrix(comparison, models),
+        models=models,
+        trend=build_trend(history, current),
+        data=script_json(build_payload(comparison)),
+        css=Markup(_static("report.css")),
+        script=Markup(script),
+        script_hash=script_hash,
+    )

@@ -1,0 +1,198 @@
+"""The view model behind the HTML report: plain data, no markup.
+
+Items go to the page as one JSON document that the page's script renders on demand. Field names are
+short because a 20,000-item report repeats them 20,000 times; ``report.js`` documents each one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+from promptcheck.compare import CATEGORIES, Comparison, ItemComparison
+from promptcheck.runstore import pass_rate, summarize
+
+_FAILED = ("fail", "error")
+CHANGED_CATEGORIES = ("regression", "fix", "new", "removed", "changed")
+TREND_RUNS = 20
+_PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f")
+
+
+class _Strings:
+    """Interns long strings (system prompts repeat across every case and model)."""
+
+    def __init__(self) -> None:
+        self.table: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def ref(self, text: str) -> int:
+        index = self._index.get(text)
+        if index is None:
+            index = self._index[text] = len(self.table)
+            self.table.append(text)
+        return index
+
+
+def _utf16_span(text: str, span: Sequence[int] | None) -> list[int] | None:
+    """Python counts code points, JavaScript UTF-16 units; convert so highlights land right."""
+    if not span or len(span) != 2:
+        return None
+    start, end = max(0, int(span[0])), max(0, int(span[1]))
+    if text.isascii():
+        return [start, end]
+    return [len(text[:n].encode("utf-16-le")) // 2 for n in (start, end)]
+
+
+def _check_row(check: Mapping[str, Any], answer: str) -> list[Any]:
+    state = 2 if check.get("skipped") else int(bool(check.get("passed")))
+    span = _utf16_span(answer, check.get("span")) if state == 0 else None
+    return [check.get("name", ""), check.get("type", ""), state, check.get("score"), check.get("reason") or "", span]
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _put(row: dict[str, Any], name: str, value: Any) -> None:
+    if value not in (None, False, [], ""):  # absent means empty: keeps the page small
+        row[name] = value
+
+
+def _item_row(ic: ItemComparison, strings: _Strings) -> dict[str, Any]:
+    item = ic.item
+    current = ic.current or {}
+    answer = current.get("answer") or ""
+    row: dict[str, Any] = {"k": ic.key, "c": ic.category, "s": item.get("status")}
+    _put(row, "pp", item.get("prompt_path"))
+    _put(row, "n", item.get("prompt_name"))
+    _put(row, "case", item.get("case_id"))
+    _put(row, "m", item.get("model"))
+    if ic.current is None:
+        row["s"] = None
+        _put(row, "a", (ic.baseline or {}).get("answer"))
+    _put(row, "bs", (ic.baseline or {}).get("status"))
+    diff = ic.text_diff()
+    if diff is not None:
+        row["d"] = [list(op) for op in diff]  # both answers are recoverable from the ops
+        changes = ic.json_diff()
+        _put(row, "j", [[c.path, c.kind, _json_text(c.before), _json_text(c.after)] for c in changes or []])
+    elif ic.current is not None:
+        _put(row, "a", current.get("answer"))
+    _put(row, "ck", [_check_row(c, answer) for c in current.get("checks") or []])
+    _put(row, "cc", [[c.name, c.before, c.after] for c in ic.check_changes] if ic.baseline else [])
+    _put(row, "msg", [[role, strings.ref(content)] for role, content in item.get("messages") or []])
+    for name, value in (("sc", "score"), ("lat", "latency_s"), ("cost", "cost"), ("err", "error"), ("skip", "skip_reason")):
+        _put(row, name, item.get(value))
+    _put(row, "dsc", ic.score_delta)
+    _put(row, "dlat", ic.latency_delta)
+    _put(row, "dcost", ic.cost_delta)
+    if item.get("input_tokens") is not None or item.get("output_tokens") is not None:
+        row["tok"] = [item.get("input_tokens"), item.get("output_tokens")]
+    _put(row, "rp", bool(item.get("replayed")))
+    _put(row, "pc", ic.prompt_changed)
+    _put(row, "ac", ic.answer_changed)
+    samples = current.get("samples") or []
+    if samples:
+        row["smp"] = [sum(1 for s in samples if s.get("passed")), len(samples)]
+    return row
+
+
+def filter_counts(comparison: Comparison) -> dict[str, int]:
+    failing = sum(1 for i in comparison.items if (i.current or {}).get("status") in _FAILED)
+    changed = sum(1 for i in comparison.items if i.category in CHANGED_CATEGORIES or i.answer_changed)
+    return {"regressions": comparison.counts["regression"], "failing": failing, "changed": changed, "all": len(comparison.items)}
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    passed: int
+    ran: int
+    regressions: int
+
+    @property
+    def css(self) -> str:
+        if self.regressions:
+            return "regress"
+        if not self.ran:
+            return "none"
+        return "ok" if self.passed == self.ran else "bad"
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    prompt_path: str
+    prompt_name: str
+    cells: list[MatrixCell | None]  # one per model; None: the prompt isn't run on that model
+
+
+def build_matrix(comparison: Comparison, models: Sequence[str]) -> list[MatrixRow]:
+    """Prompts × models, rows with regressions, then failures, first."""
+    tallies: dict[str, dict[str, list[int]]] = {}
+    names: dict[str, str] = {}
+    for ic in comparison.items:
+        if ic.current is None:
+            continue
+        path = str(ic.current.get("prompt_path") or ic.key.split("::")[0])
+        names.setdefault(path, str(ic.current.get("prompt_name") or path))
+        tally = tallies.setdefault(path, {}).setdefault(str(ic.current.get("model", "")), [0, 0, 0])
+        status = ic.current.get("status")
+        tally[0] += status == "pass"
+        tally[1] += status != "skip"
+        tally[2] += ic.category == "regression"
+    rows = [
+        MatrixRow(path, names[path], [MatrixCell(*by_model[m]) if m in by_model else None for m in models])
+        for path, by_model in tallies.items()
+    ]
+
+    def urgency(row: MatrixRow) -> tuple[int, int, str]:
+        cells = [c for c in row.cells if c]
+        return (-sum(c.regressions for c in cells), -sum(c.ran - c.passed for c in cells), row.prompt_path)
+
+    return sorted(rows, key=urgency)
+
+
+@dataclass(frozen=True)
+class TrendLine:
+    model: str
+    color: str
+    points: list[tuple[float, float, str]]  # x, y, tooltip
+
+    @property
+    def polyline(self) -> str:
+        return " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in self.points)
+
+
+@dataclass(frozen=True)
+class Trend:
+    width: int
+    height: int
+    runs: list[str]
+    lines: list[TrendLine]
+
+
+def build_trend(history: Iterable[Mapping[str, Any]], current: Mapping[str, Any], width: int = 640, height: int = 160) -> Trend:
+    """Pass rate per model over the last runs; ``history`` holds run headers (records without items)."""
+    runs = {str(h.get("run_id")): h for h in history if h.get("summary")}
+    runs[str(current["run_id"])] = current if current.get("summary") else current | {"summary": summarize(current["items"])}
+    ordered = sorted(runs.values(), key=lambda h: (str(h.get("started_at") or ""), str(h.get("run_id"))))[-TREND_RUNS:]
+    pad, plot_w, plot_h = 36, width - 48, height - 36
+    step = plot_w / max(1, len(ordered) - 1)
+    lines = []
+    models = list(dict.fromkeys(m for h in ordered for m in h["summary"].get("models", {})))
+    for index, model in enumerate(models):
+        points = []
+        for n, header in enumerate(ordered):
+            rate = pass_rate(header["summary"]["models"].get(model, {}))
+            if rate is not None:
+                x, y = pad + n * step, 12 + (1 - rate) * plot_h
+                points.append((x, y, f"{header.get('run_id')} {model}: {rate:.1%}"))
+        lines.append(TrendLine(model, _PALETTE[index % len(_PALETTE)], points))
+    return Trend(width, height, [str(h.get("run_id")) for h in ordered], lines)
+
+
+def build_payload(comparison: Comparison) -> dict[str, Any]:
+    strings = _Strings()
+    items = [_item_row(ic, strings) for ic in comparison.items]
+    return {"items": items, "strings": strings.table, "categories": list(CATEGORIES)}
+

@@ -1,0 +1,295 @@
+// promptcheck report: renders the item list from the JSON block, lazily.
+// Every string in the data is untrusted model or prompt text: it only ever reaches the page through
+// textContent / createTextNode, never as markup.
+//
+// Item fields (absent = empty): k key, c category, s status (null: not in this run), bs baseline
+// status, pp prompt path, n prompt name, case case id, m model, a answer, d word diff [[op, text]]
+// (-1 baseline only, 0 both, 1 current only) when the answer changed, j JSON changes
+// [[path, kind, before, after]], ck checks [[name, type, state 0 fail|1 pass|2 skipped, score,
+// reason, span]], cc check changes [[name, before, after]], msg [[role, string index]], sc score,
+// dsc score delta, lat latency s, dlat, cost, dcost, tok [in, out], err error, skip skip reason,
+// rp replayed, pc prompt changed, ac answer changed, smp [passed, total] repeat samples.
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("pc-data").textContent);
+  var items = data.items;
+  var strings = data.strings;
+  var PAGE = 200;
+  var CHANGED = { regression: 1, fix: 1, "new": 1, removed: 1, changed: 1 };
+  var state = { filter: "all", q: "", prompt: "", model: "", shown: PAGE, expandAll: false };
+  var haystacks = null; // built on the first search only
+  var list = document.getElementById("list");
+  var more = document.getElementById("more");
+  var status = document.getElementById("status");
+  var search = document.getElementById("q");
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function section(parent, title) {
+    var box = el("div");
+    box.appendChild(el("h3", null, title));
+    parent.appendChild(box);
+    return box;
+  }
+
+  function num(value, digits) {
+    return value === undefined || value === null ? "–" : Number(value).toFixed(digits);
+  }
+
+  function signed(value, digits) {
+    return value === undefined ? "" : " (" + (value >= 0 ? "+" : "") + Number(value).toFixed(digits) + ")";
+  }
+
+  function currentAnswer(it) {
+    if (!it.d) return it.a || "";
+    return it.d.filter(function (op) { return op[0] >= 0; }).map(function (op) { return op[1]; }).join("");
+  }
+
+  function matches(it) {
+    var f = state.filter;
+    if (f === "regressions" && it.c !== "regression") return false;
+    if (f === "failing" && it.s !== "fail" && it.s !== "error") return false;
+    if (f === "changed" && !CHANGED[it.c] && !it.ac) return false;
+    if (state.prompt && it.pp !== state.prompt) return false;
+    if (state.model && it.m !== state.model) return false;
+    if (state.q) {
+      if (!haystacks) {
+        haystacks = items.map(function (x) {
+          var reasons = (x.ck || []).map(function (c) { return c[4]; }).join(" ");
+          return (x.k + " " + currentAnswer(x) + " " + reasons + " " + (x.err || "")).toLowerCase();
+        });
+      }
+      if (haystacks[it.__i].indexOf(state.q) < 0) return false;
+    }
+    return true;
+  }
+
+  function firstReason(it) {
+    if (it.err) return it.err;
+    if (it.skip) return "skipped: " + it.skip;
+    var failed = (it.ck || []).filter(function (c) { return c[2] === 0; });
+    if (failed.length) return failed[0][0] + ": " + failed[0][4];
+    if (it.c === "changed") return "answer changed";
+    return "";
+  }
+
+  function diffSides(parent, ops) {
+    var sides = el("div", "sides");
+    var left = el("pre"), right = el("pre");
+    ops.forEach(function (op) {
+      if (op[0] <= 0) left.appendChild(op[0] < 0 ? el("del", null, op[1]) : document.createTextNode(op[1]));
+      if (op[0] >= 0) right.appendChild(op[0] > 0 ? el("ins", null, op[1]) : document.createTextNode(op[1]));
+    });
+    var l = el("div"), r = el("div");
+    l.appendChild(el("div", "meta", "baseline"));
+    l.appendChild(left);
+    r.appendChild(el("div", "meta", "current"));
+    r.appendChild(right);
+    sides.appendChild(l);
+    sides.appendChild(r);
+    parent.appendChild(sides);
+  }
+
+  function spanSnippet(answer, span) {
+    // Enough context to recognise the place, not the whole answer again.
+    var pre = el("pre");
+    var start = Math.max(0, span[0] - 120), end = Math.min(answer.length, span[1] + 120);
+    pre.appendChild(document.createTextNode((start > 0 ? "…" : "") + answer.slice(start, span[0])));
+    pre.appendChild(el("mark", null, answer.slice(span[0], span[1])));
+    pre.appendChild(document.createTextNode(answer.slice(span[1], end) + (end < answer.length ? "…" : "")));
+    return pre;
+  }
+
+  function details(it) {
+    var box = el("div", "det");
+    var kv = el("div", "kv");
+    [
+      "key " + it.k,
+      "status " + (it.bs || "–") + " → " + (it.s || "not run"),
+      "score " + num(it.sc, 3) + signed(it.dsc, 3),
+      "latency " + num(it.lat, 2) + " s" + signed(it.dlat, 2),
+      "cost " + num(it.cost, 5) + signed(it.dcost, 5),
+      it.tok ? "tokens " + (it.tok[0] === null ? "–" : it.tok[0]) + " in / " + (it.tok[1] === null ? "–" : it.tok[1]) + " out" : "",
+      it.smp ? "samples " + it.smp[0] + "/" + it.smp[1] + " passed" : "",
+      it.rp ? "replayed from cassette" : "",
+      it.pc ? "prompt changed since baseline" : ""
+    ].forEach(function (text) { if (text) kv.appendChild(el("span", null, text)); });
+    box.appendChild(kv);
+    if (it.err) section(box, "Error").appendChild(el("pre", null, it.err));
+    if (it.skip) section(box, "Skipped").appendChild(el("pre", null, it.skip));
+
+    var answer = currentAnswer(it);
+    if (it.ck) {
+      var ul = el("ul", "checks");
+      it.ck.forEach(function (c) {
+        var cls = c[2] === 0 ? "fail" : c[2] === 1 ? "pass" : "skipped";
+        var li = el("li", cls, (c[2] === 0 ? "✗ " : c[2] === 1 ? "✓ " : "– ") + c[0] + " (" + c[1] + ", score " + num(c[3], 2) + ")" + (c[4] ? ": " + c[4] : ""));
+        if (c[2] === 0 && c[5]) li.appendChild(spanSnippet(answer, c[5]));
+        ul.appendChild(li);
+      });
+      section(box, "Checks").appendChild(ul);
+    }
+    if (it.cc) {
+      var changes = el("ul", "checks");
+      it.cc.forEach(function (c) { changes.appendChild(el("li", null, c[0] + ": " + (c[1] || "absent") + " → " + (c[2] || "absent"))); });
+      section(box, "Check changes vs baseline").appendChild(changes);
+    }
+    if (it.d) diffSides(section(box, "Answer: baseline → current (word diff)"), it.d);
+    else section(box, it.s === null ? "Answer (baseline)" : "Answer").appendChild(el("pre", null, it.a === undefined ? "(no answer)" : it.a));
+    if (it.j) {
+      var table = el("table", "mono");
+      it.j.forEach(function (j) {
+        var tr = el("tr");
+        [j[0], j[1], j[2], j[3]].forEach(function (cell) { tr.appendChild(el("td", null, cell)); });
+        table.appendChild(tr);
+      });
+      section(box, "JSON changes (path, kind, before, after)").appendChild(table);
+    }
+    if (it.msg) {
+      var prompt = el("details");
+      prompt.appendChild(el("summary", null, "Rendered prompt (" + it.msg.length + " message" + (it.msg.length === 1 ? "" : "s") + ")"));
+      it.msg.forEach(function (m) {
+        prompt.appendChild(el("div", "role", m[0]));
+        prompt.appendChild(el("pre", null, strings[m[1]]));
+      });
+      box.appendChild(prompt);
+    }
+    return box;
+  }
+
+  function toggle(row, it, open) {
+    var sum = row.firstChild;
+    var det = row.__det;
+    if (open === undefined) open = !det || det.hidden;
+    if (open && !det) {
+      det = row.__det = details(it);
+      row.appendChild(det);
+    }
+    if (det) det.hidden = !open;
+    sum.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+
+  function rowFor(it) {
+    var row = el("div", "row cat-row-" + it.c);
+    row.setAttribute("data-key", it.k);
+    row.setAttribute("data-category", it.c);
+    var sum = el("button", "sum");
+    sum.type = "button";
+    sum.setAttribute("aria-expanded", "false");
+    sum.appendChild(el("span", "badge cat-" + it.c, it.c.replace("_", " ")));
+    sum.appendChild(el("span", "badge st-" + (it.s || "none"), it.s || "—"));
+    sum.appendChild(el("span", "name mono", (it.n || it.pp || "") + " › " + (it.case || it.k)));
+    sum.appendChild(el("span", "model", it.m || ""));
+    sum.appendChild(el("span", "why", firstReason(it)));
+    sum.appendChild(el("span", "num", num(it.sc, 2)));
+    sum.addEventListener("click", function () { toggle(row, it); });
+    row.appendChild(sum);
+    if (state.expandAll) toggle(row, it, true);
+    return row;
+  }
+
+  function render() {
+    var shown = [];
+    var total = 0;
+    for (var i = 0; i < items.length; i++) {
+      if (!matches(items[i])) continue;
+      total++;
+      if (shown.length < state.shown) shown.push(items[i]);
+    }
+    var frag = document.createDocumentFragment();
+    shown.forEach(function (it) { frag.appendChild(rowFor(it)); });
+    list.textContent = "";
+    list.appendChild(frag);
+    status.textContent = total === 0 ? "No items match." : "Showing " + shown.length + " of " + total + " item" + (total === 1 ? "" : "s") + ".";
+    more.hidden = shown.length >= total;
+    more.textContent = "Show " + Math.min(PAGE, total - shown.length) + " more";
+    document.querySelectorAll("button.filter").forEach(function (b) {
+      b.classList.toggle("active", b.getAttribute("data-filter") === state.filter);
+    });
+    var scope = document.getElementById("scope");
+    scope.hidden = !(state.prompt || state.model);
+    document.getElementById("scope-text").textContent = [state.prompt, state.model].filter(Boolean).join(" · ");
+  }
+
+  function readHash() {
+    var params = {};
+    location.hash.replace(/^#/, "").split("&").forEach(function (part) {
+      if (!part) return;
+      var at = part.indexOf("=");
+      var name = at < 0 ? part : part.slice(0, at);
+      try { params[name] = at < 0 ? "" : decodeURIComponent(part.slice(at + 1)); } catch (e) { params[name] = ""; }
+    });
+    return params;
+  }
+
+  function applyHash() {
+    var p = readHash();
+    state.filter = { regressions: 1, failing: 1, changed: 1, all: 1 }[p.filter] ? p.filter : "all";
+    state.q = (p.q || "").toLowerCase();
+    state.prompt = p.prompt || "";
+    state.model = p.model || "";
+    state.expandAll = p.expand === "all";
+    state.shown = PAGE;
+    search.value = p.q || "";
+    render();
+    return p;
+  }
+
+  function writeHash() {
+    var parts = [];
+    if (state.filter !== "all") parts.push("filter=" + state.filter);
+    if (state.q) parts.push("q=" + encodeURIComponent(state.q));
+    if (state.prompt) parts.push("prompt=" + encodeURIComponent(state.prompt));
+    if (state.model) parts.push("model=" + encodeURIComponent(state.model));
+    if (state.expandAll) parts.push("expand=all");
+    try { history.replaceState(null, "", "#" + parts.join("&")); } catch (e) { /* some file:// setups forbid it */ }
+  }
+
+  function update(change) {
+    for (var name in change) state[name] = change[name];
+    state.shown = PAGE;
+    writeHash();
+    render();
+  }
+
+  items.forEach(function (it, i) { it.__i = i; });
+  document.querySelectorAll("button.filter").forEach(function (b) {
+    b.addEventListener("click", function () { update({ filter: b.getAttribute("data-filter") }); });
+  });
+  var timer = null;
+  search.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(function () { update({ q: search.value.trim().toLowerCase() }); }, 150);
+  });
+  document.querySelectorAll("td.cell[data-prompt]").forEach(function (td) {
+    td.addEventListener("click", function () {
+      update({ filter: "all", prompt: td.getAttribute("data-prompt"), model: td.getAttribute("data-model") });
+      list.scrollIntoView();
+    });
+  });
+  document.getElementById("scope-clear").addEventListener("click", function () { update({ prompt: "", model: "" }); });
+  document.getElementById("expand-all").addEventListener("click", function () { update({ expandAll: !state.expandAll }); });
+  more.addEventListener("click", function () { state.shown += PAGE; render(); });
+  window.addEventListener("hashchange", applyHash);
+
+  var params = applyHash();
+  if ("bench" in params) {
+    // For bench/bench_report.py: paint timings land in the DOM, where --dump-dom can read them.
+    var rendered = performance.now();
+    var report = function () {
+      var out = { rendered_ms: rendered, items: items.length };
+      performance.getEntriesByType("paint").forEach(function (e) { out[e.name] = e.startTime; });
+      var nav = performance.getEntriesByType("navigation")[0];
+      if (nav) out.dom_content_loaded_ms = nav.domContentLoadedEventEnd;
+      var pre = document.getElementById("bench-result");
+      pre.textContent = JSON.stringify(out);
+      pre.hidden = false;
+    };
+    requestAnimationFrame(function () { setTimeout(report, 50); });
+  }
+})();

@@ -1,0 +1,104 @@
+"""Markdown (for $GITHUB_STEP_SUMMARY and PR comments) and terminal summaries of a Comparison.
+
+Untrusted text is flattened to one line and escaped for its medium: Markdown punctuation is
+backslash-escaped so answers can't inject HTML or links; control characters are dropped from
+terminal lines so an answer can't send escape sequences to the user's terminal.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from promptcheck.compare import Comparison, ItemComparison, ModelStats
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~&!])")  # what could start markup, a link or HTML
+_LABELS = {"regression": "REGRESSION", "fix": "FIXED", "still_failing": "FAILING", "new": "NEW", "removed": "REMOVED"}
+
+
+def one_line(text: object, width: int = 120) -> str:
+    flat = " ".join(_CONTROL.sub(" ", str(text)).split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def md(text: object, width: int = 120) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", one_line(text, width))
+
+
+def why(ic: ItemComparison) -> str:
+    """The shortest useful explanation of an item's state."""
+    current = ic.current or {}
+    if current.get("error"):
+        return f"error: {current['error']}"
+    turned = [c.name for c in ic.check_changes if c.after == "fail"]
+    failed = ic.failed_checks()
+    if failed:
+        first = next((c for c in failed if c.get("name") in turned), failed[0])
+        more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
+        return f"{first.get('name')}: {first.get('reason') or 'failed'}{more}"
+    if ic.category == "changed":
+        return "answer changed"
+    return ""
+
+
+def _rate(stats: ModelStats) -> str:
+    rate = "–" if stats.pass_rate is None else f"{stats.pass_rate:.1%}"
+    return rate if stats.delta is None else f"{rate} ({stats.delta * 100:+.1f} pts)"
+
+
+def headline(comparison: Comparison) -> str:
+    parts = [f"{len(comparison.items)} items"]
+    parts += [f"{n} {cat.replace('_', ' ')}" for cat, n in comparison.counts.items() if n and cat != "unchanged"]
+    against = f"vs {comparison.baseline_id}" if comparison.baseline_id else "no baseline"
+    return f"{', '.join(parts)} ({against})"
+
+
+def terminal_lines(comparison: Comparison, report_path: Path | str | None, limit: int = 10) -> list[str]:
+    lines = [f"promptcheck: {headline(comparison)}"]
+    if comparison.models:
+        lines.append("  pass rate: " + ", ".join(f"{one_line(m.model, 60)} {_rate(m)}" for m in comparison.models))
+    for category in ("regression", "fix"):
+        selected = comparison.of(category)
+        for ic in selected[:limit]:
+            reason = why(ic)
+            lines.append(f"{_LABELS[category]} {one_line(ic.key, 160)}" + (f" — {one_line(reason)}" if reason else ""))
+        if len(selected) > limit:
+            lines.append(f"… and {len(selected) - limit} more {category.replace('_', ' ')}s")
+    if report_path is not None:
+        lines.append(f"report: {report_path}")
+    return lines
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return out + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def render_markdown(comparison: Comparison, report_path: Path | str | None = None, limit: int = 50) -> str:
+    regressions = comparison.counts["regression"]
+    title = f"{regressions} regression{'s' if regressions != 1 else ''}" if regressions else "no regressions"
+    out = [f"### promptcheck: {title}", "", md(headline(comparison), 400), ""]
+    if comparison.models:
+        out += _md_table(
+            ["Model", "Pass rate", "Δ vs baseline", "pass", "fail", "error", "skip"],
+            [
+                [md(m.model, 60), "–" if m.pass_rate is None else f"{m.pass_rate:.1%}",
+                 "" if m.delta is None else f"{m.delta * 100:+.1f} pts",
+                 *(str(m.counts.get(s, 0)) for s in ("pass", "fail", "error", "skip"))]
+                for m in comparison.models
+            ],
+        )
+        out.append("")
+    for category, title in (("regression", "Regressions"), ("fix", "Fixes"), ("still_failing", "Still failing"), ("new", "New")):
+        selected = comparison.of(category)
+        if not selected:
+            continue
+        out += [f"#### {title} ({len(selected)})", ""]
+        out += _md_table(["Item", "Status", "Why"], [[md(ic.key, 160), str(ic.item.get("status")), md(why(ic))] for ic in selected[:limit]])
+        if len(selected) > limit:
+            out.append(f"\n… and {len(selected) - limit} more")
+        out.append("")
+    if report_path is not None:
+        out.append(f"Full report: `{one_line(report_path, 300).replace('`', '')}`")
+    return "\n".join(out).rstrip() + "\n"

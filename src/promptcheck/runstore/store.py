@@ -1,0 +1,326 @@
+"""Writing runs (``RunRecorder``) and reading them back (``load_run``, ``list_runs``, ``resolve_baseline``)."""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from promptcheck.runstore.record import SCHEMA, STATUSES, new_header, summarize, utc_now, validate_item
+
+RUNS_DIR = "runs"
+JOURNAL_SUFFIX = ".journal.jsonl"
+
+
+class RunFileError(Exception):
+    """A run file that is missing, unreadable or not a run record; the message names the file."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _write_atomic(path: Path, chunks: Iterable[str], durable: bool = False) -> None:
+    """Temp file in the same directory + os.replace: readers see the old or the new file, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.writelines(chunks)
+            if durable:
+                out.flush()
+                os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    _write_atomic(path, (text,))
+
+
+def _record_chunks(header: Mapping[str, Any], item_lines: Iterable[str]) -> Iterable[str]:
+    yield _dump(dict(header))[:-1] + ',\n"items": [\n'
+    yield ",\n".join(item_lines)
+    yield "\n]}\n"
+
+
+def write_run(path: Path, record: Mapping[str, Any]) -> None:
+    """Write a whole record (e.g. a merged one) in the store's layout."""
+    items = record["items"]
+    header = {k: v for k, v in record.items() if k != "items"} | {"summary": summarize(items)}
+    _write_atomic(path, _record_chunks(header, map(_dump, items)), durable=True)
+
+
+class RunRecorder:
+    """Accumulates one session's items and keeps ``runs/<run_id>.json`` current on disk.
+
+    Not for xdist workers: only the controller (or a non-distributed session) records.
+    Items must not be mutated after ``add``; the file holds them as they were then.
+    """
+
+    def __init__(
+        self,
+        report_dir: Path | str,
+        meta: Mapping[str, Any],
+        *,
+        flush_interval: float = 0.5,
+        max_flush_share: float = 0.1,
+    ) -> None:
+        self.header = new_header(meta)
+        self.path = Path(report_dir) / RUNS_DIR / f"{self.header['run_id']}.json"
+        self.journal_path = self.path.with_name(self.header["run_id"] + JOURNAL_SUFFIX)
+        self._items: dict[str, dict[str, Any]] = {}
+        self._lines: dict[str, str] = {}  # serialized once at add(), so a flush is pure I/O
+        self._lock = threading.RLock()
+        self._flush_interval = flush_interval
+        # A rewrite costs O(run size); spacing rewrites by duration/share bounds their total cost.
+        self._backoff = 1.0 / max_flush_share
+        self._next_flush = 0.0
+        self._dirty = False
+        self._finished = False
+        self.flush()  # the file exists from the first moment, so a crash before any item still shows
+        self._journal = self.journal_path.open("a", encoding="utf-8")
+        atexit.register(self._at_exit)
+
+    @property
+    def run_id(self) -> str:
+        return str(self.header["run_id"])
+
+    @property
+    def record(self) -> dict[str, Any]:
+        """The run as a record dict (what ``compare`` and the reports take)."""
+        with self._lock:
+            items = list(self._items.values())
+            return self.header | {"summary": summarize(items), "items": items}
+
+    def add(self, item: dict[str, Any]) -> None:
+        validate_item(item)
+        line = _dump(item)  # also proves the item is plain JSON before it is accepted
+        with self._lock:
+            if self._finished:
+                raise RuntimeError(f"run {self.run_id} is finished; cannot add {item['key']!r}")
+            self._items.pop(item["key"], None)  # a rerun replaces the earlier result, at the end
+            self._lines.pop(item["key"], None)
+            self._items[item["key"]] = item
+            self._lines[item["key"]] = line
+            self._journal.write(line + "\n")
+            self._journal.flush()
+            self._dirty = True
+            if time.monotonic() >= self._next_flush:
+                self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            started = time.monotonic()
+            header = self.header | {"summary": summarize(self._items.values())}
+            _write_atomic(self.path, _record_chunks(header, self._lines.values()), durable=self._finished)
+            self._dirty = False
+            took = time.monotonic() - started
+            self._next_flush = time.monotonic() + max(self._flush_interval, took * self._backoff)
+
+    def finish(self, complete: bool) -> Path:
+        """Seal the record. Idempotent: a second call (e.g. from atexit) changes nothing."""
+        with self._lock:
+            if self._finished:
+                return self.path
+            self._finished = True
+            self.header["finished_at"] = utc_now()
+            self.header["complete"] = bool(complete)
+            self.flush()
+            self._journal.close()
+            self.journal_path.unlink(missing_ok=True)
+            atexit.unregister(self._at_exit)
+            return self.path
+
+    def _at_exit(self) -> None:
+        # Reached only when the session never called finish(): a crash or an abrupt exit.
+        self.finish(complete=False)
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def runs_dir(report_dir: Path | str) -> Path:
+    return Path(report_dir) / RUNS_DIR
+
+
+def _check_header(path: Path, data: Any) -> None:
+    if not isinstance(data, dict):
+        raise RunFileError(path, "not a promptcheck run record (expected a JSON object)")
+    schema = data.get("schema")
+    if schema != SCHEMA:
+        if isinstance(schema, int) and schema > SCHEMA:
+            raise RunFileError(path, f"written by a newer promptcheck (schema {schema}); upgrade to read it")
+        raise RunFileError(path, f"not a promptcheck run record (schema is {schema!r}, expected {SCHEMA})")
+    if not isinstance(data.get("run_id"), str):
+        raise RunFileError(path, "run record has no run_id")
+
+
+def _check_items(path: Path, items: Any) -> None:
+    if not isinstance(items, list):
+        raise RunFileError(path, "run record has no items list")
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("key"), str) or item.get("status") not in STATUSES:
+            raise RunFileError(path, f"item {index} is not a valid item record (needs key and status)")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise RunFileError(path, "no such run file") from None
+    except json.JSONDecodeError as e:
+        raise RunFileError(path, f"corrupt run file: not valid JSON (line {e.lineno}, column {e.colno})") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise RunFileError(path, f"cannot read run file: {e}") from None
+
+
+def _fold_journal(path: Path, record: dict[str, Any]) -> None:
+    """Recover items a killed process journaled after its last rewrite of the JSON."""
+    journal = path.with_name(path.name.removesuffix(".json") + JOURNAL_SUFFIX)
+    if record.get("complete") or not journal.exists():
+        return
+    by_key = {item["key"]: item for item in record["items"]}
+    with journal.open(encoding="utf-8", errors="replace") as f:
+        for line in f:
+            try:
+                item = json.loads(line)
+                validate_item(item)
+            except (ValueError, TypeError):
+                continue  # the line being written when the process died
+            by_key.pop(item["key"], None)
+            by_key[item["key"]] = item
+    record["items"] = list(by_key.values())
+
+
+def resolve_run_path(ref: str | Path, report_dir: Path | str) -> Path:
+    """A path, a run id, a unique run-id prefix, or ``latest``."""
+    text = str(ref)
+    candidate = Path(text)
+    if candidate.suffix == ".json" or os.sep in text or (os.altsep and os.altsep in text) or candidate.exists():
+        return candidate
+    directory = runs_dir(report_dir)
+    if text == "latest":
+        runs = list_runs(report_dir)
+        if not runs:
+            raise RunFileError(directory, "no runs stored yet")
+        return runs[-1].path
+    exact = directory / f"{text}.json"
+    if exact.exists():
+        return exact
+    matches = sorted(directory.glob(f"{text}*.json")) if directory.is_dir() else []
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise RunFileError(exact, f"run id {text!r} is ambiguous ({len(matches)} runs match)")
+    return exact  # let the loader report it missing, naming the path we looked at
+
+
+def load_run(path_or_id: str | Path, report_dir: Path | str = "reports") -> dict[str, Any]:
+    path = resolve_run_path(path_or_id, report_dir)
+    record = _read_json(path)
+    _check_header(path, record)
+    _check_items(path, record.get("items"))
+    _fold_journal(path, record)
+    record["summary"] = summarize(record["items"])  # derived: never trust a stale copy
+    return record
+
+
+def _read_header(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as f:
+        first = f.readline().rstrip("\n")
+    try:
+        header = json.loads(first[:-1] + "}") if first.endswith(",") else None
+    except json.JSONDecodeError:
+        header = None
+    if not isinstance(header, dict) or "summary" not in header or _journal_exists(path, header):
+        # Not our layout, or items the header's summary doesn't know yet: read it all.
+        return {k: v for k, v in load_run(path).items() if k != "items"}
+    _check_header(path, header)
+    return header
+
+
+def _journal_exists(path: Path, header: Mapping[str, Any]) -> bool:
+    return not header.get("complete") and path.with_name(path.name.removesuffix(".json") + JOURNAL_SUFFIX).exists()
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One stored run as listed: its header (record without items), or why it can't be read."""
+
+    path: Path
+    header: dict[str, Any] | None
+    error: str | None = None
+
+    @property
+    def run_id(self) -> str:
+        return str(self.header["run_id"]) if self.header else self.path.stem
+
+    @property
+    def sort_key(self) -> tuple[str, str]:
+        return (str(self.header.get("started_at") or "") if self.header else "", self.run_id)
+
+
+def list_runs(report_dir: Path | str) -> list[RunInfo]:
+    """Every run in the store, oldest first. Unreadable files are listed with their error,
+    not raised, so one bad file doesn't hide the rest."""
+    directory = runs_dir(report_dir)
+    if not directory.is_dir():
+        return []
+    infos = []
+    for path in directory.glob("*.json"):
+        try:
+            infos.append(RunInfo(path, _read_header(path)))
+        except RunFileError as e:
+            infos.append(RunInfo(path, None, e.problem))
+        except OSError as e:
+            infos.append(RunInfo(path, None, f"cannot read run file: {e}"))
+    return sorted(infos, key=lambda info: info.sort_key)
+
+
+def resolve_baseline(
+    spec: str | None, report_dir: Path | str, current_run: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """The run to compare ``current_run`` with.
+
+    ``None``/``"auto"``: the newest completed run that started before the current one and shares a
+    model with it. ``"latest"``: the newest completed run other than the current one. ``"none"``: no
+    baseline. Anything else is a run id, id prefix or path, loaded as given (errors raise).
+    """
+    if spec == "none":
+        return None
+    if spec not in (None, "auto", "latest"):
+        return load_run(spec, report_dir)
+    current = current_run or {}
+    current_id = current.get("run_id")
+    models = set(current.get("models") or [])
+    candidates = [
+        info
+        for info in list_runs(report_dir)
+        if info.header and info.header.get("complete") and info.run_id != current_id
+    ]
+    if spec != "latest" and current:
+        started = (str(current.get("started_at") or ""), str(current_id or ""))
+        candidates = [
+            info
+            for info in candidates
+            if info.sort_key < started and (not models or models & set(info.header.get("models") or []))  # type: ignore[union-attr]
+        ]
+    return load_run(candidates[-1].path) if candidates else None

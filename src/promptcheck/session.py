@@ -1,0 +1,164 @@
+"""Session state and the hooks that need it, registered as one plugin object per pytest
+process (the way pytest-xdist hands off to DSession and syrupy keeps a session object)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generator, NoReturn
+
+import pytest
+
+from promptcheck.config import Settings
+from promptcheck.formats.checkdecl import parse_checks
+from promptcheck.formats.fields import Problems
+from promptcheck.keys import SESSION_KEY
+from promptcheck.loader import Catalog
+from promptcheck.outcome import ItemFailure, ProviderFailure, format_failure, judge
+from promptcheck.plan import ItemPlan
+from promptcheck.pool import CallPool, CostLimitReached
+from promptcheck.providers.base import ProviderError, ProviderResponse
+from promptcheck.providers.factory import ProviderFactory
+from promptcheck.records import build_record
+from promptcheck.spec import CheckSpec, Location, SpecErrors
+from promptcheck.xdist_support import pending_worker_items
+
+if TYPE_CHECKING:
+    from promptcheck.collect import PromptItem
+
+
+@dataclass(eq=False)  # pluggy keys plugins by identity
+class PromptcheckSession:
+    config: pytest.Config
+    settings: Settings
+    catalog: Catalog
+    project_constraints: list[CheckSpec]
+    providers: ProviderFactory
+    pool: CallPool | None = None
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, config: pytest.Config, settings: Settings) -> PromptcheckSession:
+        problems = Problems(settings.source)
+        constraints = parse_checks(settings.constraints, problems, Location(settings.source), "constraints")
+        try:
+            problems.raise_if_any()
+        except SpecErrors as exc:
+            raise pytest.UsageError(f"promptcheck: {exc}") from None
+        return cls(config, settings, Catalog(settings), constraints, ProviderFactory(settings))
+
+    @property
+    def is_worker(self) -> bool:
+        return hasattr(self.config, "workerinput")
+
+    @property
+    def is_xdist_controller(self) -> bool:
+        return self.config.pluginmanager.has_plugin("dsession")
+
+    # -- running -------------------------------------------------------------------------------
+
+    def _pool(self) -> CallPool:
+        if self.pool is None:
+            self.pool = CallPool(self.providers.call, self.settings.concurrency, self.settings.max_cost)
+        return self.pool
+
+    def prefetch(self, items: list[pytest.Item]) -> None:
+        from promptcheck.collect import PromptItem
+
+        pool = self._pool()
+        for item in items:
+            if isinstance(item, PromptItem) and not self.providers.config_error(item.plan.target):
+                for index in range(item.plan.repeat):
+                    pool.submit(item.plan.request(index))
+
+    def _feed_worker_queue(self) -> None:
+        self.prefetch(pending_worker_items(self.config))
+
+    def answers_for(self, item: PromptItem) -> list[ProviderResponse]:
+        plan = item.plan
+        if plan.target.provider == "reference" and plan.case.reference_output is None:
+            pytest.skip("no reference answer: add `output:` to this case to use the `reference` model")
+        problem = self.providers.config_error(plan.target)
+        if problem:
+            self._provider_failed(plan, problem)
+        pool = self._pool()
+        requests = [plan.request(i) for i in range(plan.repeat)]
+        waiting = self._feed_worker_queue if self.is_worker else None
+        outcomes = [pool.result(r, while_waiting=waiting) for r in requests]
+        for request in requests:
+            pool.forget(request)
+        for outcome in outcomes:
+            if isinstance(outcome, CostLimitReached):
+                pytest.skip(str(outcome))
+            if isinstance(outcome, ProviderError):
+                self._provider_failed(plan, str(outcome))
+        return [o for o in outcomes if isinstance(o, ProviderResponse)]
+
+    @staticmethod
+    def _provider_failed(plan: ItemPlan, message: str) -> NoReturn:
+        # pytest.fail without a traceback: the setup ERROR shows only the provider's message.
+        pytest.fail(format_failure(plan, ProviderFailure(message)), pytrace=False)
+
+    def judge(self, item: PromptItem) -> None:
+        verdict = judge(item.plan, item.samples)
+        item.verdict = verdict  # type: ignore[attr-defined]
+        if not verdict.passed:
+            raise ItemFailure(verdict)
+        if not verdict.has_real_checks:
+            reasons = "; ".join(r.reason for r in verdict.skipped_checks) or "no checks declared for this case"
+            pytest.skip(f"nothing to check: {reasons}")
+
+    # -- hooks ---------------------------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        if session.config.option.collectonly or self.is_xdist_controller:
+            return
+        if self.is_worker:
+            self._feed_worker_queue()
+        else:
+            self.prefetch(session.items)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+        outcome = yield
+        from promptcheck.collect import PromptItem
+
+        report: pytest.TestReport = outcome.get_result()
+        if not isinstance(item, PromptItem):
+            return
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            report.user_properties.append(("promptcheck", self._record(item, report, call)))
+
+    def _record(self, item: PromptItem, report: pytest.TestReport, call: pytest.CallInfo[None]) -> dict[str, Any]:
+        verdict = getattr(item, "verdict", None)
+        error = skip_reason = None
+        if report.when == "setup" and report.failed:
+            status = "error"
+            error = str(getattr(call.excinfo.value, "msg", call.excinfo.value)) if call.excinfo else "setup failed"
+        elif verdict is not None:
+            status = "pass" if verdict.passed and verdict.has_real_checks else ("skip" if verdict.passed else "fail")
+        elif report.skipped:
+            status = "skip"
+        else:
+            status = "error"
+            error = str(call.excinfo.value) if call.excinfo else None
+        if status == "skip" and call.excinfo is not None:
+            skip_reason = str(getattr(call.excinfo.value, "msg", call.excinfo.value))
+        return build_record(item.plan, item.nodeid, status, verdict, error, skip_reason)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.is_worker:
+            return
+        for name, value in report.user_properties:
+            if name == "promptcheck":
+                self.records.append(value)
+        if report.failed and self.pool is not None and self.config.getoption("maxfail", 0) == 1:
+            self.pool.cancel_pending()  # -x: stop paying for answers nobody will look at
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+def get_session(config: pytest.Config) -> PromptcheckSession:
+    return config.stash[SESSION_KEY]

@@ -1,0 +1,168 @@
+"""YAML loading that remembers where every mapping key and list item came from.
+
+PyYAML does the parsing; this module adds position marks (so errors can say file:line:col),
+strict UTF-8 decoding, and a bound on alias expansion so a "billion laughs" file fails fast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from promptcheck.spec import Location, SpecError
+
+try:  # the C loader is several times faster on large case files
+    _BaseLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined]
+except AttributeError:  # pragma: no cover - libyaml missing
+    _BaseLoader = yaml.SafeLoader
+
+# A document may expand to at most this many nodes once aliases are followed. Real prompt files
+# are a few thousand nodes; an alias bomb is billions.
+MAX_EXPANDED_NODES = 200_000
+
+
+class MarkedDict(dict):  # type: ignore[type-arg]
+    """A dict that knows the (line, col) of itself and of each of its keys."""
+
+    line: int | None = None
+    col: int | None = None
+    key_marks: dict[Any, tuple[int, int]]
+
+
+class MarkedList(list):  # type: ignore[type-arg]
+    line: int | None = None
+    col: int | None = None
+    item_marks: list[tuple[int, int]]
+
+
+class _MarkingLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    pass
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> MarkedDict:
+    loader.flatten_mapping(node)
+    result = MarkedDict()
+    result.line, result.col = node.start_mark.line + 1, node.start_mark.column + 1
+    result.key_marks = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "found an unhashable mapping key", key_node.start_mark
+            ) from None
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_marks[key] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+    return result
+
+
+def _construct_sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> MarkedList:
+    result = MarkedList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line, result.col = node.start_mark.line + 1, node.start_mark.column + 1
+    result.item_marks = [(c.start_mark.line + 1, c.start_mark.column + 1) for c in node.value]
+    return result
+
+
+_MarkingLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_MarkingLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+# Timestamps stay strings: a date in a prompt is text, and datetime objects are not JSON-safe.
+_MarkingLoader.add_constructor("tag:yaml.org,2002:timestamp", _MarkingLoader.construct_yaml_str)
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int], limit: int) -> int:
+    """Node count with aliases expanded, memoised per node so the walk itself stays cheap."""
+    cached = memo.get(id(node))
+    if cached is not None:
+        return cached
+    memo[id(node)] = 1  # guards against recursive aliases
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            size += _expanded_size(child, memo, limit)
+            if size > limit:
+                break
+    elif isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            size += _expanded_size(key_node, memo, limit) + _expanded_size(value_node, memo, limit)
+            if size > limit:
+                break
+    memo[id(node)] = size
+    return size
+
+
+def decode_text(raw: bytes, display_path: str) -> str:
+    """Strict UTF-8 (a BOM is allowed) with the position of the first bad byte."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise SpecError(
+            f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save it as UTF-8",
+            Location(display_path, line, col),
+        ) from None
+
+
+def loads(text: str, display_path: str) -> Any:
+    """Parse one YAML document into MarkedDict/MarkedList/scalars, or raise SpecError."""
+    if not text.strip():
+        raise SpecError("file is empty", Location(display_path, 1, 1))
+    loader = _MarkingLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise SpecError("file is empty (only comments or document markers)", Location(display_path, 1, 1))
+        if _expanded_size(node, {}, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
+            raise SpecError(
+                f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes; refusing to load "
+                "(is this an alias bomb?)",
+                Location(display_path, node.start_mark.line + 1, node.start_mark.column + 1),
+            )
+        return loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.problem:
+            problem = f"{exc.context}, {exc.problem}"
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        if mark is not None and mark.index < len(text) and text[mark.index] == "\t":
+            problem += " (a tab: YAML indentation must use spaces)"
+        raise SpecError(f"invalid YAML: {problem}", Location(display_path, line, col)) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"invalid YAML: {exc}", Location(display_path)) from None
+    except RecursionError:
+        raise SpecError("YAML nesting is too deep", Location(display_path)) from None
+    finally:
+        loader.dispose()
+
+
+def load_file(path: Path, display_path: str) -> Any:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SpecError(f"cannot read file: {exc.strerror}", Location(display_path)) from None
+    return loads(decode_text(raw, display_path), display_path)
+
+
+def key_location(mapping: Any, key: str, path: str) -> Location:
+    """Where ``key`` sits in ``mapping`` (falling back to the mapping itself)."""
+    marks = getattr(mapping, "key_marks", None) or {}
+    if key in marks:
+        line, col = marks[key]
+        return Location(path, line, col)
+    return node_location(mapping, path)
+
+
+def item_location(seq: Any, index: int, path: str) -> Location:
+    marks = getattr(seq, "item_marks", None) or []
+    if index < len(marks):
+        line, col = marks[index]
+        return Location(path, line, col)
+    return node_location(seq, path)
+
+
+def node_location(node: Any, path: str) -> Location:
+    return Location(path, getattr(node, "line", None), getattr(node, "col", None))
