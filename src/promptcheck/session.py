@@ -109,6 +109,12 @@ class PromptcheckSession:
 
     # -- hooks ---------------------------------------------------------------------------------
 
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        # A broken prompt file is one error among many prompts, not a reason to run nothing:
+        # the other prompts still run, and the session still exits non-zero.
+        if report.failed and self.catalog.is_prompt_file(self.config.rootpath / report.nodeid.split("::")[0]):
+            self.config.option.continue_on_collection_errors = True
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> None:
         if session.config.option.collectonly or self.is_xdist_controller:

@@ -1,0 +1,50 @@
+"""Shared fixtures. pytester runs promptcheck in throwaway projects; nothing here reads ../shared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+DATA = Path(__file__).parent / "data"
+
+GH_PROMPT = """\
+name: Greeter
+description: says hello
+model: openai/gpt-4o-mini
+modelParameters:
+  temperature: 0.2
+messages:
+  - role: system
+    content: You greet people.
+  - role: user
+    content: "Say hello to {{name}} in {{language}}."
+testData:
+  - name: Ada
+    language: French
+    expected: bonjour
+  - name: Linus
+    language: Finnish
+    expected: hei
+evaluators:
+  - name: mentions the name
+    string:
+      contains: "{{name}}"
+  - name: starts politely
+    string:
+      startsWith: "say"
+"""
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A project whose models default to echo, so no test needs a network provider."""
+    pytester.makepyprojecttoml('[tool.promptcheck]\nmodels = ["echo"]\n')
+    return pytester
