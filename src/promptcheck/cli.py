@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 # Each entry adds its subcommands to the parser; the handler it sets returns the exit code.
 COMMAND_MODULES: tuple[str, ...] = (
     "promptcheck.commands.validate",
+    "promptcheck.commands.runs",
 )
 
 Handler = Callable[[argparse.Namespace], int]

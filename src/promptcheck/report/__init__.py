@@ -17,9 +17,13 @@ __all__ = ["WrittenReports", "render_html", "render_markdown", "terminal_lines",
 
 @dataclass(frozen=True)
 class WrittenReports:
-    index: Path  # <report dir>/index.html: the latest run vs its baseline
-    run: Path  # <report dir>/<run id>.html: the same report, kept per run
+    paths: tuple[Path, ...]  # <report dir>/<run id>.html, then index.html when it was updated
     comparison: Comparison
+
+    @property
+    def path(self) -> Path:
+        """The report of this run, which later runs don't overwrite."""
+        return self.paths[0]
 
 
 def history_headers(report_dir: Path | str) -> list[dict[str, Any]]:
@@ -32,13 +36,16 @@ def write_reports(
     current: Mapping[str, Any],
     baseline: Mapping[str, Any] | None,
     history: Sequence[Mapping[str, Any]] | None = None,
+    *,
+    outputs: Sequence[Path] | None = None,
 ) -> WrittenReports:
-    """Write ``index.html`` and ``<run id>.html``; ``history`` defaults to the runs stored in ``report_dir``."""
+    """Write the report to ``outputs``, by default ``<run id>.html`` and ``index.html`` (latest vs
+    baseline) in ``report_dir``. ``history`` (run headers for the trend) defaults to the stored runs."""
     report_dir = Path(report_dir)
+    if outputs is None:
+        outputs = (report_dir / f"{current['run_id']}.html", report_dir / "index.html")
     comparison = compare(baseline, current)
     html = render_html(comparison, current, baseline, history_headers(report_dir) if history is None else history)
-    run_path = report_dir / f"{current['run_id']}.html"
-    index_path = report_dir / "index.html"
-    for path in (run_path, index_path):
+    for path in outputs:
         write_text_atomic(path, html)
-    return WrittenReports(index_path, run_path, comparison)
+    return WrittenReports(tuple(outputs), comparison)

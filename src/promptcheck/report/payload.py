@@ -55,7 +55,8 @@ def _json_text(value: Any) -> str:
 
 
 def _put(row: dict[str, Any], name: str, value: Any) -> None:
-    if value not in (None, False, [], ""):  # absent means empty: keeps the page small
+    # Absent means empty, which keeps the page small; 0 and 0.0 are values, not empty.
+    if value is not None and value is not False and value != [] and value != "":
         row[name] = value
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from promptcheck.compare import Comparison, ItemComparison, ModelStats
 
@@ -102,3 +103,31 @@ def render_markdown(comparison: Comparison, report_path: Path | str | None = Non
     if report_path is not None:
         out.append(f"Full report: `{one_line(report_path, 300).replace('`', '')}`")
     return "\n".join(out).rstrip() + "\n"
+
+
+def comparison_summary(comparison: Comparison) -> dict[str, Any]:
+    """The comparison as plain JSON for machines: every item that is not unchanged."""
+    return {
+        "baseline": comparison.baseline_id,
+        "current": comparison.current_id,
+        "counts": comparison.counts,
+        "models": [
+            {"model": m.model, "pass_rate": m.pass_rate, "baseline_pass_rate": m.baseline_pass_rate, "delta": m.delta, "counts": m.counts}
+            for m in comparison.models
+        ],
+        "items": [
+            {
+                "key": ic.key,
+                "category": ic.category,
+                "status": (ic.current or {}).get("status"),
+                "baseline_status": (ic.baseline or {}).get("status"),
+                "why": why(ic),
+                "check_changes": [[c.name, c.before, c.after] for c in ic.check_changes],
+                "score_delta": ic.score_delta,
+                "latency_delta": ic.latency_delta,
+                "cost_delta": ic.cost_delta,
+            }
+            for ic in comparison.items
+            if ic.category != "unchanged"
+        ],
+    }

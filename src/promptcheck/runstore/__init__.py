@@ -15,7 +15,7 @@ Record schema (``schema: 1``), file ``runs/<run_id>.json`` with ``run_id`` = ``2
 
 ItemRecord (plain JSON builtins only, because it travels through xdist reports)::
 
-    {"key": "prompts/x.prompt.yaml::case-id[openai:gpt-4o]",   # see ``item_key``
+    {"key": "prompts/x.prompt.yaml::case-id[openai:gpt-4o]",   # stable across runs: what compare keys on
      "prompt_path": str, "prompt_name": str, "case_id": str, "model": str, "repeat": int,
      "nodeid": str, "status": "pass"|"fail"|"error"|"skip", "messages_hash": str,
      "messages": [[role, content], ...], "answer": str|null, "score": float|null,
@@ -23,6 +23,7 @@ ItemRecord (plain JSON builtins only, because it travels through xdist reports):
      "latency_s": float|null, "input_tokens": int|null, "output_tokens": int|null, "cost": float|null,
      "replayed": bool, "error": str|null, "skip_reason": str|null,
      "samples": [{"repeat", "answer", "passed", "score", "checks"}]}   # optional
+    # Further keys (e.g. "tags") are kept as they are; only key and status are required to load.
 
 File layout: line 1 is the whole header (every key but ``items``; ``json.dumps`` never emits a raw
 newline), then one item per line. ``list_runs`` reads only line 1, so listing a directory of
@@ -40,8 +41,6 @@ from promptcheck.runstore.record import (
     STATUSES,
     collect_git,
     collect_versions,
-    item_key,
-    messages_hash,
     new_header,
     new_run_id,
     pass_rate,
@@ -64,7 +63,7 @@ from promptcheck.runstore.store import (
 
 __all__ = [
     "JOURNAL_SUFFIX", "SCHEMA", "STATUSES", "RunFileError", "RunInfo", "RunRecorder", "collect_git",
-    "collect_versions", "item_key", "list_runs", "load_run", "messages_hash", "new_header", "new_run_id",
+    "collect_versions", "list_runs", "load_run", "new_header", "new_run_id",
     "pass_rate", "resolve_baseline", "resolve_run_path", "runs_dir", "summarize", "utc_now", "validate_item",
     "write_run",
 ]

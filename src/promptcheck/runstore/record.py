@@ -5,7 +5,6 @@ The schema itself is documented in ``promptcheck.runstore``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 import subprocess
@@ -22,18 +21,6 @@ _ITEM_REQUIRED = ("key", "status")
 
 
 # --- record helpers ----------------------------------------------------------------------------
-
-
-def item_key(prompt_path: str, case_id: str, model: str, repeat: int = 0) -> str:
-    """The stable identity of an item across runs. Repeat 0 has no suffix so single-shot keys
-    read exactly like pytest ids."""
-    key = f"{prompt_path}::{case_id}[{model}]"
-    return key if repeat == 0 else f"{key}@{repeat}"
-
-
-def messages_hash(messages: Iterable[Iterable[str]]) -> str:
-    blob = json.dumps([list(m) for m in messages], ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
 def new_run_id(now: datetime | None = None) -> str:

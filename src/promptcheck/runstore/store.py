@@ -83,8 +83,8 @@ class RunRecorder:
         max_flush_share: float = 0.1,
     ) -> None:
         self.header = new_header(meta)
-        self.path = Path(report_dir) / RUNS_DIR / f"{self.header['run_id']}.json"
-        self.journal_path = self.path.with_name(self.header["run_id"] + JOURNAL_SUFFIX)
+        self.path = runs_dir(report_dir) / f"{self.header['run_id']}.json"
+        self.journal_path = journal_for(self.path)
         self._items: dict[str, dict[str, Any]] = {}
         self._lines: dict[str, str] = {}  # serialized once at add(), so a flush is pure I/O
         self._lock = threading.RLock()
@@ -111,7 +111,10 @@ class RunRecorder:
 
     def add(self, item: dict[str, Any]) -> None:
         validate_item(item)
-        line = _dump(item)  # also proves the item is plain JSON before it is accepted
+        try:
+            line = _dump(item)  # serialized once, here; also proves the item is plain JSON
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"item {item['key']!r} is not plain JSON: {e}") from None
         with self._lock:
             if self._finished:
                 raise RuntimeError(f"run {self.run_id} is finished; cannot add {item['key']!r}")
@@ -160,6 +163,10 @@ def runs_dir(report_dir: Path | str) -> Path:
     return Path(report_dir) / RUNS_DIR
 
 
+def journal_for(path: Path) -> Path:
+    return path.with_name(path.name.removesuffix(".json") + JOURNAL_SUFFIX)
+
+
 def _check_header(path: Path, data: Any) -> None:
     if not isinstance(data, dict):
         raise RunFileError(path, "not a promptcheck run record (expected a JSON object)")
@@ -194,7 +201,7 @@ def _read_json(path: Path) -> Any:
 
 def _fold_journal(path: Path, record: dict[str, Any]) -> None:
     """Recover items a killed process journaled after its last rewrite of the JSON."""
-    journal = path.with_name(path.name.removesuffix(".json") + JOURNAL_SUFFIX)
+    journal = journal_for(path)
     if record.get("complete") or not journal.exists():
         return
     by_key = {item["key"]: item for item in record["items"]}
@@ -258,7 +265,7 @@ def _read_header(path: Path) -> dict[str, Any]:
 
 
 def _journal_exists(path: Path, header: Mapping[str, Any]) -> bool:
-    return not header.get("complete") and path.with_name(path.name.removesuffix(".json") + JOURNAL_SUFFIX).exists()
+    return not header.get("complete") and journal_for(path).exists()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,74 @@
+"""Builders for run records and item records, shared by the run-store, compare and report tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import hashlib
+import json
+
+from promptcheck.runstore import new_header, runs_dir, summarize, write_run
+
+GIT = {"commit": "0123456789abcdef0123456789abcdef01234567", "branch": "main", "dirty": False}
+VERSIONS = {"python": "3.11", "pytest": "9", "promptcheck": "0.1.0"}
+
+
+def make_item(
+    case_id: str = "case-1",
+    status: str = "pass",
+    answer: str | None = "The answer.",
+    *,
+    model: str = "openai:gpt-4o",
+    prompt: str = "prompts/greet.prompt.yaml",
+    checks: list[dict[str, Any]] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    messages = fields.pop("messages", [["system", "You are terse."], ["user", f"Question for {case_id}"]])
+    if checks is None:
+        checks = [check("contains", passed=status == "pass", reason="" if status == "pass" else "expected text not found")]
+    item: dict[str, Any] = {
+        "key": f"{prompt}::{case_id}[{model}]",
+        "prompt_path": prompt,
+        "prompt_name": Path(prompt).name.split(".")[0],
+        "case_id": case_id,
+        "model": model,
+        "repeat": 0,
+        "nodeid": f"{prompt}::{case_id}[{model}]",
+        "status": status,
+        "messages_hash": hashlib.sha256(json.dumps(messages).encode()).hexdigest()[:16],
+        "messages": messages,
+        "answer": answer,
+        "score": 1.0 if status == "pass" else 0.0,
+        "checks": checks,
+        "latency_s": 0.5,
+        "input_tokens": 10,
+        "output_tokens": 5,
+        "cost": 0.001,
+        "replayed": False,
+        "error": "provider said no" if status == "error" else None,
+        "skip_reason": "no key" if status == "skip" else None,
+    }
+    item.update(fields)
+    return item
+
+
+def check(name: str, passed: bool = True, reason: str = "", span: list[int] | None = None, **fields: Any) -> dict[str, Any]:
+    return {"name": name, "type": fields.pop("type", name), "passed": passed, "score": 1.0 if passed else 0.0,
+            "reason": reason, "span": span, "skipped": False, **fields}
+
+
+def make_run(items: list[dict[str, Any]], run_id: str, *, complete: bool = True, **meta: Any) -> dict[str, Any]:
+    started = f"{run_id[0:4]}-{run_id[4:6]}-{run_id[6:8]}T{run_id[9:11]}:{run_id[11:13]}:{run_id[13:15]}+00:00"
+    models = meta.pop("models", None) or list(dict.fromkeys(i["model"] for i in items)) or ["openai:gpt-4o"]
+    header = new_header({"run_id": run_id, "started_at": started, "git": GIT, "versions": VERSIONS,
+                         "models": models, "record_mode": "replay", "args": [], **meta})
+    header["complete"] = complete
+    header["finished_at"] = started if complete else None
+    return header | {"summary": summarize(items), "items": items}
+
+
+def store(report_dir: Path, record: dict[str, Any]) -> Path:
+    path = runs_dir(report_dir) / f"{record['run_id']}.json"
+    write_run(path, record)
+    return path

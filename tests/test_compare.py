@@ -1,0 +1,168 @@
+"""compare(): classification, check changes, deltas, pass rates, lazy diffs; merge_runs()."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from promptcheck import compare as compare_module
+from promptcheck.compare import MergeError, classify, compare, merge_runs, parse_json_answer, word_diff
+from runfactory import check, make_item, make_run
+
+BASE_ID, CUR_ID = "20261127T010000Z-aaaaaa", "20261128T010000Z-bbbbbb"
+
+
+def side(items: list[dict], run_id: str, **meta: object) -> dict:
+    return make_run(items, run_id, **meta)
+
+
+@pytest.mark.parametrize(
+    "before, after, selected_only, expected",
+    [
+        (("pass", "x"), ("fail", "x"), False, "regression"),
+        (("pass", "x"), ("error", None), False, "regression"),
+        (("fail", "x"), ("pass", "x"), False, "fix"),
+        (("error", None), ("pass", "x"), False, "fix"),
+        (("fail", "x"), ("error", None), False, "still_failing"),
+        (("pass", "x"), ("pass", "y"), False, "changed"),
+        (("pass", "x"), ("pass", "x"), False, "unchanged"),
+        (None, ("fail", "x"), False, "new"),
+        (("pass", "x"), None, False, "removed"),
+        (("pass", "x"), None, True, "not_run"),
+        # a skip is "did not run": as if absent on that side
+        (("skip", None), ("fail", "x"), False, "new"),
+        (("pass", "x"), ("skip", None), False, "not_run"),
+        (("skip", None), ("skip", None), False, "unchanged"),
+        (None, ("skip", None), False, "new"),
+    ],
+)
+def test_classify(before: tuple | None, after: tuple | None, selected_only: bool, expected: str) -> None:
+    b = make_item("c", before[0], before[1]) if before else None
+    a = make_item("c", after[0], after[1]) if after else None
+    assert classify(b, a, selected_only) == expected
+
+
+def test_compare_classifies_every_key_and_orders_regressions_first() -> None:
+    baseline = side([make_item("same"), make_item("gone"), make_item("breaks"), make_item("mends", "fail")], BASE_ID)
+    current = side([make_item("mends"), make_item("same"), make_item("fresh"), make_item("breaks", "fail")], CUR_ID)
+    result = compare(baseline, current)
+    assert [(i.key.split("::")[1].split("[")[0], i.category) for i in result.items] == [
+        ("breaks", "regression"), ("mends", "fix"), ("fresh", "new"), ("gone", "removed"), ("same", "unchanged"),
+    ]
+    assert result.counts["regression"] == 1 and result.counts["unchanged"] == 1 and result.has_regressions
+    assert [i.key for i in result.regressions] == [baseline["items"][2]["key"]]
+    assert result.baseline_id == BASE_ID and result.current_id == CUR_ID
+
+
+def test_without_baseline_everything_is_new() -> None:
+    result = compare(None, side([make_item("a"), make_item("b", "fail")], CUR_ID))
+    assert result.counts["new"] == 2 and result.baseline_id is None and not result.has_regressions
+    assert result.models[0].baseline_pass_rate is None and result.models[0].delta is None
+
+
+def test_check_changes_and_deltas() -> None:
+    before = make_item("c", checks=[check("contains"), check("regex"), check("regex", passed=False), check("gone")],
+                       score=0.9, latency_s=1.0, cost=0.002)
+    after = make_item("c", "fail", checks=[check("contains", passed=False), check("regex"), check("regex"), check("added")],
+                      score=0.4, latency_s=1.5, cost=None)
+    [ic] = compare(side([before], BASE_ID), side([after], CUR_ID)).items
+    assert [(c.name, c.before, c.after) for c in ic.check_changes] == [
+        ("contains", "pass", "fail"), ("regex #2", "fail", "pass"), ("added", None, "pass"), ("gone", "pass", None),
+    ]
+    assert ic.score_delta == pytest.approx(-0.5) and ic.latency_delta == pytest.approx(0.5)
+    assert ic.cost_delta is None, "no delta when one side is unknown"
+    assert [c["name"] for c in ic.failed_checks()] == ["contains"]
+
+
+def test_pass_rate_per_model_and_delta() -> None:
+    gpt, claude = "openai:gpt-4o", "anthropic:claude"
+    baseline = side([make_item(f"c{n}", "pass", model=gpt) for n in range(4)]
+                    + [make_item("c0", "fail", model=claude), make_item("c1", "pass", model=claude)], BASE_ID)
+    current = side([make_item("c0", "fail", model=gpt)] + [make_item(f"c{n}", "pass", model=gpt) for n in range(1, 4)]
+                   + [make_item("c0", "pass", model=claude), make_item("c1", "pass", model=claude), make_item("c2", "skip", model=claude)],
+                   CUR_ID, models=[gpt, claude])
+    stats = {m.model: m for m in compare(baseline, current).models}
+    assert list(stats) == [gpt, claude]
+    assert stats[gpt].pass_rate == 0.75 and stats[gpt].baseline_pass_rate == 1.0 and stats[gpt].delta == pytest.approx(-0.25)
+    assert stats[claude].pass_rate == 1.0 and stats[claude].delta == pytest.approx(0.5), "skips are not in the rate"
+    assert stats[claude].counts == {"pass": 2, "fail": 0, "error": 0, "skip": 1}
+
+
+def test_a_narrowed_run_is_judged_against_the_same_slice() -> None:
+    baseline = side([make_item("a"), make_item("b", "fail"), make_item("c", "fail")], BASE_ID)
+    current = side([make_item("a")], CUR_ID, selected_only=True)
+    result = compare(baseline, current)
+    assert result.counts["not_run"] == 2 and result.counts["removed"] == 0
+    assert result.models[0].baseline_pass_rate == 1.0 and result.models[0].delta == 0.0
+
+
+def test_diffs_are_computed_only_on_demand(monkeypatch: pytest.MonkeyPatch) -> None:
+    def forbidden(*args: object) -> None:
+        raise AssertionError("diffed eagerly")
+
+    monkeypatch.setattr(compare_module, "word_diff", forbidden)
+    result = compare(side([make_item("a", answer="one two")], BASE_ID), side([make_item("a", answer="one three")], CUR_ID))
+    monkeypatch.undo()
+    [ic] = result.items
+    assert ic.category == "changed" and ic.text_diff() == [(0, "one "), (-1, "two"), (1, "three")]
+
+
+def test_word_diff_round_trips_and_merges_runs_of_ops() -> None:
+    before, after = "The quick brown fox, jumps.\nEnd", "The slow brown cat jumps!\nEnd now"
+    ops = word_diff(before, after)
+    assert "".join(t for op, t in ops if op <= 0) == before
+    assert "".join(t for op, t in ops if op >= 0) == after
+    assert all(a[0] != b[0] for a, b in zip(ops, ops[1:])), "adjacent ops of one kind are merged"
+    assert word_diff("a fox, jumps", "a fox jumps") == [(0, "a fox"), (-1, ","), (0, " jumps")], "punctuation is its own token"
+    assert word_diff("same", "same") == [(0, "same")]
+    huge = "word " * 15_000
+    assert "".join(t for op, t in word_diff(huge, huge + "tail") if op >= 0) == huge + "tail", "falls back to lines"
+
+
+def test_json_answers_get_a_structural_diff() -> None:
+    b = make_item("j", answer='{"name": "Ada", "tags": ["a"], "age": 36}')
+    a = make_item("j", answer='```json\n{"name": "Ada L.", "tags": ["a", "b"], "age": "36"}\n```')
+    [ic] = compare(side([b], BASE_ID), side([a], CUR_ID)).items
+    changes = {(c.path, c.kind): (c.before, c.after) for c in ic.json_diff() or []}
+    assert changes == {
+        ("root['name']", "changed"): ("Ada", "Ada L."),
+        ("root['tags'][1]", "added"): (None, "b"),
+        ("root['age']", "type_changed"): (36, "36"),
+    }
+    prose = compare(side([make_item("p", answer="{not json")], BASE_ID), side([make_item("p", answer="{}")], CUR_ID))
+    assert prose.items[0].json_diff() is None
+    assert parse_json_answer("  [1, 2] ") == (True, [1, 2]) and parse_json_answer("hello") == (False, None)
+
+
+def test_compare_of_20000_items_is_fast() -> None:
+    items = [make_item(f"c{n}", answer=f"answer {n}") for n in range(20_000)]
+    changed = [dict(i, answer=i["answer"] + "!") if n % 5 == 0 else i for n, i in enumerate(items)]
+    started = time.perf_counter()
+    result = compare(side(items, BASE_ID), side(changed, CUR_ID))
+    assert time.perf_counter() - started < 1.0
+    assert result.counts["changed"] == 4000
+
+
+def test_merge_runs_combines_shards() -> None:
+    one = side([make_item("a"), make_item("b", "fail")], "20261128T010000Z-000001", models=["openai:gpt-4o"])
+    two = side([make_item("a", model="anthropic:claude")], "20261128T010500Z-000002", complete=False)
+    merged = merge_runs([two, one])
+    assert merged["merged_from"] == ["20261128T010500Z-000002", "20261128T010000Z-000001"]
+    assert merged["run_id"].startswith("20261128T010000Z-"), "named after the earliest shard's start"
+    assert merged["started_at"] == one["started_at"] and merged["complete"] is False
+    assert merged["models"] == ["anthropic:claude", "openai:gpt-4o"]
+    assert len(merged["items"]) == 3 and merged["run_id"] not in (one["run_id"], two["run_id"])
+
+
+def test_merge_runs_refuses_conflicting_keys() -> None:
+    one = side([make_item(f"c{n}") for n in range(7)], "20261128T010000Z-000001")
+    two = side([make_item(f"c{n}") for n in range(7)], "20261128T010500Z-000002")
+    with pytest.raises(MergeError) as info:
+        merge_runs([one, two])
+    message = str(info.value)
+    assert message.startswith("7 item(s) appear in more than one run: prompts/greet.prompt.yaml::c0[openai:gpt-4o] "
+                              "(in 20261128T010000Z-000001 and 20261128T010500Z-000002)")
+    assert message.endswith("and 2 more")
+    with pytest.raises(MergeError, match="nothing to merge"):
+        merge_runs([])

@@ -1,0 +1,255 @@
+"""Reports (HTML, Markdown, terminal) and the runs/report/diff/merge commands."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from promptcheck.cli import main
+from promptcheck.compare import compare
+from promptcheck.report import render_html, render_markdown, terminal_lines, write_reports
+from promptcheck.report.html import script_json
+from promptcheck.runstore import load_run, runs_dir
+from runfactory import check, make_item, make_run, store
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+TEMPLATES = SRC / "promptcheck" / "report" / "templates"
+BASE_ID, CUR_ID = "20261127T010000Z-aaaaaa", "20261128T010000Z-bbbbbb"
+HOSTILE = "</script><script>alert(1)</script> <!-- \u2028 & {{ 7*7 }}"
+
+
+@pytest.fixture
+def pair() -> tuple[dict, dict]:
+    baseline = make_run([make_item("ok"), make_item("breaks"), make_item("mends", "fail"), make_item("gone")], BASE_ID)
+    current = make_run(
+        [
+            make_item("ok"),
+            make_item("breaks", "fail", answer=HOSTILE,
+                      checks=[check("not-contains", False, "found <script> | here", span=[0, 9])]),
+            make_item("mends"),
+            make_item("fresh", "error", answer=None),
+        ],
+        CUR_ID,
+    )
+    return baseline, current
+
+
+@pytest.fixture
+def report_dir(tmp_path: Path, pair: tuple[dict, dict]) -> Path:
+    directory = tmp_path / "reports"
+    for record in pair:
+        store(directory, record)
+    return directory
+
+
+def embedded_data(html: str) -> dict:
+    match = re.search(r'<script type="application/json" id="pc-data">(.*?)</script>', html, re.S)
+    assert match, "one data block"
+    return json.loads(match.group(1))
+
+
+# --- HTML ----------------------------------------------------------------------------------------
+
+
+def test_script_json_cannot_close_its_script_element() -> None:
+    text = str(script_json({"a": HOSTILE}))
+    assert not re.search(r"[<>&\u2028\u2029]", text)
+    assert json.loads(text) == {"a": HOSTILE}
+
+
+def test_html_embeds_the_data_once_and_escapes_everything(pair: tuple[dict, dict]) -> None:
+    baseline, current = pair
+    html = render_html(compare(baseline, current), current, baseline, [])
+    assert html.count('id="pc-data"') == 1 and html.count("<script") == 2
+    assert "alert(1)" not in html.replace("\\u003cscript\\u003ealert(1)", ""), "hostile text only inside the JSON"
+    data = embedded_data(html)
+    regression = next(i for i in data["items"] if i["c"] == "regression")
+    assert "".join(t for op, t in regression["d"] if op >= 0) == HOSTILE
+    assert regression["ck"][0][4] == "found <script> | here"
+    assert [i["c"] for i in data["items"]] == ["regression", "fix", "new", "removed", "unchanged"]
+
+
+def test_html_is_offline_and_allows_only_its_own_script(pair: tuple[dict, dict]) -> None:
+    baseline, current = pair
+    html = render_html(compare(baseline, current), current, baseline, [])
+    assert not re.search(r"""(src|href)\s*=|@import|url\(|https?://""", html), "nothing to fetch"
+    script = re.findall(r"<script>(.*?)</script>", html, re.S)[-1]
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in html and "default-src 'none'" in html
+
+
+def test_report_script_never_parses_data_as_markup() -> None:
+    source = (TEMPLATES / "report.js").read_text(encoding="utf-8")
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "setAttribute(\"on"):
+        assert sink not in source
+
+
+def test_html_header_counts_models_trend_and_matrix(pair: tuple[dict, dict]) -> None:
+    baseline, current = pair
+    older = [make_run([make_item("ok", "fail")], f"2026112{n}T010000Z-00000{n}") for n in range(3, 7)]
+    history = [{k: v for k, v in r.items() if k != "items"} for r in [*older, baseline]]
+    html = render_html(compare(baseline, current), current, baseline, history)
+    assert re.search(r"<b>1</b> regression</li>", html) and re.search(r"<b>1</b> fix</li>", html)
+    assert "50.0%" in html and "75.0%" in html and "-25.0 pts" in html, "pass rate, baseline, delta"
+    assert html.count("<circle") == 6, "one point per run: 4 older, the baseline and this run"
+    assert 'data-prompt="prompts/greet.prompt.yaml" data-model="openai:gpt-4o">2/4 <b>▼1</b>' in html
+    assert "Regressions <span class=\"n\">1</span>" in html and "Failing <span class=\"n\">2</span>" in html
+
+
+def test_incomplete_and_narrowed_runs_say_so(pair: tuple[dict, dict]) -> None:
+    baseline, current = pair
+    current = current | {"complete": False, "selected_only": True}
+    html = render_html(compare(baseline, current), current, baseline, [])
+    assert "This run did not finish" in html and "listed as “not run”" in html
+    assert "No baseline run" in render_html(compare(None, current), current, None, [])
+
+
+def test_write_reports_writes_run_and_index_atomically(report_dir: Path, pair: tuple[dict, dict]) -> None:
+    baseline, current = pair
+    written = write_reports(report_dir, current, baseline)
+    assert written.paths == (report_dir / f"{CUR_ID}.html", report_dir / "index.html")
+    assert written.path.read_text(encoding="utf-8") == (report_dir / "index.html").read_text(encoding="utf-8")
+    assert not list(report_dir.glob(".*.tmp")), "no temp files left behind"
+    assert written.comparison.counts["regression"] == 1
+
+
+# --- Markdown and terminal -----------------------------------------------------------------------
+
+
+def test_markdown_escapes_untrusted_text(pair: tuple[dict, dict]) -> None:
+    baseline, current = pair
+    text = render_markdown(compare(baseline, current), "reports/index.html")
+    assert text.startswith("### promptcheck: 1 regression\n")
+    assert "| openai:gpt\\-4o |" not in text and "| openai:gpt-4o | 50.0% | -25.0 pts | 2 | 1 | 1 | 0 |" in text
+    assert "found \\<script\\> \\| here" in text and "<script>" not in text
+    assert "#### Regressions (1)" in text and "#### Fixes (1)" in text and "#### New (1)" in text
+    assert text.rstrip().endswith("Full report: `reports/index.html`")
+
+
+def test_terminal_lines_cap_and_sanitise() -> None:
+    baseline = make_run([make_item(f"c{n:02}") for n in range(15)], BASE_ID)
+    current = make_run(
+        [make_item(f"c{n:02}", "fail", checks=[check("regex", False, "no match\x1b[31m\nred")]) for n in range(15)], CUR_ID
+    )
+    lines = terminal_lines(compare(baseline, current), Path("reports/index.html"), limit=3)
+    assert lines[0] == f"promptcheck: 15 items, 15 regression (vs {BASE_ID})"
+    assert lines[1] == "  pass rate: openai:gpt-4o 0.0% (-100.0 pts)"
+    assert lines[2] == "REGRESSION prompts/greet.prompt.yaml::c00[openai:gpt-4o] — regex: no match [31m red"
+    assert lines[5:] == ["… and 12 more regressions", "report: reports/index.html"]
+    assert not any("\x1b" in line for line in lines)
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_runs_lists_stored_runs(report_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store(report_dir, make_run([make_item("a", "skip")], "20261129T010000Z-cccccc", complete=False))
+    (runs_dir(report_dir) / "broken.json").write_text("{", encoding="utf-8")
+    code, out, _ = run_cli(capsys, "runs", "--report-dir", str(report_dir))
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 4
+    assert lines[0].startswith("broken.json") and "unreadable: corrupt run file: not valid JSON" in lines[0]
+    assert re.match(rf"{BASE_ID} +2026-11-27 01:00:00 +complete +3 pass 1 fail 0 error 0 skip +\(75%\) +openai:gpt-4o", lines[1])
+    assert "incomplete" in lines[3] and "(–)" in lines[3]
+    code, out, _ = run_cli(capsys, "runs", "--report-dir", str(report_dir / "none"))
+    assert code == 0 and out.startswith("no runs stored in")
+
+
+def test_report_command(report_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, "report", "--report-dir", str(report_dir))
+    assert code == 0 and (report_dir / "index.html").exists() and (report_dir / f"{CUR_ID}.html").exists()
+    assert out.splitlines()[0] == f"promptcheck: 5 items, 1 regression, 1 fix, 1 new, 1 removed (vs {BASE_ID})"
+    assert out.splitlines()[-1] == f"report: {report_dir / (CUR_ID + '.html')}"
+
+    (report_dir / "index.html").write_text("latest", encoding="utf-8")
+    code, out, _ = run_cli(capsys, "report", "--run", BASE_ID, "--report-dir", str(report_dir))
+    assert code == 0 and "no baseline" in out and (report_dir / f"{BASE_ID}.html").exists()
+    assert (report_dir / "index.html").read_text(encoding="utf-8") == "latest", "index.html stays the latest run's"
+
+    out_file = tmp_path / "elsewhere" / "r.html"
+    code, _, _ = run_cli(capsys, "report", "--baseline", "none", "-o", str(out_file), "--report-dir", str(report_dir))
+    assert code == 0 and "No baseline run" in out_file.read_text(encoding="utf-8")
+
+
+def test_diff_command_exit_codes_and_formats(report_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("--report-dir", str(report_dir))
+    code, out, _ = run_cli(capsys, "diff", BASE_ID, CUR_ID, *args)
+    assert code == 1 and "REGRESSION prompts/greet.prompt.yaml::breaks[openai:gpt-4o]" in out
+    code, out, _ = run_cli(capsys, "diff", CUR_ID, CUR_ID, *args)
+    assert code == 0 and out.startswith(f"promptcheck: 4 items, 2 still failing (vs {CUR_ID})")
+    code, out, _ = run_cli(capsys, "diff", BASE_ID, CUR_ID, "--format", "json", *args)
+    summary = json.loads(out)
+    assert code == 1 and summary["counts"]["regression"] == 1
+    assert {i["category"] for i in summary["items"]} == {"regression", "fix", "new", "removed"}
+    code, out, _ = run_cli(capsys, "diff", BASE_ID, CUR_ID, "--format", "markdown", *args)
+    assert code == 1 and out.startswith("### promptcheck: 1 regression")
+
+
+def test_merge_command(report_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shard = store(tmp_path / "shard", make_run([make_item("other", model="anthropic:claude")], "20261128T020000Z-dddddd"))
+    code, out, _ = run_cli(capsys, "merge", CUR_ID, str(shard), "-o", str(runs_dir(report_dir)) + "/", "--report-dir", str(report_dir))
+    assert code == 0 and out.startswith("merged 2 runs (5 items) into ")
+    merged = load_run(out.split(" as run ")[1].strip(), report_dir)
+    assert merged["merged_from"] == [CUR_ID, "20261128T020000Z-dddddd"]
+
+    code, _, err = run_cli(capsys, "merge", CUR_ID, CUR_ID, "-o", str(tmp_path / "m.json"), "--report-dir", str(report_dir))
+    assert code == 2 and err.startswith("promptcheck merge: error: 4 item(s) appear in more than one run:")
+    assert not (tmp_path / "m.json").exists()
+
+
+@pytest.mark.parametrize("command", ["report --run {ref}", "diff {ref} " + CUR_ID, "merge {ref} -o out.json"])
+@pytest.mark.parametrize("problem", ["missing", "corrupt"])
+def test_bad_run_files_give_one_line_and_exit_2(
+    report_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, problem: str
+) -> None:
+    bad = tmp_path / "bad.json"
+    if problem == "corrupt":
+        bad.write_text('{"schema": 1, "run_id": "x", "items": [', encoding="utf-8")
+    argv = command.format(ref=bad).split() + ["--report-dir", str(report_dir)]
+    code, out, err = run_cli(capsys, *argv)
+    expected = "no such run file" if problem == "missing" else "corrupt run file: not valid JSON"
+    assert code == 2 and out == ""
+    assert err.startswith(f"promptcheck {argv[0]}: error: {bad}: {expected}") and err.count("\n") == 1
+
+
+def test_unwritable_output_is_a_usage_error(report_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = run_cli(capsys, "report", "-o", str(blocker / "r.html"), "--report-dir", str(report_dir))
+    assert code == 2 and err.startswith("promptcheck report: error: ") and "Traceback" not in err
+
+
+def test_report_dir_defaults_to_the_pyproject_setting(report_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    project = report_dir.parent
+    (project / "pyproject.toml").write_text('[tool.promptcheck]\nreport_dir = "reports"\n', encoding="utf-8")
+    monkeypatch.chdir(project)
+    code, out, _ = run_cli(capsys, "runs")
+    assert code == 0 and BASE_ID in out
+
+
+def test_cli_as_a_subprocess(report_dir: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(
+        [sys.executable, "-m", "promptcheck.cli", "diff", BASE_ID, CUR_ID, "--report-dir", str(report_dir)],
+        capture_output=True, text=True, env=env, timeout=60,
+    )
+    assert done.returncode == 1 and "REGRESSION" in done.stdout and done.stderr == ""
+    done = subprocess.run(
+        [sys.executable, "-m", "promptcheck.cli", "diff", "nope", CUR_ID, "--report-dir", str(report_dir)],
+        capture_output=True, text=True, env=env, timeout=60,
+    )
+    assert done.returncode == 2 and done.stderr == f"promptcheck diff: error: {runs_dir(report_dir) / 'nope.json'}: no such run file\n"
