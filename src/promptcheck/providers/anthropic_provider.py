@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .base import ProviderRequest, Usage
 from .sdk_common import SDKProvider, pick, resolve_api_key
@@ -11,9 +12,7 @@ ANTHROPIC_DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_MAX_TOKENS = 1024  # the Messages API has no default and rejects calls without one
 
 
-def messages_params(
-    request: ProviderRequest, default_max_tokens: int = DEFAULT_MAX_TOKENS
-) -> dict[str, Any]:
+def messages_params(request: ProviderRequest, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
     """Messages API arguments for a rendered request (everything but the model)."""
     params = request.params
     system = [content for role, content in request.messages if role == "system"]

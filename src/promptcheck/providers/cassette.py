@@ -23,13 +23,15 @@ import atexit
 import contextlib
 import os
 import re
+import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from . import cassette_format as fmt
 from .base import Provider, ProviderError, ProviderRequest, ProviderResponse, Usage
@@ -90,10 +92,21 @@ class _File:
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
     prompt: str = ""  # for the file header, from the first request recorded into it
     model_label: str = ""
+    # What this process last wrote, so a writer need not re-parse its own file when no other
+    # process touched it in between (the stat signature tells).
+    disk_doc: dict[str, Any] | None = None
+    disk_sig: tuple[int, ...] | None = None
 
 
-def _compact(entry: Mapping[str, Any]) -> tuple[Any, ...]:
-    response = entry.get("response") or {}
+def _signature(path: Path) -> tuple[int, ...] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _compact(response: Mapping[str, Any]) -> tuple[Any, ...]:
     usage = response.get("usage") or {}
     return (
         str(response.get("text") or ""),
@@ -140,7 +153,8 @@ class CassetteStore:
         self._files: dict[Path, _File] = {}
         self._lock = threading.RLock()  # in-memory state
         self._write_lock = threading.Lock()  # one writer per process; flock covers the rest
-        self._last_flush = time.monotonic()
+        self._last_flush = float("-inf")  # the first answer is written at once
+        self._flush_cost = 0.0
         atexit.register(self._flush_at_exit)
 
     # -- reading -------------------------------------------------------------------------------
@@ -152,11 +166,12 @@ class CassetteStore:
         with self._lock:
             loaded = self._files.get(path)
             if loaded is None:
-                doc = fmt.load(path)
-                loaded = _File(path, existed=doc is not None, created_by_run=(doc or {}).get("created_by_run"))
-                for key, entry in ((doc or {}).get("entries") or {}).items():
-                    loaded.recordings[str(key)] = _compact(entry or {})
-                    loaded.items[str(key)] = str((entry or {}).get("item", ""))
+                index = fmt.load_index(path)
+                header, entries = index if index is not None else ({}, {})
+                loaded = _File(path, existed=index is not None, created_by_run=header.get("created_by_run"))
+                for key, (item, response) in entries.items():
+                    loaded.recordings[key] = _compact(response)
+                    loaded.items[key] = item
                 self._files[path] = loaded
             return loaded
 
@@ -194,25 +209,28 @@ class CassetteStore:
         entry = _entry(request, response)
         with self._lock:
             cassette = self._file(self.path_for(request))
-            cassette.recordings[key] = _compact(entry)
+            cassette.recordings[key] = _compact(entry["response"])
             cassette.items[key] = request.item_id
             cassette.used.add(key)
             cassette.recorded.add(key)
             cassette.pending[key] = entry
             cassette.prompt = cassette.prompt or split_item_id(request.item_id)[0]
             cassette.model_label = cassette.model_label or request.label
-            due = time.monotonic() - self._last_flush >= self.flush_interval_s
+            # Rewriting a big cassette takes a while; spacing writes by 9x their cost keeps
+            # writing under ~10% of a recording run whatever the file size.
+            wait = self.flush_interval_s and max(self.flush_interval_s, 9 * self._flush_cost)
+            due = time.monotonic() - self._last_flush >= wait
         if due:
             self.flush()
 
     def flush(self) -> None:
         """Merge every pending entry into its file on disk."""
         with self._write_lock:
+            started = time.monotonic()
             with self._lock:
                 batches = [(f, f.pending) for f in self._files.values() if f.pending]
                 for cassette, _ in batches:
                     cassette.pending = {}
-                self._last_flush = time.monotonic()
             for cassette, pending in batches:
                 try:
                     self._merge_into(cassette, pending)
@@ -220,18 +238,25 @@ class CassetteStore:
                     with self._lock:  # keep them for the next attempt rather than lose answers
                         cassette.pending = {**pending, **cassette.pending}
                     raise
+            self._last_flush = time.monotonic()
+            self._flush_cost = self._last_flush - started
 
-    def _merge_into(self, cassette: _File, pending: dict[str, dict[str, Any]], drop: set[str] = frozenset()) -> None:
+    def _merge_into(self, cassette: _File, pending: dict[str, dict[str, Any]], drop: Collection[str] = ()) -> None:
         secrets = fmt.env_secrets()
         with _locked_dir(cassette.path.parent):
-            doc = fmt.load(cassette.path) or {}
-            entries: dict[str, Any] = doc.get("entries") or {}
+            path = cassette.path
+            doc = cassette.disk_doc if cassette.disk_sig == _signature(path) else None
+            if doc is None:
+                doc = fmt.load(path) or {}
+            # A copy, so a failed write leaves the cached view of the disk as it was.
+            entries: dict[str, Any] = dict(doc.get("entries") or {})
             for key in drop:
                 entries.pop(key, None)
             for key, entry in pending.items():
                 entries[key] = fmt.scrub(entry, secrets)
             if not entries:
-                cassette.path.unlink(missing_ok=True)
+                path.unlink(missing_ok=True)
+                cassette.disk_doc = cassette.disk_sig = None
                 return
             header = {
                 "prompt": doc.get("prompt") or cassette.prompt,
@@ -239,7 +264,9 @@ class CassetteStore:
                 # Kept from the first writer: "once" asks whether the file is this run's own.
                 "created_by_run": doc.get("created_by_run") or self.run_id,
             }
-            fmt.write_atomic(cassette.path, fmt.dump({**doc, **fmt.scrub(header, secrets), "entries": entries}))
+            doc = {**doc, **fmt.scrub(header, secrets), "entries": entries}
+            fmt.write_atomic(path, fmt.dump(doc))
+            cassette.disk_doc, cassette.disk_sig = doc, _signature(path)
         cassette.created_by_run = header["created_by_run"]
 
     def close(self) -> None:
@@ -250,7 +277,7 @@ class CassetteStore:
         try:
             self.flush()
         except Exception as exc:  # at exit there is nobody left to raise to
-            print(f"promptcheck: could not save cassettes: {exc}")
+            print(f"promptcheck: could not save cassettes: {exc}", file=sys.stderr)
 
     # -- bookkeeping ---------------------------------------------------------------------------
 

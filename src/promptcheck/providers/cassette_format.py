@@ -32,9 +32,11 @@ blocks so that a pull request diff shows, line by line, how a model's answers ch
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,11 +84,20 @@ def _represent_literal(dumper: yaml.SafeDumper, data: _Literal) -> yaml.ScalarNo
     return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
 
 
-class _Dumper(_BaseDumper):  # type: ignore[misc, valid-type]
+class _Dumper(_BaseDumper):  # type: ignore[misc]
     pass
 
 
+class _Flow(dict):  # type: ignore[type-arg]
+    """A small mapping to write on one line (usage, meta, params): shorter files, tidier diffs."""
+
+
+def _represent_flow(dumper: yaml.SafeDumper, data: _Flow) -> yaml.MappingNode:
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True)
+
+
 _Dumper.add_representer(_Literal, _represent_literal)
+_Dumper.add_representer(_Flow, _represent_flow)
 
 
 def env_secrets() -> list[str]:
@@ -130,13 +141,151 @@ def load(path: Path) -> dict[str, Any] | None:
     return doc
 
 
-def _literal_fields(entry: dict[str, Any]) -> dict[str, Any]:
-    # Files re-read from disk hold plain strings; mark the long-text fields again on every write.
+class _Unsupported(Exception):
+    """A hand-edited file uses YAML features the streaming reader skips (anchors, aliases)."""
+
+
+_STR = "tag:yaml.org,2002:str"
+
+
+class _IndexReader:
+    """Reads a cassette from parser events, building only headers, items and responses.
+
+    ``yaml.load`` first builds a node graph of the whole document (hundreds of MB for a file of
+    20,000 entries) and then every object, requests included, that replay never looks at.
+    Streaming the events keeps memory to what replay needs and roughly halves the time.
+    """
+
+    def __init__(self, events: Iterator[yaml.Event]) -> None:
+        self._next = events.__next__
+        self._resolver = yaml.resolver.Resolver()
+        self._constructor = yaml.constructor.SafeConstructor()
+        self._first_chars = self._resolver.yaml_implicit_resolvers
+
+    def read(self) -> tuple[dict[str, Any], dict[str, tuple[str, dict[str, Any]]]]:
+        header: dict[str, Any] = {}
+        entries: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._next()  # stream start
+        event = self._next()
+        if isinstance(event, yaml.StreamEndEvent):
+            return header, entries
+        root = self._next()
+        if isinstance(root, yaml.ScalarEvent) and self._scalar(root) is None:
+            return header, entries
+        if not isinstance(root, yaml.MappingStartEvent):
+            raise _NotACassette
+        while not isinstance(event := self._next(), yaml.MappingEndEvent):
+            name = self._value(event)
+            if name == "entries":
+                self._entries(entries)
+            else:
+                header[str(name)] = self._value(self._next())
+        return header, entries
+
+    def _entries(self, out: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        event = self._next()
+        if isinstance(event, yaml.ScalarEvent) and self._scalar(event) is None:
+            return
+        if not isinstance(event, yaml.MappingStartEvent):
+            raise _NotACassette
+        while not isinstance(event := self._next(), yaml.MappingEndEvent):
+            if not isinstance(event, yaml.ScalarEvent):
+                raise _NotACassette
+            key = event.value  # keys are hex digests: always strings, whatever they look like
+            if not isinstance(self._next(), yaml.MappingStartEvent):
+                raise _NotACassette
+            item, response = "", {}
+            while not isinstance(event := self._next(), yaml.MappingEndEvent):
+                name = self._value(event)
+                if name == "item":
+                    item = str(self._value(self._next()))
+                elif name == "response":
+                    response = self._value(self._next())
+                else:
+                    self._skip(self._next())
+            out[key] = (item, response if isinstance(response, dict) else {})
+
+    def _value(self, event: yaml.Event) -> Any:
+        if getattr(event, "anchor", None) is not None or isinstance(event, yaml.AliasEvent):
+            raise _Unsupported
+        if isinstance(event, yaml.ScalarEvent):
+            return self._scalar(event)
+        if isinstance(event, yaml.MappingStartEvent):
+            mapping: dict[Any, Any] = {}
+            while not isinstance(key := self._next(), yaml.MappingEndEvent):
+                mapping[self._value(key)] = self._value(self._next())
+            return mapping
+        if isinstance(event, yaml.SequenceStartEvent):
+            items: list[Any] = []
+            while not isinstance(item := self._next(), yaml.SequenceEndEvent):
+                items.append(self._value(item))
+            return items
+        raise _NotACassette
+
+    def _scalar(self, event: yaml.ScalarEvent) -> Any:
+        plain = event.implicit[0]
+        if event.tag in (None, "!") and (not plain or event.value[:1] not in self._first_chars):
+            return event.value  # quoted, block or cannot resolve to anything but a string
+        tag = (
+            event.tag
+            if event.tag not in (None, "!")
+            else self._resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+        )
+        if tag == _STR:
+            return event.value
+        construct = self._constructor.yaml_constructors.get(tag)
+        if construct is None:
+            raise _Unsupported
+        # Called directly: construct_object() would memoise every node for the whole file.
+        return construct(self._constructor, yaml.ScalarNode(tag, event.value, style=event.style))
+
+    def _skip(self, event: yaml.Event) -> None:
+        depth = int(isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)))
+        while depth:
+            event = self._next()
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+
+
+class _NotACassette(Exception):
+    pass
+
+
+def load_index(path: Path) -> tuple[dict[str, Any], dict[str, tuple[str, dict[str, Any]]]] | None:
+    """(header, {key: (item, response)}) for replay, or None when the file does not exist."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    try:
+        return _IndexReader(yaml.parse(data, Loader=_Loader)).read()
+    except yaml.YAMLError as exc:
+        raise ProviderError(f"cassette {path} is not valid YAML ({exc}); fix or delete it and record again") from exc
+    except (_NotACassette, StopIteration):
+        raise ProviderError(f"cassette {path} does not look like a promptcheck cassette; fix or delete it") from None
+    except _Unsupported:
+        doc = load(path) or {"entries": {}}
+        entries = {
+            str(k): (str((e or {}).get("item", "")), (e or {}).get("response") or {}) for k, e in doc["entries"].items()
+        }
+        return {k: v for k, v in doc.items() if k != "entries"}, entries
+
+
+def _styled(entry: dict[str, Any]) -> dict[str, Any]:
+    # Files re-read from disk hold plain values; mark the styled fields again on every write.
     response = entry.get("response")
-    if isinstance(response, dict) and isinstance(response.get("text"), str):
-        response["text"] = _Literal(response["text"])
+    if isinstance(response, dict):
+        if isinstance(response.get("text"), str):
+            response["text"] = _Literal(response["text"])
+        for name in ("usage", "meta"):
+            if isinstance(response.get(name), dict):
+                response[name] = _Flow(response[name])
     request = entry.get("request")
     if isinstance(request, dict):
+        if isinstance(request.get("params"), dict):
+            request["params"] = _Flow(request["params"])
         for message in request.get("messages") or []:
             if isinstance(message, dict) and isinstance(message.get("content"), str):
                 message["content"] = _Literal(message["content"])
@@ -148,8 +297,10 @@ def dump(doc: dict[str, Any]) -> str:
     # Sorted by item so neighbouring cases stay neighbours in diffs, whatever the record order.
     ordered = sorted(entries.items(), key=lambda kv: (str((kv[1] or {}).get("item", "")), kv[0]))
     body = {k: v for k, v in doc.items() if k != "entries"}
-    body["entries"] = {key: _literal_fields(entry) for key, entry in ordered}
-    text = yaml.dump(body, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096, default_flow_style=False)
+    body["entries"] = {key: _styled(entry) for key, entry in ordered}
+    text: str = yaml.dump(
+        body, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096, default_flow_style=False
+    )
     return HEADER + text
 
 
@@ -164,8 +315,6 @@ def write_atomic(path: Path, text: str) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise

@@ -11,7 +11,8 @@ One class covers three setups because they share the wire format:
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .base import ProviderRequest, Usage
 from .sdk_common import SDKProvider, pick, resolve_api_key
@@ -106,9 +107,11 @@ class OpenAIProvider(SDKProvider):
         kwargs = chat_params(request.params)
         if request.response_format is not None:
             kwargs["response_format"] = dict(request.response_format)
+        # Typed as Any: the SDK's per-role TypedDicts cannot be told apart for a runtime role.
+        messages: list[Any] = [{"role": role, "content": content} for role, content in request.messages]
         return self.client.chat.completions.create(
             model=self.model_name(request),
-            messages=[{"role": role, "content": content} for role, content in request.messages],
+            messages=messages,
             **kwargs,
         )
 

@@ -9,8 +9,9 @@ They change; a project that cares about exact numbers overrides them in config:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from .base import ProviderConfigError, Usage
 

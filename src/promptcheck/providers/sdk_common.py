@@ -12,8 +12,9 @@ import json
 import os
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from types import ModuleType
-from typing import Any, Mapping
+from typing import Any
 
 from .base import ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse, Usage
 from .pricing import cost_for, parse_price_overrides

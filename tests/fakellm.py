@@ -1,0 +1,352 @@
+"""A loopback fake LLM server for tests and benchmarks.
+
+It speaks just enough of two wire formats for the real SDKs to be happy:
+
+* OpenAI Chat Completions: ``POST <anything>/chat/completions``
+* Anthropic Messages:      ``POST <anything>/messages``
+
+Routing is by path *suffix*, so one server serves every base_url scheme the SDKs build:
+
+=============  ===========================================  ==================================
+SDK / target   base_url to configure                        path the SDK then POSTs to
+=============  ===========================================  ==================================
+openai         ``fake.openai_base_url``  (``…:P/v1``)       ``/v1/chat/completions``
+compatible     ``fake.openai_base_url``  (``…:P/v1``)       ``/v1/chat/completions``
+github models  ``fake.github_base_url``  (``…:P/inference``) ``/inference/chat/completions``
+anthropic      ``fake.anthropic_base_url`` (``…:P``)        ``/v1/messages``
+=============  ===========================================  ==================================
+
+Usage::
+
+    with FakeLLM(delay_s=0.01) as fake:
+        fake.script(["429", "ok"])          # first call rate-limited, second answered
+        client = openai.OpenAI(base_url=fake.openai_base_url, api_key="test")
+        ...
+        assert fake.requests[-1].body["model"] == "gpt-4o"
+
+Faults (one per incoming request, consumed in order; ``ok`` or an empty queue answers normally):
+
+* ``429`` / ``429:<seconds>`` rate limit with a ``retry-after`` header (default ``retry_after_s``)
+* ``500``  an internal server error with an API-shaped error body
+* ``400`` / ``401`` a bad request / a rejected key (the SDKs do not retry these)
+* ``reset`` the socket is closed without any response
+* ``hang``  no answer until the server stops (longer than any sane client timeout)
+* ``badjson`` status 200 with a truncated JSON body
+
+CLI for benchmarks: ``python tests/fakellm.py --port 8765 --delay 0.2``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import socket
+import struct
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+# A responder may return several strings: Anthropic gets one text block per string,
+# OpenAI gets them concatenated (its wire format has a single content string).
+Responder = Callable[[str, dict[str, Any]], "str | list[str]"]
+
+FAULTS = ("ok", "429", "500", "400", "401", "reset", "hang", "badjson")
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    kind: str  # "openai" or "anthropic"
+    path: str
+    headers: dict[str, str]  # lower-cased names
+    body: dict[str, Any]
+    fault: str  # what the server did with it
+    received_at: float = field(default_factory=time.monotonic)
+
+
+def _text_of(content: Any) -> str:
+    """Message content is a string or (Anthropic / OpenAI parts) a list of text blocks."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return ""
+
+
+def echo_last_user_message(kind: str, body: dict[str, Any]) -> str:
+    for message in reversed(body.get("messages") or []):
+        if message.get("role") == "user":
+            return _text_of(message.get("content"))
+    return ""
+
+
+def _count_tokens(text: str) -> int:
+    # Whitespace words are a fine stand-in: tests only need stable, non-zero numbers.
+    return len(text.split())
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # A benchmark opens 64+ connections at once; the default backlog of 5 would make
+    # clients see connection resets under load.
+    request_queue_size = 256
+    allow_reuse_address = True
+
+    fake: FakeLLM
+
+
+class _Handler(BaseHTTPRequestHandler):
+    # Keep-alive, like real APIs: the SDKs pool connections.
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet: pytest output should show test failures, not access logs
+
+    def do_POST(self) -> None:
+        fake = self.server.fake
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = {"_unparsed": raw.decode("utf-8", "replace")}
+        path = self.path.split("?", 1)[0].rstrip("/")
+        if path.endswith("/chat/completions"):
+            kind = "openai"
+        elif path.endswith("/messages"):
+            kind = "anthropic"
+        else:
+            self._send_json(404, {"error": {"type": "not_found", "message": f"no route for {path}"}})
+            return
+        fault = fake._next_fault()
+        fake._record(RecordedRequest(kind, path, {k.lower(): v for k, v in self.headers.items()}, body, fault))
+        name, _, arg = fault.partition(":")
+        if name == "reset":
+            self._reset()
+            return
+        if name == "hang":
+            fake._stopping.wait()
+            self.close_connection = True
+            return
+        if fake.delay_s:
+            time.sleep(fake.delay_s)
+        if name == "429":
+            retry_after = arg or f"{fake.retry_after_s:g}"
+            self._send_json(
+                429, _error(kind, "rate_limit_error", "Rate limit reached, slow down."), {"retry-after": retry_after}
+            )
+        elif name == "500":
+            self._send_json(500, _error(kind, "api_error", "The server had an error processing your request."))
+        elif name == "400":
+            self._send_json(400, _error(kind, "invalid_request_error", "Unsupported parameter: 'seed'."))
+        elif name == "401":
+            self._send_json(401, _error(kind, "authentication_error", "Incorrect API key provided."))
+        elif name == "badjson":
+            self._send_raw(200, b'{"id": "broken", "choices": [{"message": ')
+        else:
+            try:
+                answer = fake._answer(kind, body)
+            except Exception as exc:  # a broken test responder should read as such, not as a reset
+                self._send_json(500, _error(kind, "api_error", f"fakellm responder failed: {exc!r}"))
+                return
+            self._send_json(200, answer)
+
+    def _reset(self) -> None:
+        # SO_LINGER 0 turns close() into a TCP RST: the client sees a dropped connection,
+        # not a clean end of stream it might mistake for an empty response.
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.connection.close()
+
+    def _send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        self._send_raw(status, json.dumps(payload).encode("utf-8"), headers)
+
+    def _send_raw(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _error(kind: str, error_type: str, message: str) -> dict[str, Any]:
+    if kind == "anthropic":
+        return {"type": "error", "error": {"type": error_type, "message": message}}
+    return {"error": {"type": error_type, "message": message, "code": None, "param": None}}
+
+
+class FakeLLM:
+    """A threaded loopback server; use as a context manager or call start()/stop()."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        delay_s: float = 0.0,
+        responder: Responder | None = None,
+        retry_after_s: float = 1.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.delay_s = delay_s
+        self.responder: Responder = responder or echo_last_user_message
+        self.retry_after_s = retry_after_s
+        self._faults: collections.deque[str] = collections.deque()
+        self._requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> FakeLLM:
+        server = _Server((self.host, self.port), _Handler)
+        server.fake = self
+        self.port = server.server_address[1]
+        self._server = server
+        self._stopping.clear()
+        self._thread = threading.Thread(target=server.serve_forever, name=f"fakellm:{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()  # releases "hang" handlers
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakeLLM:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- addresses ---------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def openai_base_url(self) -> str:
+        """For openai.OpenAI(base_url=...) and OpenAI-compatible servers."""
+        return f"{self.url}/v1"
+
+    @property
+    def github_base_url(self) -> str:
+        """Stands in for https://models.github.ai/inference."""
+        return f"{self.url}/inference"
+
+    @property
+    def anthropic_base_url(self) -> str:
+        """For anthropic.Anthropic(base_url=...); the SDK appends /v1/messages itself."""
+        return self.url
+
+    # -- scripting and inspection ------------------------------------------------------------
+
+    def script(self, faults: Iterable[str]) -> None:
+        """Queue what the next requests get, one entry per request, e.g. ["429", "ok"]."""
+        items = list(faults)
+        for item in items:
+            if item.partition(":")[0] not in FAULTS:
+                raise ValueError(f"unknown fault {item!r}; expected one of {', '.join(FAULTS)}")
+        with self._lock:
+            self._faults.extend(items)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._requests.clear()
+            self._faults.clear()
+
+    def _next_fault(self) -> str:
+        with self._lock:
+            return self._faults.popleft() if self._faults else "ok"
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self._requests.append(request)
+
+    # -- answers -----------------------------------------------------------------------------
+
+    def _answer(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        reply = self.responder(kind, body)
+        parts = [reply] if isinstance(reply, str) else list(reply)
+        prompt_tokens = sum(_count_tokens(_text_of(m.get("content"))) for m in body.get("messages") or [])
+        if kind == "anthropic":
+            prompt_tokens += _count_tokens(_text_of(body.get("system")))
+        completion_tokens = sum(_count_tokens(p) for p in parts)
+        model = body.get("model", "fake-model")
+        if kind == "anthropic":
+            return {
+                "id": f"msg_{uuid.uuid4().hex[:20]}",
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": [{"type": "text", "text": p} for p in parts],
+                "stop_reason": "end_turn",
+                "stop_sequence": None,
+                "usage": {"input_tokens": prompt_tokens, "output_tokens": completion_tokens},
+            }
+        return {
+            "id": f"chatcmpl-{uuid.uuid4().hex[:20]}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "".join(parts)},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
+
+
+def running(**kwargs: Any) -> Iterator[FakeLLM]:
+    """Generator form for pytest fixtures: ``yield from fakellm.running()``."""
+    with FakeLLM(**kwargs) as fake:
+        yield fake
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve a fake OpenAI/Anthropic API on loopback.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before each answer")
+    args = parser.parse_args(argv)
+    with FakeLLM(host=args.host, port=args.port, delay_s=args.delay) as fake:
+        print(f"openai:    {fake.openai_base_url}", flush=True)
+        print(f"github:    {fake.github_base_url}", flush=True)
+        print(f"anthropic: {fake.anthropic_base_url}", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

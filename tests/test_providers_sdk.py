@@ -1,0 +1,367 @@
+"""The SDK-backed providers, driven through the real openai/anthropic SDKs against FakeLLM."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from fakellm import FakeLLM, echo_last_user_message
+
+from promptcheck.providers.anthropic_provider import AnthropicProvider
+from promptcheck.providers.base import ProviderConfigError, ProviderError, ProviderRequest, Usage
+from promptcheck.providers.openai_provider import OpenAIProvider
+from promptcheck.providers.pricing import cost_for, price_for
+
+KEY_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "GITHUB_TOKEN", "LOCAL_KEY")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeLLM]:
+    with FakeLLM() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake(server: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLM]:
+    # Each test starts from a clean server and an environment without real credentials.
+    for name in KEY_VARS:
+        monkeypatch.delenv(name, raising=False)
+    server.clear()
+    server.responder = echo_last_user_message
+    yield server
+    server.clear()
+
+
+def make_request(
+    provider: str = "openai",
+    model: str = "gpt-4o",
+    messages: tuple[tuple[str, str], ...] = (("user", "hello there"),),
+    **kwargs: Any,
+) -> ProviderRequest:
+    return ProviderRequest(provider=provider, model=model, label=f"{provider}:{model}", messages=messages, **kwargs)
+
+
+def openai_provider(fake: FakeLLM, **kwargs: Any) -> OpenAIProvider:
+    kwargs.setdefault("max_retries", 1)
+    kwargs.setdefault("timeout_s", 5.0)
+    return OpenAIProvider(base_url=fake.openai_base_url, api_key="test-openai-key", **kwargs)
+
+
+def anthropic_provider(fake: FakeLLM, **kwargs: Any) -> AnthropicProvider:
+    kwargs.setdefault("max_retries", 1)
+    kwargs.setdefault("timeout_s", 5.0)
+    return AnthropicProvider(base_url=fake.anthropic_base_url, api_key="test-anthropic-key", **kwargs)
+
+
+# Both SDK providers, for the tests every provider must pass the same way.
+PROVIDERS: dict[str, tuple[Callable[..., Any], str, str]] = {
+    "openai": (openai_provider, "openai", "gpt-4o"),
+    "anthropic": (anthropic_provider, "anthropic", "claude-3-5-haiku-20241022"),
+}
+
+
+@pytest.fixture(params=sorted(PROVIDERS))
+def each(request: pytest.FixtureRequest, fake: FakeLLM) -> tuple[Callable[..., Any], ProviderRequest]:
+    make, provider, model = PROVIDERS[request.param]
+    return (lambda **kw: make(fake, **kw)), make_request(provider, model)
+
+
+# -- OpenAI ----------------------------------------------------------------------------------
+
+
+def test_openai_answers_with_text_usage_latency_cost_and_meta(fake: FakeLLM) -> None:
+    response = openai_provider(fake).complete(make_request(messages=(("system", "be brief"), ("user", "hi you"))))
+
+    assert response.text == "hi you"
+    assert response.usage == Usage(input_tokens=4, output_tokens=2)
+    assert response.latency_s > 0
+    assert response.cost == pytest.approx((4 * 2.50 + 2 * 10.00) / 1e6)
+    assert response.raw_meta["model"] == "gpt-4o"
+    assert response.raw_meta["finish_reason"] == "stop"
+    assert response.raw_meta["id"].startswith("chatcmpl-")
+    assert response.replayed is False
+    sent = fake.requests[-1]
+    assert sent.path == "/v1/chat/completions"
+    assert sent.headers["authorization"] == "Bearer test-openai-key"
+    assert sent.body["messages"] == [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi you"}]
+
+
+def test_openai_maps_parameters_and_passes_response_format(fake: FakeLLM) -> None:
+    schema = {"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "object"}}}
+    params = {
+        "temperature": 0.2,
+        "maxTokens": 50,
+        "topP": 0.9,
+        "stop": ["END"],
+        "seed": 7,
+        "presencePenalty": 0.1,
+        "frequency_penalty": 0.3,
+        "not_an_api_param": "dropped",
+    }
+    openai_provider(fake).complete(make_request(params=params, response_format=schema))
+
+    body = fake.requests[-1].body
+    assert {k: body[k] for k in body if k not in ("messages", "model")} == {
+        "temperature": 0.2,
+        "max_tokens": 50,
+        "top_p": 0.9,
+        "stop": ["END"],
+        "seed": 7,
+        "presence_penalty": 0.1,
+        "frequency_penalty": 0.3,
+        "response_format": schema,
+    }
+
+
+def test_openai_max_completion_tokens_keeps_its_own_name(fake: FakeLLM) -> None:
+    openai_provider(fake).complete(make_request(model="o4-mini", params={"maxCompletionTokens": 99}))
+
+    body = fake.requests[-1].body
+    assert body["max_completion_tokens"] == 99
+    assert "max_tokens" not in body
+
+
+def test_openai_reads_key_and_base_url_from_environment(fake: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "env-openai-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.openai_base_url)
+
+    assert OpenAIProvider.openai(max_retries=0).complete(make_request()).text == "hello there"
+    assert fake.requests[-1].headers["authorization"] == "Bearer env-openai-key"
+
+
+def test_github_models_sends_publisher_model_name_to_the_inference_path(
+    fake: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "env-github-token")
+    provider = OpenAIProvider.github(base_url=fake.github_base_url, max_retries=0)
+
+    response = provider.complete(make_request("github", "openai/gpt-4o-mini"))
+
+    sent = fake.requests[-1]
+    assert sent.path == "/inference/chat/completions"
+    assert sent.body["model"] == "openai/gpt-4o-mini"
+    assert sent.headers["authorization"] == "Bearer env-github-token"
+    assert response.cost is not None  # priced as gpt-4o-mini
+
+
+def test_github_tolerates_the_full_label_as_model_name(fake: FakeLLM) -> None:
+    provider = OpenAIProvider.github(base_url=fake.github_base_url, api_key="t", max_retries=0)
+    provider.complete(make_request("github", "github:meta/llama-3.3-70b-instruct"))
+    assert fake.requests[-1].body["model"] == "meta/llama-3.3-70b-instruct"
+
+
+def test_compatible_server_needs_no_key_and_never_gets_the_openai_key(
+    fake: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-must-not-leak-to-local-servers")
+    provider = OpenAIProvider.compatible("ollama", fake.openai_base_url, api_key_env="LOCAL_KEY", max_retries=0)
+
+    assert provider.complete(make_request("compatible", "llama3.2")).text == "hello there"
+    assert "sk-must-not-leak" not in fake.requests[-1].headers.get("authorization", "")
+
+    monkeypatch.setenv("LOCAL_KEY", "local-secret")
+    OpenAIProvider.compatible("vllm", fake.openai_base_url, api_key_env="LOCAL_KEY").complete(make_request())
+    assert fake.requests[-1].headers["authorization"] == "Bearer local-secret"
+
+
+# -- Anthropic -------------------------------------------------------------------------------
+
+
+def test_anthropic_moves_system_messages_and_defaults_max_tokens(fake: FakeLLM) -> None:
+    messages = (("system", "rule one"), ("system", "rule two"), ("user", "question"))
+    response = anthropic_provider(fake).complete(make_request("anthropic", "claude-sonnet-4-20250514", messages))
+
+    sent = fake.requests[-1]
+    assert sent.path == "/v1/messages"
+    assert sent.body["system"] == "rule one\n\nrule two"
+    assert sent.body["messages"] == [{"role": "user", "content": "question"}]
+    assert sent.body["max_tokens"] == 1024
+    assert response.text == "question"
+    assert response.raw_meta["finish_reason"] == "end_turn"
+    assert response.raw_meta["id"].startswith("msg_")
+    assert response.cost == pytest.approx((5 * 3.0 + 1 * 15.0) / 1e6)  # 5 words in, 1 out
+
+
+def test_anthropic_maps_parameters(fake: FakeLLM) -> None:
+    schema = {"type": "json_schema", "json_schema": {"name": "a", "schema": {"type": "object"}}}
+    params = {"maxTokens": 64, "temperature": 0, "topP": 0.5, "stop": "STOP", "seed": 1}
+    anthropic_provider(fake).complete(
+        make_request("anthropic", "claude-3-5-haiku-latest", params=params, response_format=schema)
+    )
+
+    body = fake.requests[-1].body
+    assert body["max_tokens"] == 64
+    assert body["temperature"] == 0
+    assert body["top_p"] == 0.5
+    assert body["stop_sequences"] == ["STOP"]
+    assert body["output_config"] == {"format": {"type": "json_schema", "schema": {"type": "object"}}}
+    assert "seed" not in body and "stop" not in body
+
+
+def test_anthropic_joins_text_blocks(fake: FakeLLM) -> None:
+    fake.responder = lambda kind, body: ["Hello, ", "world", "!"]
+    response = anthropic_provider(fake).complete(make_request("anthropic", "claude-3-5-haiku"))
+    assert response.text == "Hello, world!"
+    assert response.usage.output_tokens == 3
+
+
+# -- configuration errors --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "variable"),
+    [
+        (lambda url: OpenAIProvider.openai(base_url=url), "OPENAI_API_KEY"),
+        (lambda url: OpenAIProvider.github(base_url=url), "GITHUB_TOKEN"),
+        (lambda url: AnthropicProvider(base_url=url), "ANTHROPIC_API_KEY"),
+        (lambda url: OpenAIProvider.compatible("remote", url, api_key_env="LOCAL_KEY", key_required=True), "LOCAL_KEY"),
+    ],
+)
+def test_missing_key_is_a_config_error_naming_the_variable(
+    fake: FakeLLM, make: Callable[[str], Any], variable: str
+) -> None:
+    with pytest.raises(ProviderConfigError, match=f"set the {variable} environment variable"):
+        make(fake.url)
+    assert fake.requests == []
+
+
+# -- faults ----------------------------------------------------------------------------------
+
+
+def test_rate_limit_is_retried_after_retry_after(
+    each: tuple[Callable[..., Any], ProviderRequest], fake: FakeLLM
+) -> None:
+    make, req = each
+    fake.script(["429:1", "ok"])
+
+    response = make().complete(req)
+
+    first, second = fake.requests
+    assert response.text == "hello there"
+    assert (first.fault, second.fault) == ("429:1", "ok")
+    # The SDK's own backoff would wait < 0.5 s; waiting ~1 s means retry-after was honoured.
+    assert 0.9 <= second.received_at - first.received_at < 3.0
+    assert second.headers["x-stainless-retry-count"] == "1"
+
+
+def test_server_error_retried_then_reported(each: tuple[Callable[..., Any], ProviderRequest], fake: FakeLLM) -> None:
+    make, req = each
+    fake.script(["500", "500"])
+
+    with pytest.raises(ProviderError) as caught:
+        make(max_retries=1).complete(req)
+
+    assert len(fake.requests) == 2
+    message = str(caught.value)
+    assert "HTTP 500" in message
+    assert "The server had an error processing your request." in message
+    assert "gave up after 2 attempts" in message
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        ("400", "HTTP 400 (bad request): Unsupported parameter: 'seed'."),
+        ("401", "HTTP 401 (authentication failed): Incorrect API key provided."),
+    ],
+    ids=["400", "401"],
+)
+def test_client_errors_are_reported_without_retrying(
+    each: tuple[Callable[..., Any], ProviderRequest], fake: FakeLLM, fault: str, expected: str
+) -> None:
+    make, req = each
+    fake.script([fault, "ok"])
+    with pytest.raises(ProviderError) as caught:
+        make(max_retries=2).complete(req)
+    assert str(caught.value).endswith(expected)  # no "gave up after": one attempt only
+    assert len(fake.requests) == 1
+
+
+def test_unreachable_server_is_a_connection_error() -> None:
+    with FakeLLM() as gone:
+        pass  # its port is closed now
+    providers = [
+        OpenAIProvider(base_url=gone.openai_base_url, api_key="k", max_retries=0),
+        AnthropicProvider(base_url=gone.anthropic_base_url, api_key="k", max_retries=0),
+    ]
+    for provider in providers:
+        with pytest.raises(ProviderError, match="connection failed: ConnectError"):
+            provider.complete(make_request())
+
+
+def test_server_error_then_success(each: tuple[Callable[..., Any], ProviderRequest], fake: FakeLLM) -> None:
+    make, req = each
+    fake.script(["500", "ok"])
+    assert make(max_retries=1).complete(req).text == "hello there"
+    assert len(fake.requests) == 2
+
+
+def test_connection_reset_retried_then_reported(
+    each: tuple[Callable[..., Any], ProviderRequest], fake: FakeLLM
+) -> None:
+    make, req = each
+    fake.script(["reset", "reset"])
+
+    with pytest.raises(ProviderError, match=r"connection failed: .*gave up after 2 attempts"):
+        make(max_retries=1).complete(req)
+
+    fake.clear()
+    fake.script(["reset", "ok"])
+    assert make(max_retries=1).complete(req).text == "hello there"
+
+
+def test_hang_times_out_within_bounded_time(each: tuple[Callable[..., Any], ProviderRequest], fake: FakeLLM) -> None:
+    make, req = each
+    fake.script(["hang"])
+    started = time.monotonic()
+
+    with pytest.raises(ProviderError, match=r"timed out after 0\.3s"):
+        make(timeout_s=0.3, max_retries=0).complete(req)
+
+    assert time.monotonic() - started < 3.0
+
+
+def test_malformed_json_is_a_provider_error(each: tuple[Callable[..., Any], ProviderRequest], fake: FakeLLM) -> None:
+    make, req = each
+    fake.script(["badjson"])
+    with pytest.raises(ProviderError, match="malformed JSON"):
+        make().complete(req)
+
+
+def test_concurrent_slow_calls_overlap(fake: FakeLLM) -> None:
+    fake.delay_s = 0.2
+    provider = openai_provider(fake)
+    try:
+        started = time.monotonic()
+        with ThreadPoolExecutor(16) as pool:
+            texts = list(
+                pool.map(lambda i: provider.complete(make_request(messages=(("user", f"n{i}"),))).text, range(32))
+            )
+        elapsed = time.monotonic() - started
+    finally:
+        fake.delay_s = 0.0
+    assert texts == [f"n{i}" for i in range(32)]
+    assert elapsed < 1.5  # 32 x 0.2 s would take 6.4 s one at a time
+
+
+# -- pricing ---------------------------------------------------------------------------------
+
+
+def test_price_table_lookup_by_family_publisher_and_override() -> None:
+    usage = Usage(1_000_000, 1_000_000)
+    assert cost_for("gpt-4o", usage) == pytest.approx(12.5)
+    assert cost_for("gpt-4o-mini-2024-07-18", usage) == pytest.approx(0.75)  # not priced as gpt-4o
+    assert cost_for("openai/gpt-4.1-mini", usage) == pytest.approx(2.0)
+    assert cost_for("claude-3-5-sonnet-20241022", usage) == pytest.approx(18.0)
+    assert cost_for("my-local-model", usage) is None
+    assert cost_for("gpt-4o", Usage(None, 3)) is None
+    assert cost_for("my-local-model", usage, {"my-local-model": {"input": 1, "output": 2}}) == pytest.approx(3.0)
+    assert price_for("gpt-4o", {"gpt-4o": price_for("o3")}) == price_for("o3")  # type: ignore[dict-item]
+
+
+def test_bad_price_override_is_a_config_error() -> None:
+    with pytest.raises(ProviderConfigError, match="price for 'x' must look like"):
+        cost_for("x", Usage(1, 1), {"x": 3})
