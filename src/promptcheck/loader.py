@@ -4,6 +4,7 @@ checks what only the combined spec can tell (required and undefined variables, d
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,18 +76,37 @@ class Catalog:
 
     def load(self, path: Path) -> tuple[PromptSpec, list[SpecError]]:
         """The prompt with its case files attached, plus warnings. Raises SpecErrors."""
+        spec, problems = self.inspect(path)
+        problems.raise_if_any()
+        assert spec is not None  # no errors means the reader got as far as a spec
+        return spec, problems.warnings
+
+    def inspect(self, path: Path) -> tuple[PromptSpec | None, Problems]:
+        """Like ``load`` but never raises: errors and warnings together, so ``validate`` can
+        show the warnings of a file that also has errors. The spec is None when the file
+        could not be read as a prompt at all, and may be incomplete when there are errors."""
         display = self.display_path(path)
         problems = Problems(display)
         try:
             data = yamlio.load_file(path, display)
+            spec = read_prompt(data, display, problems)
         except SpecError as exc:
-            raise SpecErrors([exc]) from None
-        spec = read_prompt(data, display, problems)
+            problems.errors.append(exc)
+            return None, problems
+        except SpecErrors:  # read_prompt stops early only after recording why in problems
+            return None, problems
         self._attach_case_files(spec, problems)
         assign_unique_ids(spec.cases, problems)
         check_variables(spec, problems)
-        problems.raise_if_any()
-        return spec, problems.warnings
+        return spec, problems
+
+    def read_case_file(self, path: Path) -> LoadedCaseFile:
+        """One case file on its own (cached when it lives in a configured cases dir)."""
+        resolved = path.resolve()
+        for loaded in self.case_files():
+            if loaded.path.resolve() == resolved:
+                return loaded
+        return self._read_case_file(path)
 
     def _attach_case_files(self, spec: PromptSpec, problems: Problems) -> None:
         stem = spec.path.rsplit("/", 1)[-1].split(".")[0]
@@ -111,7 +131,11 @@ def check_variables(spec: PromptSpec, problems: Problems) -> None:
             for name in referenced_variables(message.content):
                 used.setdefault(name, index)
         except TemplateError as exc:
-            problems.error(f"message {index + 1} ({message.role}): {exc}", spec.location)
+            hint = ""
+            if re.search(r"\{\{-?\s*\.", message.content):
+                # Go's text/template spelling; gh-models would send it to the model verbatim.
+                hint = "; '{{.name}}' is Go template syntax, promptcheck templates use Jinja2: write '{{name}}'"
+            problems.error(f"message {index + 1} ({message.role}): {exc}{hint}", spec.location)
     for case in spec.cases:
         available = set(case.vars) | ({"expected"} if case.expected is not None else set())
         for name in spec.required_variables:
@@ -130,22 +154,21 @@ def check_variables(spec: PromptSpec, problems: Problems) -> None:
 def load_for_validation(catalog: Catalog, path: Path) -> tuple[list[SpecError], list[SpecError]]:
     """(errors, warnings) for one file: a prompt file, or a case file on its own."""
     if catalog.is_prompt_file(path) or path.name.endswith((".prompt.yml", ".prompt.yaml")):
-        try:
-            _, warnings = catalog.load(path)
-        except SpecErrors as exc:
-            return exc.errors, []
-        return [], warnings
-    for loaded in catalog.case_files():
-        if loaded.path.resolve() == path.resolve():
-            return loaded.errors, []
-    loaded = catalog._read_case_file(path)
-    return loaded.errors, []
+        _, problems = catalog.inspect(path)
+        return problems.errors, problems.warnings
+    return catalog.read_case_file(path).errors, []
 
 
 def unmatched_case_files(catalog: Catalog, specs: list[PromptSpec]) -> list[SpecError]:
     found = []
     for loaded in catalog.case_files():
         if loaded.case_file and not any(loaded.case_file.targets(s.name, s.path) for s in specs):
-            target = loaded.case_file.target or f"a prompt file named {loaded.case_file.stem}.prompt.yaml"
-            found.append(SpecError(f"case file matches no prompt (looked for {target!r})", Location(loaded.display)))
+            if loaded.case_file.target is not None:
+                why = f"no prompt is named or located at {loaded.case_file.target!r}"
+            else:  # matched by file stem, so say which file name would have matched
+                why = (
+                    f"no prompt file is named {loaded.case_file.stem}.prompt.yaml (or .yml); "
+                    "add 'prompt: <prompt name or path>' to target another prompt"
+                )
+            found.append(SpecError(f"case file matches no prompt: {why}", Location(loaded.display)))
     return found

@@ -40,7 +40,24 @@ class _MarkingLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     pass
 
 
+def _reject_duplicate_keys(node: yaml.MappingNode) -> None:
+    """PyYAML keeps the last of two equal keys without a word, which silently drops e.g. a whole
+    ``messages:`` block. Keys brought in by a ``<<:`` merge may be overridden; written ones may not."""
+    seen: dict[tuple[str, str], yaml.Mark] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        first = seen.setdefault((key_node.tag, key_node.value), key_node.start_mark)
+        if first is not key_node.start_mark:
+            raise yaml.constructor.ConstructorError(
+                None, None,
+                f"duplicate key {key_node.value!r} (first at line {first.line + 1}); YAML would keep only the last one",
+                key_node.start_mark,
+            )
+
+
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> MarkedDict:
+    _reject_duplicate_keys(node)
     loader.flatten_mapping(node)
     result = MarkedDict()
     result.line, result.col = node.start_mark.line + 1, node.start_mark.column + 1
@@ -113,7 +130,7 @@ def loads(text: str, display_path: str) -> Any:
     loader = _MarkingLoader(text)
     try:
         node = loader.get_single_node()
-        if node is None:
+        if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null") and not node.value):
             raise SpecError("file is empty (only comments or document markers)", Location(display_path, 1, 1))
         if _expanded_size(node, {}, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
             raise SpecError(
@@ -125,11 +142,18 @@ def loads(text: str, display_path: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
-        if exc.context and exc.problem:
-            problem = f"{exc.context}, {exc.problem}"
+        at_tab = mark is not None and mark.index < len(text) and text[mark.index] == "\t"
+        if at_tab:  # PyYAML's context for a tab points at an unrelated scalar; the tab is the news
+            problem = f"{exc.problem or 'found a tab'}; YAML indentation must use spaces, not tabs"
+        elif exc.context and exc.problem:
+            # The context often starts lines earlier (an unclosed quote): say where.
+            start = exc.context_mark
+            starts_earlier = start is not None and exc.problem_mark is not None and start.line != exc.problem_mark.line
+            if starts_earlier and exc.context.startswith("while "):
+                problem = f"{exc.problem} ({exc.context} that starts at line {start.line + 1}, column {start.column + 1})"
+            else:
+                problem = f"{exc.context}, {exc.problem}"
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        if mark is not None and mark.index < len(text) and text[mark.index] == "\t":
-            problem += " (a tab: YAML indentation must use spaces)"
         raise SpecError(f"invalid YAML: {problem}", Location(display_path, line, col)) from None
     except yaml.YAMLError as exc:
         raise SpecError(f"invalid YAML: {exc}", Location(display_path)) from None

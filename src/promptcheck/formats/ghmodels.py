@@ -69,23 +69,30 @@ def _messages(data: dict[str, Any], problems: Problems) -> list[Message]:
     raw = data.get("messages")
     where = problems.at_key(data, "messages")
     if raw is None:
-        problems.error("missing 'messages': a prompt needs at least one {role, content} message", where)
+        # Some files spell the conversation as top-level `system:`/`user:` keys; say so.
+        stray = [k for k in ROLES + ("prompt",) if k in data]
+        found = ", ".join(repr(k) for k in stray)
+        hint = f" (found top-level {found}; put them under 'messages:' as {{role, content}} entries)" if stray else ""
+        problems.error(f"missing 'messages': a prompt needs at least one {{role, content}} message{hint}", where)
         return []
     if not isinstance(raw, list) or not raw:
         problems.error(f"'messages' must be a non-empty list of {{role, content}} mappings, got {type_name(raw) if raw != [] else 'an empty list'}", where)
         return []
     messages = []
-    for index, entry in mappings(raw, problems, "messages"):
-        role = entry.get("role")
-        content = entry.get("content")
+    for index, entry in enumerate(raw):
         at = problems.at_item(raw, index)
-        if role not in ROLES:
+        role, content = (entry.get("role"), entry.get("content")) if isinstance(entry, dict) else (None, None)
+        if not isinstance(entry, dict):
+            problems.error(f"message {index + 1} must be a {{role, content}} mapping, got {type_name(entry)}", at)
+        elif role not in ROLES:
             problems.error(f"message {index + 1}: role must be one of {', '.join(ROLES)}, got {role!r}", at)
-            continue
-        if not isinstance(content, str):
+        elif not isinstance(content, str):
             problems.error(f"message {index + 1}: 'content' must be a string, got {type_name(content)}", at)
+        else:
+            messages.append(Message(role=role, content=content))
             continue
-        messages.append(Message(role=role, content=content))
+        # A blank stand-in keeps later messages' numbers right in other errors; a spec with errors never runs.
+        messages.append(Message(role=role if isinstance(role, str) else "?", content=""))
     return messages
 
 
@@ -103,9 +110,10 @@ def _params(data: dict[str, Any], problems: Problems) -> dict[str, Any]:
         if name == "stop" and isinstance(value, str):
             value = [value]
         params[name] = value
-    for key in ("temperature", "top_p"):
+    for key, written in (("temperature", "temperature"), ("top_p", "topP")):
         if key in params and (isinstance(params[key], bool) or not isinstance(params[key], (int, float))):
-            problems.error(f"modelParameters.{key} must be a number, got {type_name(params[key])}", problems.at_key(data, "modelParameters"))
+            name = written if written in raw else key
+            problems.error(f"modelParameters.{name} must be a number, got {type_name(params[key])}", problems.at_key(data, "modelParameters"))
     return params
 
 
@@ -178,10 +186,12 @@ def _evaluators(data: dict[str, Any], problems: Problems) -> list[CheckSpec]:
 
 def _evaluator(entry: dict[str, Any], problems: Problems, at: Location) -> CheckSpec | None:
     name = entry.get("name") if isinstance(entry.get("name"), str) else None
+    label = f"evaluator '{name}'" if name else "evaluator"
     if "string" in entry:
         rule = entry["string"]
         if not isinstance(rule, dict) or len(rule) != 1 or next(iter(rule)) not in GH_STRING_CHECKS:
-            problems.error(f"evaluator {name or ''}: 'string' takes exactly one of {', '.join(GH_STRING_CHECKS)}", at)
+            got = f"keys {', '.join(map(str, rule))}" if isinstance(rule, dict) and rule else type_name(rule)
+            problems.error(f"{label}: 'string' takes exactly one of {', '.join(GH_STRING_CHECKS)}, got {got}", at)
             return None
         (op, value), = rule.items()
         return CheckSpec(type=GH_STRING_CHECKS[op], value=str(value), name=name, location=at)
@@ -190,6 +200,16 @@ def _evaluator(entry: dict[str, Any], problems: Problems, at: Location) -> Check
         why = f"evaluator '{name or kind}' ({kind}) is model-graded; model-graded checks are not supported yet"
         return CheckSpec(type="skip-unsupported", name=name or kind, options={"why": why, "declaration": dict(entry)}, location=at)
     spec_source = {k: v for k, v in entry.items() if k != "description"}
+    if "type" not in spec_source and name is not None and len(spec_source) == 2:
+        # `{name: ..., contains: x}`: the one-key shorthand with a name beside it.
+        spec_source.pop("name")
+        check = parse_check(spec_source, problems, at)
+        if check is not None:
+            check.name = name
+        return check
+    if "type" not in spec_source and not spec_source.keys() - {"name"}:
+        problems.error(f"{label} has no rule: give 'string:', 'llm:', 'uses:' or a check 'type:'", at)
+        return None
     return parse_check(spec_source, problems, at)
 
 
