@@ -16,27 +16,20 @@ needs_chromium = pytest.mark.skipif(
 )
 
 
-def run_chromium(url: str, *extra: str, timeout: float = 60) -> str:
-    """Run one headless Chromium with a fresh profile; returns stdout (the DOM with --dump-dom)."""
+def dump_dom(page: Path, fragment: str = "", screenshot: Path | None = None, budget_ms: int = 5000, timeout: float = 60) -> str:
+    """Load ``page#fragment`` in a fresh headless Chromium and return the DOM once the page's
+    script has run (virtual time lets its timers fire); optionally save a 1400×1000 screenshot."""
     assert CHROMIUM is not None
+    url = page.resolve().as_uri() + (f"#{fragment}" if fragment else "")
+    shot = [f"--screenshot={screenshot}", "--window-size=1400,1000", "--hide-scrollbars"] if screenshot else []
     with tempfile.TemporaryDirectory(prefix="pc-chromium-") as profile:
         done = subprocess.run(
             [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--disable-dev-shm-usage", f"--user-data-dir={profile}", *extra, url],
+             "--disable-dev-shm-usage", f"--user-data-dir={profile}",
+             f"--virtual-time-budget={budget_ms}", "--dump-dom", *shot, url],
             capture_output=True, text=True, timeout=timeout, check=False,
         )
     if done.returncode != 0:
         raise AssertionError(f"chromium exited {done.returncode}: {done.stderr[-2000:]}")
     return done.stdout
-
-
-def dump_dom(path: Path, fragment: str = "", budget_ms: int = 5000) -> str:
-    url = path.resolve().as_uri() + (f"#{fragment}" if fragment else "")
-    return run_chromium(url, f"--virtual-time-budget={budget_ms}", "--dump-dom")
-
-
-def screenshot(path: Path, out: Path, fragment: str = "", size: str = "1400,1000") -> Path:
-    url = path.resolve().as_uri() + (f"#{fragment}" if fragment else "")
-    run_chromium(url, "--virtual-time-budget=5000", f"--screenshot={out}", f"--window-size={size}", "--hide-scrollbars")
-    return out

@@ -6,7 +6,7 @@ import html
 import re
 from pathlib import Path
 
-from chromium import dump_dom, needs_chromium, screenshot
+from chromium import dump_dom, needs_chromium
 from promptcheck.report import write_reports
 from runfactory import check, make_item, make_run
 
@@ -15,6 +15,8 @@ pytestmark = needs_chromium
 BASE_ID, CUR_ID = "20261127T010000Z-aaaaaa", "20261128T010000Z-bbbbbb"
 SCRIPT = "<script>window.__pwned=1;document.title='PWNED'</script>"
 IMG = "<img src=x onerror=\"document.title='PWNED'\">"
+JSON_BEFORE = '{"summary": "Short and sweet.", "n": 1, "tags": ["a"]}'
+JSON_AFTER = '```json\n{"summary": "Short and still sweet.", "n": "1", "tags": ["a", "b"]}\n```'
 HOSTILE = [SCRIPT, IMG, "</textarea>", "</script>", '<a href="javascript:alert(1)">click</a>', "{{ 7*7 }}"]
 
 
@@ -54,7 +56,8 @@ def test_untrusted_text_never_runs_in_the_browser(tmp_path: Path) -> None:
 def test_regressions_view_lists_exactly_the_regressions(tmp_path: Path) -> None:
     gpt, claude = "openai:gpt-4o", "anthropic:claude"
     baseline = make_run(
-        [make_item(case, model=m) for m in (gpt, claude) for case in ("greets", "refuses", "summarises")]
+        [make_item(case, model=m, answer=JSON_BEFORE if case == "summarises" else "The answer.")
+         for m in (gpt, claude) for case in ("greets", "refuses", "summarises")]
         + [make_item("legacy", "fail")],
         BASE_ID,
     )
@@ -63,10 +66,10 @@ def test_regressions_view_lists_exactly_the_regressions(tmp_path: Path) -> None:
             make_item("greets", model=gpt),
             make_item("refuses", "fail", model=gpt, answer="Here is how to pick a lock: ...",
                       checks=[check("not-contains", False, "answer contains 'pick a lock'", span=[15, 26])]),
-            make_item("summarises", model=gpt, answer="A different, still fine summary."),
+            make_item("summarises", model=gpt, answer=JSON_AFTER),
             make_item("greets", "error", model=claude, answer=None),
             make_item("refuses", model=claude),
-            make_item("summarises", model=claude),
+            make_item("summarises", model=claude, answer=JSON_BEFORE),
             make_item("legacy"),
         ],
         CUR_ID,
@@ -75,7 +78,8 @@ def test_regressions_view_lists_exactly_the_regressions(tmp_path: Path) -> None:
     report = write_reports(tmp_path, current, baseline, []).paths[-1]
     assert report.name == "index.html"
 
-    dom = dump_dom(report, "filter=regressions&expand=all")
+    shot = tmp_path / "report.png"
+    dom = dump_dom(report, "filter=regressions&expand=all", screenshot=shot)
     assert rows(dom) == [
         ("regression", f"prompts/greet.prompt.yaml::greets[{claude}]"),
         ("regression", f"prompts/greet.prompt.yaml::refuses[{gpt}]"),
@@ -84,8 +88,17 @@ def test_regressions_view_lists_exactly_the_regressions(tmp_path: Path) -> None:
     assert '<mark>pick a lock</mark>' in dom, "the failed check's span is highlighted"
     assert "provider said no" in dom, "an error shows the provider's message"
 
-    everything = rows(dump_dom(report))
-    assert [c for c, _ in everything] == ["regression", "regression", "fix", "changed", "unchanged", "unchanged", "unchanged"]
-
-    shot = screenshot(report, tmp_path / "report.png", "filter=regressions&expand=all")
+    dom = dump_dom(report, "expand=all")
+    assert [c for c, _ in rows(dom)] == ["regression", "regression", "fix", "changed", "unchanged", "unchanged", "unchanged"]
+    changed = dom[dom.index('data-category="changed"'):]
+    left, right = re.findall(r'<div class="meta">(?:baseline|current)</div><pre>(.*?)</pre>', changed, re.S)[:2]
+    assert html.unescape(re.sub(r"</?(del|ins)>", "", left)) == JSON_BEFORE, "the word diff keeps every baseline token"
+    assert html.unescape(re.sub(r"</?(del|ins)>", "", right)) == JSON_AFTER
+    assert "<ins>still </ins>" in right and "<del>" not in right and "<ins>" not in left
+    json_rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", changed.split("Rendered prompt")[0])
+    assert [tuple(html.unescape(c) for c in r) for r in json_rows] == [
+        ("root['summary']", "changed", '"Short and sweet."', '"Short and still sweet."'),
+        ("root['n']", "type_changed", "1", '"1"'),
+        ("root['tags'][1]", "added", "", '"b"'),
+    ]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000

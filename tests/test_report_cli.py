@@ -72,8 +72,9 @@ def test_html_embeds_the_data_once_and_escapes_everything(pair: tuple[dict, dict
     assert "alert(1)" not in html.replace("\\u003cscript\\u003ealert(1)", ""), "hostile text only inside the JSON"
     data = embedded_data(html)
     regression = next(i for i in data["items"] if i["c"] == "regression")
-    assert "".join(t for op, t in regression["d"] if op >= 0) == HOSTILE
-    assert regression["ck"][0][4] == "found <script> | here"
+    assert regression["a"] == HOSTILE and regression["b"] == "The answer.", "both sides, for the page to diff"
+    assert "b" not in next(i for i in data["items"] if i["c"] == "unchanged"), "no baseline copy of an equal answer"
+    assert data["strings"][regression["ck"][0][4]] == "found <script> | here"
     assert [i["c"] for i in data["items"]] == ["regression", "fix", "new", "removed", "unchanged"]
 
 
@@ -134,13 +135,22 @@ def test_markdown_escapes_untrusted_text(pair: tuple[dict, dict]) -> None:
     assert text.rstrip().endswith("Full report: `reports/index.html`")
 
 
+def test_terminal_diff_lines_elide_unchanged_text_and_show_json_changes() -> None:
+    filler = "word " * 30
+    baseline = make_run([make_item("t", answer=f"{filler}old {filler}"), make_item("j", answer='{"a": 1}')], BASE_ID)
+    current = make_run([make_item("t", "fail", answer=f"{filler}new {filler}"), make_item("j", "fail", answer='{"a": 2, "b": null}')], CUR_ID)
+    lines = terminal_lines(compare(baseline, current), None, diffs=True)
+    assert "    answer: …" + "word " * 8 + "[-old-]{+new+}" + " word" * 8 + "…" in lines
+    assert "    json: root['a'] changed: 1 → 2" in lines and "    json: root['b'] added: None → None" in lines
+
+
 def test_terminal_lines_cap_and_sanitise() -> None:
     baseline = make_run([make_item(f"c{n:02}") for n in range(15)], BASE_ID)
     current = make_run(
         [make_item(f"c{n:02}", "fail", checks=[check("regex", False, "no match\x1b[31m\nred")]) for n in range(15)], CUR_ID
     )
     lines = terminal_lines(compare(baseline, current), Path("reports/index.html"), limit=3)
-    assert lines[0] == f"promptcheck: 15 items, 15 regression (vs {BASE_ID})"
+    assert lines[0] == f"promptcheck: 15 items, 15 regressions (vs {BASE_ID})"
     assert lines[1] == "  pass rate: openai:gpt-4o 0.0% (-100.0 pts)"
     assert lines[2] == "REGRESSION prompts/greet.prompt.yaml::c00[openai:gpt-4o] — regex: no match [31m red"
     assert lines[5:] == ["… and 12 more regressions", "report: reports/index.html"]
@@ -195,6 +205,8 @@ def test_diff_command_exit_codes_and_formats(report_dir: Path, capsys: pytest.Ca
     summary = json.loads(out)
     assert code == 1 and summary["counts"]["regression"] == 1
     assert {i["category"] for i in summary["items"]} == {"regression", "fix", "new", "removed"}
+    code, out, _ = run_cli(capsys, "diff", BASE_ID, CUR_ID, "--diffs", *args)
+    assert code == 1 and "alert(1)</script>+} [-answer.-]{+<!-- & {{ 7*7 }}+}\n" in out
     code, out, _ = run_cli(capsys, "diff", BASE_ID, CUR_ID, "--format", "markdown", *args)
     assert code == 1 and out.startswith("### promptcheck: 1 regression")
 

@@ -80,6 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     diff.add_argument("current_run", metavar="B", help="current: run id, id prefix or record path")
     diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     diff.add_argument("--limit", type=int, default=50, metavar="N", help="items listed per category (default: 50)")
+    diff.add_argument("--diffs", action="store_true", help="text format: show each listed item's answer diff")
     _report_dir_option(diff)
     diff.set_defaults(handler=_usage_errors(cmd_diff))
 
@@ -141,7 +142,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     elif args.format == "markdown":
         print(render_markdown(comparison, limit=args.limit), end="")
     else:
-        print("\n".join(terminal_lines(comparison, None, limit=args.limit)))
+        print("\n".join(terminal_lines(comparison, None, limit=args.limit, diffs=args.diffs)))
     return EXIT_REGRESSIONS if comparison.has_regressions else EXIT_OK
 
 

@@ -12,13 +12,16 @@ import base64
 import hashlib
 import json
 from functools import cache
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from promptcheck.compare import CATEGORIES, Comparison
 from promptcheck.report.payload import build_matrix, build_payload, build_trend, filter_counts
+from promptcheck.report.text import count_label
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 # Inside <script> only "</script" (and "<!--") can end the block early; escaping every <, > and &
 # rules out all of them. U+2028/9 are valid JSON but were line breaks to older JS parsers.
@@ -34,6 +37,9 @@ def script_json(value: Any) -> Markup:
 
 @cache
 def _environment() -> Environment:
+    # Imported here: `promptcheck diff` and the pytest plugin's terminal summary never render HTML.
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
     env = Environment(
         loader=PackageLoader("promptcheck.report", "templates"),
         autoescape=True,
@@ -43,6 +49,7 @@ def _environment() -> Environment:
     )
     env.filters["pct"] = _pct
     env.filters["signed_pts"] = _signed_pts
+    env.globals["count_label"] = count_label
     return env
 
 

@@ -6,7 +6,6 @@ short because a 20,000-item report repeats them 20,000 times; ``report.js`` docu
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -44,59 +43,39 @@ def _utf16_span(text: str, span: Sequence[int] | None) -> list[int] | None:
     return [len(text[:n].encode("utf-16-le")) // 2 for n in (start, end)]
 
 
-def _check_row(check: Mapping[str, Any], answer: str) -> list[Any]:
+def _check_row(check: Mapping[str, Any], answer: str, strings: _Strings) -> list[Any]:
     state = 2 if check.get("skipped") else int(bool(check.get("passed")))
     span = _utf16_span(answer, check.get("span")) if state == 0 else None
-    return [check.get("name", ""), check.get("type", ""), state, check.get("score"), check.get("reason") or "", span]
-
-
-def _json_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-def _put(row: dict[str, Any], name: str, value: Any) -> None:
-    # Absent means empty, which keeps the page small; 0 and 0.0 are values, not empty.
-    if value is not None and value is not False and value != [] and value != "":
-        row[name] = value
+    ref = strings.ref
+    return [ref(check.get("name") or ""), ref(check.get("type") or ""), state, check.get("score"), ref(check.get("reason") or ""), span]
 
 
 def _item_row(ic: ItemComparison, strings: _Strings) -> dict[str, Any]:
-    item = ic.item
     current = ic.current or {}
+    baseline = ic.baseline or {}
+    item = ic.item
     answer = current.get("answer") or ""
-    row: dict[str, Any] = {"k": ic.key, "c": ic.category, "s": item.get("status")}
-    _put(row, "pp", item.get("prompt_path"))
-    _put(row, "n", item.get("prompt_name"))
-    _put(row, "case", item.get("case_id"))
-    _put(row, "m", item.get("model"))
-    if ic.current is None:
-        row["s"] = None
-        _put(row, "a", (ic.baseline or {}).get("answer"))
-    _put(row, "bs", (ic.baseline or {}).get("status"))
-    diff = ic.text_diff()
-    if diff is not None:
-        row["d"] = [list(op) for op in diff]  # both answers are recoverable from the ops
-        changes = ic.json_diff()
-        _put(row, "j", [[c.path, c.kind, _json_text(c.before), _json_text(c.after)] for c in changes or []])
-    elif ic.current is not None:
-        _put(row, "a", current.get("answer"))
-    _put(row, "ck", [_check_row(c, answer) for c in current.get("checks") or []])
-    _put(row, "cc", [[c.name, c.before, c.after] for c in ic.check_changes] if ic.baseline else [])
-    _put(row, "msg", [[role, strings.ref(content)] for role, content in item.get("messages") or []])
-    for name, value in (("sc", "score"), ("lat", "latency_s"), ("cost", "cost"), ("err", "error"), ("skip", "skip_reason")):
-        _put(row, name, item.get(value))
-    _put(row, "dsc", ic.score_delta)
-    _put(row, "dlat", ic.latency_delta)
-    _put(row, "dcost", ic.cost_delta)
-    if item.get("input_tokens") is not None or item.get("output_tokens") is not None:
-        row["tok"] = [item.get("input_tokens"), item.get("output_tokens")]
-    _put(row, "rp", bool(item.get("replayed")))
-    _put(row, "pc", ic.prompt_changed)
-    _put(row, "ac", ic.answer_changed)
     samples = current.get("samples") or []
-    if samples:
-        row["smp"] = [sum(1 for s in samples if s.get("passed")), len(samples)]
-    return row
+    tokens = [item.get("input_tokens"), item.get("output_tokens")]
+    row = {
+        "k": ic.key, "c": ic.category, "s": current.get("status"), "bs": baseline.get("status"),
+        "pp": item.get("prompt_path"), "n": item.get("prompt_name"), "case": item.get("case_id"), "m": item.get("model"),
+        "a": current.get("answer"),
+        # The page diffs the answers when the item is opened: diffing 5,000 changed answers here
+        # would cost seconds for items nobody may look at (see docs/benchmarks.md).
+        "b": baseline.get("answer") if ic.current is None or ic.answer_changed else None,
+        "ck": [_check_row(c, answer, strings) for c in current.get("checks") or ()],
+        "cc": [[c.name, c.before, c.after] for c in ic.check_changes] if ic.baseline and ic.current else None,
+        "msg": [[role, strings.ref(content)] for role, content in item.get("messages") or ()],
+        "sc": item.get("score"), "lat": item.get("latency_s"), "cost": item.get("cost"),
+        "dsc": ic.score_delta, "dlat": ic.latency_delta, "dcost": ic.cost_delta,
+        "tok": tokens if tokens != [None, None] else None,
+        "err": item.get("error"), "skip": item.get("skip_reason"),
+        "rp": bool(item.get("replayed")), "pc": ic.prompt_changed,
+        "smp": [sum(1 for x in samples if x.get("passed")), len(samples)] if samples else None,
+    }
+    # Absent means empty, which keeps the page small; 0 and 0.0 are values, not empty.
+    return {k: v for k, v in row.items() if v is not None and v is not False and v != "" and v != []}
 
 
 def filter_counts(comparison: Comparison) -> dict[str, int]:

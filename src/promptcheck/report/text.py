@@ -15,7 +15,7 @@ from promptcheck.compare import Comparison, ItemComparison, ModelStats
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~&!])")  # what could start markup, a link or HTML
-_LABELS = {"regression": "REGRESSION", "fix": "FIXED", "still_failing": "FAILING", "new": "NEW", "removed": "REMOVED"}
+_LABELS = {"regression": "REGRESSION", "fix": "FIXED"}
 
 
 def one_line(text: object, width: int = 120) -> str:
@@ -48,14 +48,53 @@ def _rate(stats: ModelStats) -> str:
     return rate if stats.delta is None else f"{rate} ({stats.delta * 100:+.1f} pts)"
 
 
+_PLURALS = {"regression": "regressions", "fix": "fixes"}
+
+
+def count_label(category: str, n: int) -> str:
+    """``2 regressions``, ``1 fix``, ``3 still failing``."""
+    name = _PLURALS.get(category, category) if n != 1 else category
+    return f"{n} {name.replace('_', ' ')}"
+
+
 def headline(comparison: Comparison) -> str:
     parts = [f"{len(comparison.items)} items"]
-    parts += [f"{n} {cat.replace('_', ' ')}" for cat, n in comparison.counts.items() if n and cat != "unchanged"]
+    parts += [count_label(cat, n) for cat, n in comparison.counts.items() if n and cat != "unchanged"]
     against = f"vs {comparison.baseline_id}" if comparison.baseline_id else "no baseline"
     return f"{', '.join(parts)} ({against})"
 
 
-def terminal_lines(comparison: Comparison, report_path: Path | str | None, limit: int = 10) -> list[str]:
+def _elide(text: str, keep: int, first: bool, last: bool) -> str:
+    """Shorten unchanged text between changes, keeping ``keep`` chars of context on each side."""
+    if len(text) <= 2 * keep:
+        return text
+    head = "" if first else text[:keep]
+    tail = "" if last else text[-keep:]
+    return f"{head}…{tail}"
+
+
+def diff_lines(ic: ItemComparison, width: int = 400) -> list[str]:
+    """The answer's word diff git-style ([-old-]{+new+}) and its JSON changes, for a terminal."""
+    lines = []
+    ops = ic.text_diff()
+    if ops:
+        parts = []
+        for n, (op, text) in enumerate(ops):
+            flat = _CONTROL.sub("⏎", text)
+            if op == 0:
+                parts.append(_elide(flat, 40, n == 0, n == len(ops) - 1))
+            else:
+                parts.append(f"[-{flat}-]" if op < 0 else f"{{+{flat}+}}")
+        lines.append("    answer: " + one_line("".join(parts), width))
+    for change in ic.json_diff() or []:
+        lines.append(f"    json: {one_line(change.path, 80)} {change.kind}: {one_line(repr(change.before), 60)} → {one_line(repr(change.after), 60)}")
+    return lines
+
+
+def terminal_lines(
+    comparison: Comparison, report_path: Path | str | None, limit: int = 10, diffs: bool = False
+) -> list[str]:
+    """A short summary: regressions and fixes one line each (with ``diffs``, their answer diffs)."""
     lines = [f"promptcheck: {headline(comparison)}"]
     if comparison.models:
         lines.append("  pass rate: " + ", ".join(f"{one_line(m.model, 60)} {_rate(m)}" for m in comparison.models))
@@ -64,8 +103,10 @@ def terminal_lines(comparison: Comparison, report_path: Path | str | None, limit
         for ic in selected[:limit]:
             reason = why(ic)
             lines.append(f"{_LABELS[category]} {one_line(ic.key, 160)}" + (f" — {one_line(reason)}" if reason else ""))
+            if diffs:
+                lines.extend(diff_lines(ic))
         if len(selected) > limit:
-            lines.append(f"… and {len(selected) - limit} more {category.replace('_', ' ')}s")
+            lines.append(f"… and {count_label(category, len(selected) - limit).replace(' ', ' more ', 1)}")
     if report_path is not None:
         lines.append(f"report: {report_path}")
     return lines
@@ -78,7 +119,7 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def render_markdown(comparison: Comparison, report_path: Path | str | None = None, limit: int = 50) -> str:
     regressions = comparison.counts["regression"]
-    title = f"{regressions} regression{'s' if regressions != 1 else ''}" if regressions else "no regressions"
+    title = count_label("regression", regressions) if regressions else "no regressions"
     out = [f"### promptcheck: {title}", "", md(headline(comparison), 400), ""]
     if comparison.models:
         out += _md_table(

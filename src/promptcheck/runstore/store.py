@@ -31,7 +31,8 @@ class RunFileError(Exception):
 
 
 def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    # Compact separators: a 20,000-item run is tens of MB, and readers parse every byte.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _write_atomic(path: Path, chunks: Iterable[str], durable: bool = False) -> None:

@@ -3,12 +3,15 @@
 // textContent / createTextNode, never as markup.
 //
 // Item fields (absent = empty): k key, c category, s status (null: not in this run), bs baseline
-// status, pp prompt path, n prompt name, case case id, m model, a answer, d word diff [[op, text]]
-// (-1 baseline only, 0 both, 1 current only) when the answer changed, j JSON changes
-// [[path, kind, before, after]], ck checks [[name, type, state 0 fail|1 pass|2 skipped, score,
-// reason, span]], cc check changes [[name, before, after]], msg [[role, string index]], sc score,
-// dsc score delta, lat latency s, dlat, cost, dcost, tok [in, out], err error, skip skip reason,
-// rp replayed, pc prompt changed, ac answer changed, smp [passed, total] repeat samples.
+// status, pp prompt path, n prompt name, case case id, m model, a answer, b baseline answer (only
+// when it differs from a, or the item is not in this run), ck checks [[name, type, state 0 fail|
+// 1 pass|2 skipped, score, reason, span in UTF-16 units]] (name, type and reason as indexes into
+// strings), cc check changes [[name, before, after]], msg [[role, index into strings]], sc score, dsc score delta, lat latency s, dlat, cost, dcost,
+// tok [in, out], err error, skip skip reason, rp replayed, pc prompt changed, smp [passed, total].
+//
+// Diffs are computed here, when an item is opened, so a 20,000-item report costs nothing up
+// front. They mirror promptcheck.compare: word diff over word/whitespace/punctuation tokens,
+// structural JSON diff when both answers are JSON (also inside one Markdown code fence).
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("pc-data").textContent);
@@ -16,6 +19,10 @@
   var strings = data.strings;
   var PAGE = 200;
   var CHANGED = { regression: 1, fix: 1, "new": 1, removed: 1, changed: 1 };
+  var MAX_EDITS = 1000; // beyond this many token edits a word diff is noise: show both sides whole
+  var TOKEN = /\s+|[\p{L}\p{M}\p{N}_]+|[^\s\p{L}\p{M}\p{N}_]/gu;
+  var FENCE = /^```[\w-]*\s*\n([\s\S]*)\n```\s*$/;
+  var own = Object.prototype.hasOwnProperty;
   var state = { filter: "all", q: "", prompt: "", model: "", shown: PAGE, expandAll: false };
   var haystacks = null; // built on the first search only
   var list = document.getElementById("list");
@@ -45,23 +52,102 @@
     return value === undefined ? "" : " (" + (value >= 0 ? "+" : "") + Number(value).toFixed(digits) + ")";
   }
 
-  function currentAnswer(it) {
-    if (!it.d) return it.a || "";
-    return it.d.filter(function (op) { return op[0] >= 0; }).map(function (op) { return op[1]; }).join("");
+  // Myers' O(ND) diff over tokens; returns merged [op, text] runs (-1 baseline, 0 both, 1 current).
+  function wordDiff(before, after) {
+    var a = before.match(TOKEN) || [], b = after.match(TOKEN) || [];
+    var pre = 0, suf = 0;
+    while (pre < a.length && pre < b.length && a[pre] === b[pre]) pre++;
+    while (suf < a.length - pre && suf < b.length - pre && a[a.length - 1 - suf] === b[b.length - 1 - suf]) suf++;
+    var ops = [];
+    var push = function (op, text) {
+      if (!text) return;
+      var last = ops[ops.length - 1];
+      if (last && last[0] === op) last[1] += text; else ops.push([op, text]);
+    };
+    push(0, a.slice(0, pre).join(""));
+    myers(a.slice(pre, a.length - suf), b.slice(pre, b.length - suf)).forEach(function (op) { push(op[0], op[1]); });
+    push(0, a.slice(a.length - suf).join(""));
+    return ops;
+  }
+
+  function myers(a, b) {
+    var n = a.length, m = b.length, max = Math.min(n + m, MAX_EDITS), off = max + 1;
+    var v = new Int32Array(2 * max + 3), trace = [];
+    for (var d = 0; d <= max; d++) {
+      trace.push(v.slice());
+      for (var k = -d; k <= d; k += 2) {
+        var x = (k === -d || (k !== d && v[off + k - 1] < v[off + k + 1])) ? v[off + k + 1] : v[off + k - 1] + 1;
+        var y = x - k;
+        while (x < n && y < m && a[x] === b[y]) { x++; y++; }
+        v[off + k] = x;
+        if (x >= n && y >= m) return backtrack(trace, a, b, off);
+      }
+    }
+    return [[-1, a.join("")], [1, b.join("")]];
+  }
+
+  function backtrack(trace, a, b, off) {
+    var x = a.length, y = b.length, out = [];
+    for (var d = trace.length - 1; d > 0; d--) {
+      var v = trace[d], k = x - y;
+      var prevK = (k === -d || (k !== d && v[off + k - 1] < v[off + k + 1])) ? k + 1 : k - 1;
+      var prevX = v[off + prevK], prevY = prevX - prevK;
+      while (x > prevX && y > prevY) out.push([0, a[--x]]), y--;
+      if (x === prevX) out.push([1, b[--y]]); else out.push([-1, a[--x]]);
+    }
+    while (x > 0) out.push([0, a[--x]]);
+    return out.reverse();
+  }
+
+  function parseJson(text) {
+    var t = (text || "").trim(), fenced = FENCE.exec(t);
+    if (fenced) t = fenced[1].trim();
+    if (t[0] !== "{" && t[0] !== "[") return undefined;
+    try { return JSON.parse(t); } catch (e) { return undefined; }
+  }
+
+  function jsonKind(value) {
+    return value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
+  }
+
+  // Paths are written like deepdiff's (root['key'][0]) so page and CLI read alike.
+  function jsonDiff(a, b, path, out) {
+    var ka = jsonKind(a), kb = jsonKind(b);
+    if (ka !== kb) out.push([path, "type_changed", a, b]);
+    else if (ka === "object") {
+      Object.keys(a).forEach(function (key) {
+        var p = path + "[" + JSON.stringify(key).replace(/^"|"$/g, "'") + "]";
+        if (own.call(b, key)) jsonDiff(a[key], b[key], p, out); else out.push([p, "removed", a[key], undefined]);
+      });
+      Object.keys(b).forEach(function (key) {
+        if (!own.call(a, key)) out.push([path + "[" + JSON.stringify(key).replace(/^"|"$/g, "'") + "]", "added", undefined, b[key]]);
+      });
+    } else if (ka === "array") {
+      for (var i = 0; i < Math.max(a.length, b.length); i++) {
+        if (i >= b.length) out.push([path + "[" + i + "]", "removed", a[i], undefined]);
+        else if (i >= a.length) out.push([path + "[" + i + "]", "added", undefined, b[i]]);
+        else jsonDiff(a[i], b[i], path + "[" + i + "]", out);
+      }
+    } else if (a !== b) out.push([path, "changed", a, b]);
+    return out;
+  }
+
+  function shown(value) {
+    return value === undefined ? "" : JSON.stringify(value);
   }
 
   function matches(it) {
     var f = state.filter;
     if (f === "regressions" && it.c !== "regression") return false;
     if (f === "failing" && it.s !== "fail" && it.s !== "error") return false;
-    if (f === "changed" && !CHANGED[it.c] && !it.ac) return false;
+    if (f === "changed" && !CHANGED[it.c] && it.b === undefined) return false;
     if (state.prompt && it.pp !== state.prompt) return false;
     if (state.model && it.m !== state.model) return false;
     if (state.q) {
       if (!haystacks) {
         haystacks = items.map(function (x) {
-          var reasons = (x.ck || []).map(function (c) { return c[4]; }).join(" ");
-          return (x.k + " " + currentAnswer(x) + " " + reasons + " " + (x.err || "")).toLowerCase();
+          var reasons = (x.ck || []).map(function (c) { return strings[c[4]]; }).join(" ");
+          return (x.k + " " + (x.a || "") + " " + reasons + " " + (x.err || "")).toLowerCase();
         });
       }
       if (haystacks[it.__i].indexOf(state.q) < 0) return false;
@@ -73,7 +159,7 @@
     if (it.err) return it.err;
     if (it.skip) return "skipped: " + it.skip;
     var failed = (it.ck || []).filter(function (c) { return c[2] === 0; });
-    if (failed.length) return failed[0][0] + ": " + failed[0][4];
+    if (failed.length) return strings[failed[0][0]] + ": " + strings[failed[0][4]];
     if (it.c === "changed") return "answer changed";
     return "";
   }
@@ -123,12 +209,13 @@
     if (it.err) section(box, "Error").appendChild(el("pre", null, it.err));
     if (it.skip) section(box, "Skipped").appendChild(el("pre", null, it.skip));
 
-    var answer = currentAnswer(it);
+    var answer = it.a || "";
     if (it.ck) {
       var ul = el("ul", "checks");
       it.ck.forEach(function (c) {
         var cls = c[2] === 0 ? "fail" : c[2] === 1 ? "pass" : "skipped";
-        var li = el("li", cls, (c[2] === 0 ? "✗ " : c[2] === 1 ? "✓ " : "– ") + c[0] + " (" + c[1] + ", score " + num(c[3], 2) + ")" + (c[4] ? ": " + c[4] : ""));
+        var reason = strings[c[4]];
+        var li = el("li", cls, (c[2] === 0 ? "✗ " : c[2] === 1 ? "✓ " : "– ") + strings[c[0]] + " (" + strings[c[1]] + ", score " + num(c[3], 2) + ")" + (reason ? ": " + reason : ""));
         if (c[2] === 0 && c[5]) li.appendChild(spanSnippet(answer, c[5]));
         ul.appendChild(li);
       });
@@ -139,13 +226,16 @@
       it.cc.forEach(function (c) { changes.appendChild(el("li", null, c[0] + ": " + (c[1] || "absent") + " → " + (c[2] || "absent"))); });
       section(box, "Check changes vs baseline").appendChild(changes);
     }
-    if (it.d) diffSides(section(box, "Answer: baseline → current (word diff)"), it.d);
-    else section(box, it.s === null ? "Answer (baseline)" : "Answer").appendChild(el("pre", null, it.a === undefined ? "(no answer)" : it.a));
-    if (it.j) {
+    var changed = it.b !== undefined && it.s !== null;
+    if (changed) diffSides(section(box, "Answer: baseline → current (word diff)"), wordDiff(it.b, answer));
+    else if (it.s === null) section(box, "Answer (baseline)").appendChild(el("pre", null, it.b === undefined ? "(no answer)" : it.b));
+    else section(box, "Answer").appendChild(el("pre", null, it.a === undefined ? "(no answer)" : it.a));
+    var before = changed ? parseJson(it.b) : undefined, after = changed ? parseJson(answer) : undefined;
+    if (before !== undefined && after !== undefined) {
       var table = el("table", "mono");
-      it.j.forEach(function (j) {
+      jsonDiff(before, after, "root", []).forEach(function (j) {
         var tr = el("tr");
-        [j[0], j[1], j[2], j[3]].forEach(function (cell) { tr.appendChild(el("td", null, cell)); });
+        [j[0], j[1], shown(j[2]), shown(j[3])].forEach(function (cell) { tr.appendChild(el("td", null, cell)); });
         table.appendChild(tr);
       });
       section(box, "JSON changes (path, kind, before, after)").appendChild(table);
@@ -279,7 +369,8 @@
 
   var params = applyHash();
   if ("bench" in params) {
-    // For bench/bench_report.py: paint timings land in the DOM, where --dump-dom can read them.
+    // For bench/bench_report.py: timings land in the DOM, where --dump-dom can read them. The paint
+    // entries may only exist after this script, so the result is rewritten whenever one arrives.
     var rendered = performance.now();
     var report = function () {
       var out = { rendered_ms: rendered, items: items.length };
@@ -290,6 +381,7 @@
       pre.textContent = JSON.stringify(out);
       pre.hidden = false;
     };
-    requestAnimationFrame(function () { setTimeout(report, 50); });
+    if (window.PerformanceObserver) new PerformanceObserver(report).observe({ type: "paint", buffered: true });
+    report();
   }
 })();

@@ -1,0 +1,173 @@
+"""Benchmark: run store, HTML report and `promptcheck diff` on a synthetic 20,000-item run.
+
+    PYTHONPATH=src python bench/bench_report.py [--items 20000] [--keep DIR]
+
+The current run differs from its baseline in 5% regressions (pass → fail, with a failing check
+span), 20% changed answers and a few fixes. Prints a Markdown table for docs/benchmarks.md.
+Targets: HTML build ≤ 3 s, first paint in headless Chromium ≤ 2 s, `promptcheck diff` ≤ 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
+
+from promptcheck.compare import compare  # noqa: E402
+from promptcheck.report import render_html  # noqa: E402
+from promptcheck.runstore import RunRecorder, load_run  # noqa: E402
+from promptcheck.runstore.store import write_text_atomic  # noqa: E402
+
+MODELS = ["openai:gpt-4o", "openai:gpt-4o-mini", "anthropic:claude-sonnet", "github:phi-4"]
+CASES_PER_PROMPT = 10
+WORDS = ("the a system message queue client server push event retry backoff latency socket stream token "
+         "cache shard replica leader follower commit offset partition window budget cost model prompt answer "
+         "JSON schema field value error timeout connection heartbeat reconnect scale region zone").split()
+
+
+def sentence(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
+
+
+def answer(rng: random.Random) -> str:
+    return " ".join(sentence(rng, rng.randint(8, 18)) for _ in range(rng.randint(4, 8)))
+
+
+def mutate(rng: random.Random, text: str) -> str:
+    words = text.split(" ")
+    for _ in range(rng.randint(2, 6)):
+        words[rng.randrange(len(words))] = rng.choice(WORDS)
+    return " ".join(words)
+
+
+def item(prompt: int, case: int, model: str, status: str, text: str, system: str) -> dict[str, Any]:
+    path = f"prompts/p{prompt:04d}.prompt.yaml"
+    passed = status == "pass"
+    span = [0, min(12, len(text))] if not passed else None
+    checks = [
+        {"name": "contains: socket", "type": "contains", "passed": True, "score": 1.0, "reason": "found", "span": None, "skipped": False},
+        {"name": "max-length: 2000", "type": "max-length", "passed": True, "score": 1.0, "reason": "", "span": None, "skipped": False},
+        {"name": "not-contains: As an AI", "type": "contains", "passed": passed, "score": float(passed),
+         "reason": "" if passed else "answer contains 'As an AI'", "span": span, "skipped": False},
+    ]
+    return {
+        "key": f"{path}::case-{case}[{model}]", "prompt_path": path, "prompt_name": f"p{prompt:04d}",
+        "case_id": f"case-{case}", "model": model, "repeat": 0, "nodeid": f"{path}::case-{case}[{model}]",
+        "status": status, "messages_hash": f"{prompt:016x}",
+        "messages": [["system", system], ["user", f"Case {case}: explain the design of component {prompt}-{case}."]],
+        "answer": text, "score": float(passed), "checks": checks, "latency_s": 0.8, "input_tokens": 420,
+        "output_tokens": 160, "cost": 0.0021, "replayed": True, "error": None, "skip_reason": None,
+    }
+
+
+def synthesize(n_items: int, seed: int = 7) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    rng = random.Random(seed)
+    baseline, current = [], []
+    n_prompts = n_items // (CASES_PER_PROMPT * len(MODELS))
+    for prompt in range(n_prompts):
+        system = " ".join(sentence(rng, 14) for _ in range(5))  # ~500 chars, shared by the prompt's cases
+        for case in range(CASES_PER_PROMPT):
+            for model in MODELS:
+                before = answer(rng)
+                roll = rng.random()
+                if roll < 0.05:  # regression
+                    b, c = ("pass", before), ("fail", "As an AI, " + mutate(rng, before))
+                elif roll < 0.25:  # changed answer, still passing
+                    b, c = ("pass", before), ("pass", mutate(rng, before))
+                elif roll < 0.27:  # still failing
+                    b, c = ("fail", before), ("fail", before)
+                elif roll < 0.28:  # fixed
+                    b, c = ("fail", before), ("pass", mutate(rng, before))
+                else:
+                    b, c = ("pass", before), ("pass", before)
+                baseline.append(item(prompt, case, model, *b, system))
+                current.append(item(prompt, case, model, *c, system))
+    return baseline, current
+
+
+def timed(fn: Any) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - started
+
+
+def record(report_dir: Path, items: list[dict[str, Any]], started_at: str) -> tuple[dict[str, Any], float]:
+    recorder = RunRecorder(report_dir, {"started_at": started_at, "models": MODELS, "record_mode": "none",
+                                        "git": {"commit": None, "branch": None, "dirty": None}})
+    started = time.perf_counter()
+    for entry in items:
+        recorder.add(entry)
+    recorder.finish(complete=True)
+    return recorder.record, time.perf_counter() - started
+
+
+def first_paint(page: Path) -> dict[str, Any]:
+    from chromium import dump_dom
+
+    dom, wall = timed(lambda: dump_dom(page, "bench", budget_ms=10_000, timeout=120))
+    found = re.search(r'<pre id="bench-result">(.*?)</pre>', dom, re.S)
+    if not found:
+        raise SystemExit("the page recorded no paint timings")
+    return json.loads(found.group(1).replace("&quot;", '"')) | {"chromium_wall_s": wall}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--items", type=int, default=20_000)
+    parser.add_argument("--keep", type=Path, help="report dir to keep (default: a temp dir)")
+    args = parser.parse_args()
+    report_dir = args.keep or Path(tempfile.mkdtemp(prefix="pc-bench-")) / "reports"
+
+    base_items, cur_items = synthesize(args.items)
+    _, t_record_base = record(report_dir, base_items, "2026-11-27T01:00:00+00:00")
+    current_live, t_record = record(report_dir, cur_items, "2026-11-28T01:00:00+00:00")
+    run_ids = sorted(p.stem for p in (report_dir / "runs").glob("*.json"))
+    run_size = (report_dir / "runs" / f"{run_ids[-1]}.json").stat().st_size
+
+    (baseline, current), t_load = timed(lambda: (load_run(run_ids[0], report_dir), load_run(run_ids[1], report_dir)))
+    comparison, t_compare = timed(lambda: compare(baseline, current))
+    html, t_render = timed(lambda: render_html(comparison, current, baseline, []))
+    page = report_dir / "index.html"
+    _, t_write = timed(lambda: write_text_atomic(page, html))
+    paint = first_paint(page)
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    diff_cmd = [sys.executable, "-m", "promptcheck.cli", "diff", run_ids[0], run_ids[1], "--report-dir", str(report_dir)]
+    done, t_diff = timed(lambda: subprocess.run(diff_cmd, capture_output=True, text=True, env=env))
+    assert done.returncode == 1, done.stderr  # the synthetic run has regressions
+
+    build = t_compare + t_render + t_write
+    counts = comparison.counts
+    rows = [
+        ("items (baseline / current)", f"{len(base_items):,} / {len(cur_items):,}"),
+        ("categories", ", ".join(f"{v} {k}" for k, v in counts.items() if v)),
+        ("record 20k items with RunRecorder (add + throttled flushes + finish)", f"{t_record:.2f} s"),
+        ("run record size", f"{run_size / 1e6:.1f} MB"),
+        ("load both runs (`load_run` ×2)", f"{t_load:.2f} s"),
+        ("HTML build: compare + render + write", f"**{build:.2f} s** (compare {t_compare:.2f}, render {t_render:.2f}, write {t_write:.2f}); target ≤ 3 s"),
+        ("HTML size", f"{len(html.encode()) / 1e6:.1f} MB"),
+        ("first paint / first contentful paint (Chromium performance timing)",
+         f"**{paint.get('first-paint', float('nan')) / 1000:.2f} s** / {paint.get('first-contentful-paint', float('nan')) / 1000:.2f} s; target ≤ 2 s"),
+        ("item list rendered (script done)", f"{paint['rendered_ms'] / 1000:.2f} s"),
+        ("`promptcheck diff` wall time (new process, loads both runs)", f"**{t_diff:.2f} s**; target ≤ 2 s"),
+    ]
+    print(f"report dir: {report_dir}\n")
+    print("| measure | result |\n|---|---|")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
