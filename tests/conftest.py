@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jsonpath_ng.ext  # noqa: F401  (imported before pytester snapshots sys.modules; see below)
 import pytest
+
+from promptcheck.checks.registry import known_check_types
+
+# In-process pytester runs restore sys.modules afterwards; modules first imported inside such a
+# run would vanish with their registrations. Import everything lazily-loaded up front.
+known_check_types()
 
 pytest_plugins = ["pytester"]
 

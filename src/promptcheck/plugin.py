@@ -9,7 +9,7 @@ import pytest
 from promptcheck import options
 from promptcheck.collect import PromptFile
 from promptcheck.keys import SESSION_KEY
-from promptcheck.session import PromptcheckSession
+from promptcheck.session import PromptcheckSession, XdistHooks
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -20,6 +20,8 @@ def pytest_configure(config: pytest.Config) -> None:
     state = PromptcheckSession.start(config, options.settings_from_config(config))
     config.stash[SESSION_KEY] = state
     config.pluginmanager.register(state, "promptcheck-session")
+    if config.pluginmanager.hasplugin("dsession"):
+        config.pluginmanager.register(XdistHooks(state), "promptcheck-xdist")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> PromptFile | None:

@@ -17,8 +17,10 @@ from promptcheck.outcome import ItemFailure, ProviderFailure, format_failure, ju
 from promptcheck.plan import ItemPlan
 from promptcheck.pool import CallPool, CostLimitReached
 from promptcheck.providers.base import ProviderError, ProviderResponse
+from promptcheck.providers.cassette import CassetteStore
 from promptcheck.providers.factory import ProviderFactory
 from promptcheck.records import build_record
+from promptcheck.runlog import RunLog
 from promptcheck.spec import CheckSpec, Location, SpecErrors
 from promptcheck.xdist_support import pending_worker_items
 
@@ -33,8 +35,10 @@ class PromptcheckSession:
     catalog: Catalog
     project_constraints: list[CheckSpec]
     providers: ProviderFactory
+    runlog: RunLog
     pool: CallPool | None = None
-    records: list[dict[str, Any]] = field(default_factory=list)
+    models_seen: dict[str, None] = field(default_factory=dict)
+    cassettes_used: dict[str, set[str]] = field(default_factory=dict)  # from xdist workers
 
     @classmethod
     def start(cls, config: pytest.Config, settings: Settings) -> PromptcheckSession:
@@ -44,7 +48,15 @@ class PromptcheckSession:
             problems.raise_if_any()
         except SpecErrors as exc:
             raise pytest.UsageError(f"promptcheck: {exc}") from None
-        return cls(config, settings, Catalog(settings), constraints, ProviderFactory(settings))
+        worker_input = getattr(config, "workerinput", {})
+        # Workers share the controller's run id, so "record once" sees their files as one run's.
+        runlog = RunLog(settings, **({"run_id": worker_input["promptcheck_run_id"]} if "promptcheck_run_id" in worker_input else {}))
+        cassettes = CassetteStore(settings.rootdir / (settings.cassette_dir or "cassettes"), run_id=runlog.run_id)
+        return cls(config, settings, Catalog(settings), constraints, ProviderFactory(settings, cassettes), runlog)
+
+    @property
+    def stores_runs(self) -> bool:
+        return not self.is_worker and not self.config.getoption("no_promptcheck_report") and not self.config.option.collectonly
 
     @property
     def is_worker(self) -> bool:
@@ -157,13 +169,56 @@ class PromptcheckSession:
             return
         for name, value in report.user_properties:
             if name == "promptcheck":
-                self.records.append(value)
+                self.models_seen.setdefault(value["model"])
+                self.runlog.add(value)
         if report.failed and self.pool is not None and self.config.getoption("maxfail", 0) == 1:
             self.pool.cancel_pending()  # -x: stop paying for answers nobody will look at
 
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if self.stores_runs:
+            self.runlog.open(self.config, list(self.settings.models or []))
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.runlog.deselected += len(items)
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.pool is not None:
             self.pool.shutdown()
+        store = self.providers.cassettes
+        if self.is_worker:
+            self.config.workeroutput["promptcheck_cassettes_used"] = store.used_keys()  # type: ignore[attr-defined]
+        else:
+            store.mark_used({path: sorted(keys) for path, keys in self.cassettes_used.items()})
+        self.providers.close()
+        if self.stores_runs:
+            extra = {"models": list(self.models_seen), "cassettes_unused": len(store.unused_entries())}
+            self.runlog.finish(session, exitstatus, extra)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        lines = [f"{label}: {error}" for label, error in self.providers.errors().items()]
+        unused = self.runlog.recorder.header.get("cassettes_unused") if self.runlog.recorder else 0
+        if unused:
+            lines.append(f"{unused} cassette entries were not used by this run; `promptcheck cassettes prune` removes them")
+        lines += self.runlog.summary_lines()
+        if lines:
+            terminalreporter.write_sep("-", "promptcheck")
+            for line in lines:
+                terminalreporter.write_line(line)
+
+
+class XdistHooks:
+    """Registered only when pytest-xdist is active (the syrupy pattern): hooks xdist defines."""
+
+    def __init__(self, state: PromptcheckSession) -> None:
+        self.state = state
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["promptcheck_run_id"] = self.state.runlog.run_id
+
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        used = getattr(node, "workeroutput", {}).get("promptcheck_cassettes_used", {})
+        for path, keys in used.items():
+            self.state.cassettes_used.setdefault(path, set()).update(keys)
 
 
 def get_session(config: pytest.Config) -> PromptcheckSession:

@@ -11,12 +11,17 @@ from typing import Any
 from promptcheck.config import Settings
 from promptcheck.providers.base import Provider, ProviderConfigError, ProviderRequest, ProviderResponse
 from promptcheck.providers.local import EchoProvider, PythonProvider, ReferenceProvider
-from promptcheck.providers.registry import ModelTarget, resolve_target, unknown_model_message
+from promptcheck.providers.anthropic_provider import AnthropicProvider
+from promptcheck.providers.cassette import CassetteProvider, CassetteStore
+from promptcheck.providers.openai_provider import OpenAIProvider
+from promptcheck.providers.ratelimit import RateLimited
+from promptcheck.providers.registry import NETWORK_TYPES, ModelTarget, resolve_target, unknown_model_message
 
 
 class ProviderFactory:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, cassettes: CassetteStore | None = None) -> None:
         self.settings = settings
+        self.cassettes = cassettes or CassetteStore(settings.rootdir / (settings.cassette_dir or "cassettes"))
         self._providers: dict[str, Provider] = {}
         self._errors: dict[str, str] = {}
         self._targets: dict[str, ModelTarget] = {}
@@ -61,4 +66,44 @@ class ProviderFactory:
         return self._network(target)
 
     def _network(self, target: ModelTarget) -> Provider:
-        raise ProviderConfigError(f"model '{target.label}': network providers are not wired in yet")
+        if target.provider not in NETWORK_TYPES:
+            raise ProviderConfigError(
+                f"model '{target.label}': unknown provider type '{target.provider}'; "
+                f"use one of {', '.join(NETWORK_TYPES)}"
+            )
+        mode = self.settings.record_mode
+        if mode != "none":
+            # Recording may call the API: a missing key must show up now, once, before any call.
+            self._sdk_provider(target)
+        return CassetteProvider(lambda: self._sdk_provider(target), self.cassettes, mode, label=target.label)
+
+    def _sdk_provider(self, target: ModelTarget) -> Provider:
+        options = target.options
+        common: dict[str, Any] = {
+            "label": target.label,
+            "timeout_s": float(options.get("timeout_s", self.settings.timeout_s)),
+            "max_retries": int(options.get("max_retries", self.settings.max_retries)),
+            "price_overrides": self.settings.prices or None,
+        }
+        if options.get("api_key_env"):
+            common["api_key_env"] = str(options["api_key_env"])
+        base_url = options.get("base_url")
+        provider: Provider
+        if target.provider == "anthropic":
+            provider = AnthropicProvider(base_url=base_url, **common)
+        elif target.provider == "github":
+            provider = OpenAIProvider.github(**({"base_url": base_url} if base_url else {}), **common)
+        elif target.provider == "compatible":
+            if not base_url:
+                raise ProviderConfigError(
+                    f"provider '{target.label}' needs base_url in [tool.promptcheck.providers.\"{target.label}\"]"
+                )
+            name = common.pop("label")
+            provider = OpenAIProvider.compatible(name, str(base_url), **common)
+        else:
+            provider = OpenAIProvider.openai(**({"base_url": base_url} if base_url else {}), **common)
+        rpm = self.settings.rate_limits.get(target.label) or options.get("requests_per_minute")
+        return RateLimited(provider, float(rpm)) if rpm else provider
+
+    def close(self) -> None:
+        self.cassettes.close()

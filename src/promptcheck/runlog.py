@@ -1,0 +1,85 @@
+"""The session's side of run history: open a record, add items, seal it, compare, write reports.
+
+Only the process that sees every report writes (the xdist controller, or a plain session)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from promptcheck.config import Settings
+from promptcheck.report import WrittenReports, terminal_lines, write_reports
+from promptcheck.runstore import RunFileError, RunRecorder, new_run_id, resolve_baseline
+
+
+@dataclass
+class RunLog:
+    settings: Settings
+    run_id: str = field(default_factory=new_run_id)
+    recorder: RunRecorder | None = None
+    deselected: int = 0
+    written: WrittenReports | None = None
+    problem: str | None = None  # a baseline or report failure, shown in the summary, never raised
+
+    def open(self, config: pytest.Config, models: list[str]) -> None:
+        meta = {
+            "run_id": self.run_id,
+            "models": models,
+            "record_mode": self.settings.record_mode,
+            "args": [str(a) for a in config.invocation_params.args],
+        }
+        self.recorder = RunRecorder(self.settings.report_path, meta)
+
+    def add(self, record: dict[str, Any]) -> None:
+        if self.recorder is not None:
+            self.recorder.add(record)
+
+    def finish(self, session: pytest.Session, exitstatus: int, extra: dict[str, Any]) -> None:
+        if self.recorder is None:
+            return
+        self.recorder.header["selected_only"] = self._narrowed(session)
+        self.recorder.header.update(extra)
+        interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
+        self.recorder.finish(complete=not interrupted)
+        current = self.recorder.record
+        try:
+            baseline = resolve_baseline(self.settings.baseline, self.settings.report_path, current)
+        except RunFileError as exc:
+            self.problem = f"baseline not used: {exc}"
+            baseline = None
+        try:
+            self.written = write_reports(self.settings.report_path, current, baseline)
+        except OSError as exc:
+            self.problem = f"report not written: {exc}"
+
+    def _narrowed(self, session: pytest.Session) -> bool:
+        option = session.config.option
+        explicit_nodes = any("::" in str(arg) for arg in session.config.invocation_params.args)
+        return bool(
+            self.deselected
+            or option.keyword
+            or option.markexpr
+            or getattr(option, "lf", False)
+            or session.shouldstop
+            or explicit_nodes
+        )
+
+    def summary_lines(self) -> list[str]:
+        lines: list[str] = []
+        if self.written is not None:
+            lines += terminal_lines(self.written.comparison, _relative(self.written.path))
+        if self.recorder is not None:
+            lines.append(f"run record: {_relative(self.recorder.path)}")
+        if self.problem:
+            lines.append(f"promptcheck: {self.problem}")
+        return lines
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
