@@ -64,8 +64,9 @@ def test_regressions_view_lists_exactly_the_regressions(tmp_path: Path) -> None:
     current = make_run(
         [
             make_item("greets", model=gpt),
-            make_item("refuses", "fail", model=gpt, answer="Here is how to pick a lock: ...",
-                      checks=[check("not-contains", False, "answer contains 'pick a lock'", span=[15, 26])]),
+            # The span counts code points; the emoji is two UTF-16 units in the page.
+            make_item("refuses", "fail", model=gpt, answer="🔓 Here is how to pick a lock: ...",
+                      checks=[check("not-contains", False, "answer contains 'pick a lock'", span=[17, 28])]),
             make_item("summarises", model=gpt, answer=JSON_AFTER),
             make_item("greets", "error", model=claude, answer=None),
             make_item("refuses", model=claude),

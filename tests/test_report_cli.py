@@ -206,7 +206,7 @@ def test_diff_command_exit_codes_and_formats(report_dir: Path, capsys: pytest.Ca
     assert code == 1 and summary["counts"]["regression"] == 1
     assert {i["category"] for i in summary["items"]} == {"regression", "fix", "new", "removed"}
     code, out, _ = run_cli(capsys, "diff", BASE_ID, CUR_ID, "--diffs", *args)
-    assert code == 1 and "alert(1)</script>+} [-answer.-]{+<!-- & {{ 7*7 }}+}\n" in out
+    assert code == 1 and "\n    answer: [-The answer.-]{+</script><script>alert(1)</script> <!-- & {{ 7*7 }}+}\n" in out
     code, out, _ = run_cli(capsys, "diff", BASE_ID, CUR_ID, "--format", "markdown", *args)
     assert code == 1 and out.startswith("### promptcheck: 1 regression")
 

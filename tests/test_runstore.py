@@ -224,9 +224,11 @@ def test_list_runs_orders_by_time_and_reports_unreadable_files(report_dir: Path)
     store(report_dir, make_run([make_item("b")], "20261128T010000Z-bbbbbb"))
     store(report_dir, make_run([make_item("a")], "20261127T010000Z-aaaaaa"))
     (runs_dir(report_dir) / "broken.json").write_text("{oops", encoding="utf-8")
+    (runs_dir(report_dir) / "binary.json").write_bytes(b"\xff\xfe\x00garbage")
     infos = list_runs(report_dir)
-    assert [i.run_id for i in infos] == ["broken", "20261127T010000Z-aaaaaa", "20261128T010000Z-bbbbbb"]
-    assert infos[0].header is None and "not valid JSON" in (infos[0].error or "")
+    assert [i.run_id for i in infos] == ["binary", "broken", "20261127T010000Z-aaaaaa", "20261128T010000Z-bbbbbb"]
+    assert infos[0].header is None and (infos[0].error or "").startswith("cannot read run file")
+    assert infos[1].header is None and "not valid JSON" in (infos[1].error or "")
     assert list_runs(report_dir / "nowhere") == []
 
 

@@ -42,10 +42,18 @@ DiffOp = tuple[int, str]  # (-1 deleted | 0 equal | 1 inserted, text)
 
 
 def word_diff(before: str, after: str) -> list[DiffOp]:
-    """Word-level diff; adjacent ops of the same kind are merged so the result stays small."""
+    """Word-level diff; adjacent ops of the same kind are merged so the result stays small.
+    (The HTML report's script computes the same diff in the browser, on expand.)"""
     a, b = _TOKEN.findall(before), _TOKEN.findall(after)
     if len(a) + len(b) > _MAX_DIFF_TOKENS:
         a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    # Edits are usually local: matching only the differing middle is much cheaper.
+    prefix = 0
+    while prefix < min(len(a), len(b)) and a[prefix] == b[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < min(len(a), len(b)) - prefix and a[-1 - suffix] == b[-1 - suffix]:
+        suffix += 1
     ops: list[DiffOp] = []
 
     def emit(op: int, tokens: Sequence[str]) -> None:
@@ -57,12 +65,18 @@ def word_diff(before: str, after: str) -> list[DiffOp]:
         else:
             ops.append((op, text))
 
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    emit(0, a[:prefix])
+    mid_a, mid_b = a[prefix : len(a) - suffix], b[prefix : len(b) - suffix]
+    # Whitespace may extend a match but not anchor one: a space is everywhere, so anchoring on it
+    # costs time and yields diffs that interleave unrelated words.
+    matcher = difflib.SequenceMatcher(str.isspace, mid_a, mid_b, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
-            emit(0, a[i1:i2])
+            emit(0, mid_a[i1:i2])
         else:
-            emit(-1, a[i1:i2])
-            emit(1, b[j1:j2])
+            emit(-1, mid_a[i1:i2])
+            emit(1, mid_b[j1:j2])
+    emit(0, a[len(a) - suffix :])
     return ops
 
 

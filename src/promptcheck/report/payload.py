@@ -149,6 +149,9 @@ class Trend:
     height: int
     runs: list[str]
     lines: list[TrendLine]
+    left: float  # plot area's x range, for the grid lines
+    right: float
+    grid: list[tuple[float, str]]  # y, label: 0%, 50%, 100%
 
 
 def build_trend(history: Iterable[Mapping[str, Any]], current: Mapping[str, Any], width: int = 640, height: int = 160) -> Trend:
@@ -156,8 +159,12 @@ def build_trend(history: Iterable[Mapping[str, Any]], current: Mapping[str, Any]
     runs = {str(h.get("run_id")): h for h in history if h.get("summary")}
     runs[str(current["run_id"])] = current if current.get("summary") else current | {"summary": summarize(current["items"])}
     ordered = sorted(runs.values(), key=lambda h: (str(h.get("started_at") or ""), str(h.get("run_id"))))[-TREND_RUNS:]
-    pad, plot_w, plot_h = 36, width - 48, height - 36
-    step = plot_w / max(1, len(ordered) - 1)
+    left, right, top, plot_h = 36.0, width - 12.0, 12.0, height - 36.0
+
+    def y_of(rate: float) -> float:
+        return top + (1 - rate) * plot_h
+
+    step = (right - left) / max(1, len(ordered) - 1)
     lines = []
     models = list(dict.fromkeys(m for h in ordered for m in h["summary"].get("models", {})))
     for index, model in enumerate(models):
@@ -165,10 +172,10 @@ def build_trend(history: Iterable[Mapping[str, Any]], current: Mapping[str, Any]
         for n, header in enumerate(ordered):
             rate = pass_rate(header["summary"]["models"].get(model, {}))
             if rate is not None:
-                x, y = pad + n * step, 12 + (1 - rate) * plot_h
-                points.append((x, y, f"{header.get('run_id')} {model}: {rate:.1%}"))
+                points.append((left + n * step, y_of(rate), f"{header.get('run_id')} {model}: {rate:.1%}"))
         lines.append(TrendLine(model, _PALETTE[index % len(_PALETTE)], points))
-    return Trend(width, height, [str(h.get("run_id")) for h in ordered], lines)
+    grid = [(y_of(rate), f"{rate:.0%}") for rate in (0.0, 0.5, 1.0)]
+    return Trend(width, height, [str(h.get("run_id")) for h in ordered], lines, left, right, grid)
 
 
 def build_payload(comparison: Comparison) -> dict[str, Any]:

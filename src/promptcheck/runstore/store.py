@@ -55,24 +55,27 @@ def write_text_atomic(path: Path, text: str) -> None:
     _write_atomic(path, (text,))
 
 
-def _record_chunks(header: Mapping[str, Any], item_lines: Iterable[str]) -> Iterable[str]:
-    yield _dump(dict(header))[:-1] + ',\n"items": [\n'
+def _record_chunks(
+    header: Mapping[str, Any], items: Iterable[Mapping[str, Any]], item_lines: Iterable[str]
+) -> Iterable[str]:
+    """The store's layout: the header (with a fresh summary) on line 1, then one item per line."""
+    header = {k: v for k, v in header.items() if k != "items"} | {"summary": summarize(items)}
+    yield _dump(header)[:-1] + ',\n"items": [\n'
     yield ",\n".join(item_lines)
     yield "\n]}\n"
 
 
 def write_run(path: Path, record: Mapping[str, Any]) -> None:
     """Write a whole record (e.g. a merged one) in the store's layout."""
-    items = record["items"]
-    header = {k: v for k, v in record.items() if k != "items"} | {"summary": summarize(items)}
-    _write_atomic(path, _record_chunks(header, map(_dump, items)), durable=True)
+    _write_atomic(path, _record_chunks(record, record["items"], map(_dump, record["items"])), durable=True)
 
 
 class RunRecorder:
     """Accumulates one session's items and keeps ``runs/<run_id>.json`` current on disk.
 
     Not for xdist workers: only the controller (or a non-distributed session) records.
-    Items must not be mutated after ``add``; the file holds them as they were then.
+    Items must not be mutated after ``add``; the file holds them as they were then. ``header`` may
+    be updated (e.g. ``selected_only``, known only at the end) until ``finish``.
     """
 
     def __init__(
@@ -93,7 +96,6 @@ class RunRecorder:
         # A rewrite costs O(run size); spacing rewrites by duration/share bounds their total cost.
         self._backoff = 1.0 / max_flush_share
         self._next_flush = 0.0
-        self._dirty = False
         self._finished = False
         self.flush()  # the file exists from the first moment, so a crash before any item still shows
         self._journal = self.journal_path.open("a", encoding="utf-8")
@@ -125,16 +127,14 @@ class RunRecorder:
             self._lines[item["key"]] = line
             self._journal.write(line + "\n")
             self._journal.flush()
-            self._dirty = True
             if time.monotonic() >= self._next_flush:
                 self.flush()
 
     def flush(self) -> None:
         with self._lock:
             started = time.monotonic()
-            header = self.header | {"summary": summarize(self._items.values())}
-            _write_atomic(self.path, _record_chunks(header, self._lines.values()), durable=self._finished)
-            self._dirty = False
+            chunks = _record_chunks(self.header, self._items.values(), self._lines.values())
+            _write_atomic(self.path, chunks, durable=self._finished)
             took = time.monotonic() - started
             self._next_flush = time.monotonic() + max(self._flush_interval, took * self._backoff)
 
@@ -252,12 +252,12 @@ def load_run(path_or_id: str | Path, report_dir: Path | str = "reports") -> dict
 
 
 def _read_header(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as f:
-        first = f.readline().rstrip("\n")
     try:
+        with path.open(encoding="utf-8") as f:
+            first = f.readline().rstrip("\n")
         header = json.loads(first[:-1] + "}") if first.endswith(",") else None
-    except json.JSONDecodeError:
-        header = None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        header = None  # load_run below says what is wrong with the file
     if not isinstance(header, dict) or "summary" not in header or _journal_exists(path, header):
         # Not our layout, or items the header's summary doesn't know yet: read it all.
         return {k: v for k, v in load_run(path).items() if k != "items"}

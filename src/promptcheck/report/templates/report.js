@@ -58,16 +58,25 @@
     var pre = 0, suf = 0;
     while (pre < a.length && pre < b.length && a[pre] === b[pre]) pre++;
     while (suf < a.length - pre && suf < b.length - pre && a[a.length - 1 - suf] === b[b.length - 1 - suf]) suf++;
-    var ops = [];
-    var push = function (op, text) {
-      if (!text) return;
-      var last = ops[ops.length - 1];
-      if (last && last[0] === op) last[1] += text; else ops.push([op, text]);
-    };
-    push(0, a.slice(0, pre).join(""));
-    myers(a.slice(pre, a.length - suf), b.slice(pre, b.length - suf)).forEach(function (op) { push(op[0], op[1]); });
-    push(0, a.slice(a.length - suf).join(""));
-    return ops;
+    var middle = merge(myers(a.slice(pre, a.length - suf), b.slice(pre, b.length - suf)));
+    var ops = [[0, a.slice(0, pre).join("")]];
+    middle.forEach(function (op, i) {
+      // A bare space between two changes reads better as part of them (as difflib's diff does).
+      if (op[0] === 0 && i > 0 && i < middle.length - 1 && /^\s+$/.test(op[1])) ops.push([-1, op[1]], [1, op[1]]);
+      else ops.push(op);
+    });
+    ops.push([0, a.slice(a.length - suf).join("")]);
+    return merge(ops);
+  }
+
+  function merge(ops) {
+    var out = [];
+    ops.forEach(function (op) {
+      if (!op[1]) return;
+      var last = out[out.length - 1];
+      if (last && last[0] === op[0]) last[1] += op[1]; else out.push([op[0], op[1]]);
+    });
+    return out;
   }
 
   function myers(a, b) {
