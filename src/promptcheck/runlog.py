@@ -52,8 +52,8 @@ class RunLog:
             baseline = None
         try:
             self.written = write_reports(self.settings.report_path, current, baseline)
-        except OSError as exc:
-            self.problem = f"report not written: {exc}"
+        except Exception as exc:  # the record is sealed already; a report bug must not end the session badly
+            self.problem = f"report not written ({type(exc).__name__}: {exc}); the run record is intact"
 
     def _narrowed(self, session: pytest.Session) -> bool:
         option = session.config.option
