@@ -190,6 +190,9 @@ def test_report_command(report_dir: Path, tmp_path: Path, capsys: pytest.Capture
     assert code == 0 and "no baseline" in out and (report_dir / f"{BASE_ID}.html").exists()
     assert (report_dir / "index.html").read_text(encoding="utf-8") == "latest", "index.html stays the latest run's"
 
+    code, _, err = run_cli(capsys, "report", "--report-dir", str(tmp_path / "empty"))
+    assert code == 2 and err == f"promptcheck report: error: {tmp_path / 'empty' / 'runs'}: no runs stored yet\n"
+
     out_file = tmp_path / "elsewhere" / "r.html"
     code, _, _ = run_cli(capsys, "report", "--baseline", "none", "-o", str(out_file), "--report-dir", str(report_dir))
     assert code == 0 and "No baseline run" in out_file.read_text(encoding="utf-8")

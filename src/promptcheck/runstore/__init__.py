@@ -10,7 +10,7 @@ Record schema (``schema: 1``), file ``runs/<run_id>.json`` with ``run_id`` = ``2
      "models": [model label, ...], "record_mode": str, "args": [cli arg, ...],
      "selected_only": bool,                # -k/-m/--lf/-x/node ids narrowed the run
      "merged_from": [run_id, ...],         # optional: set by ``promptcheck merge``
-     "summary": {...},                     # derived, rewritten on every write; see ``summarize``
+     "summary": {"counts": {status: n}, "models": {label: {status: n}}},  # derived, rewritten on every write
      "items": [ItemRecord, ...]}
 
 ItemRecord (plain JSON builtins only, because it travels through xdist reports)::
@@ -20,6 +20,7 @@ ItemRecord (plain JSON builtins only, because it travels through xdist reports):
      "nodeid": str, "status": "pass"|"fail"|"error"|"skip", "messages_hash": str,
      "messages": [[role, content], ...], "answer": str|null, "score": float|null,
      "checks": [{"name", "type", "passed", "score", "reason", "span": [start, end]|null, "skipped"}],
+                                           # span: code-point offsets into answer
      "latency_s": float|null, "input_tokens": int|null, "output_tokens": int|null, "cost": float|null,
      "replayed": bool, "error": str|null, "skip_reason": str|null,
      "samples": [{"repeat", "answer", "passed", "score", "checks"}]}   # optional
