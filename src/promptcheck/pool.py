@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
@@ -66,7 +67,7 @@ class CallPool:
         while True:
             try:
                 return future.result(timeout=0.05 if while_waiting else None)
-            except TimeoutError:
+            except FutureTimeout:
                 if while_waiting is not None:
                     while_waiting()
 
@@ -81,8 +82,8 @@ class CallPool:
                 future.cancel()
 
     def shutdown(self) -> None:
-        self.cancel_pending()
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        # Calls still in flight (after -x or Ctrl-C) are nobody's business any more: don't wait.
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _run(self, request: ProviderRequest) -> Outcome:
         try:

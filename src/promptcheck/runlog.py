@@ -23,19 +23,23 @@ class RunLog:
     deselected: int = 0
     written: WrittenReports | None = None
     problem: str | None = None  # a baseline or report failure, shown in the summary, never raised
+    meta: dict[str, Any] | None = None  # set when this process stores runs
 
-    def open(self, config: pytest.Config, models: list[str]) -> None:
-        meta = {
+    def enable(self, config: pytest.Config) -> None:
+        self.meta = {
             "run_id": self.run_id,
-            "models": models,
+            "models": list(self.settings.models or []),
             "record_mode": self.settings.record_mode,
             "args": [str(a) for a in config.invocation_params.args],
         }
-        self.recorder = RunRecorder(self.settings.report_path, meta)
 
     def add(self, record: dict[str, Any]) -> None:
-        if self.recorder is not None:
-            self.recorder.add(record)
+        if self.meta is None:
+            return
+        if self.recorder is None:
+            # Opened with the first prompt item, so sessions without prompts leave no empty runs.
+            self.recorder = RunRecorder(self.settings.report_path, self.meta)
+        self.recorder.add(record)
 
     def finish(self, session: pytest.Session, exitstatus: int, extra: dict[str, Any]) -> None:
         if self.recorder is None:

@@ -176,7 +176,7 @@ class PromptcheckSession:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if self.stores_runs:
-            self.runlog.open(self.config, list(self.settings.models or []))
+            self.runlog.enable(self.config)
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.runlog.deselected += len(items)
