@@ -9,7 +9,6 @@ from typing import Any
 from promptcheck.outcome import Verdict, check_records
 from promptcheck.plan import ItemPlan
 
-STATUSES = ("pass", "fail", "error", "skip")
 
 
 def messages_hash(messages: tuple[tuple[str, str], ...]) -> str:
