@@ -10,7 +10,6 @@ from promptcheck.outcome import Verdict, check_records
 from promptcheck.plan import ItemPlan
 
 
-
 def messages_hash(messages: tuple[tuple[str, str], ...]) -> str:
     blob = json.dumps([list(m) for m in messages], ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
