@@ -29,7 +29,8 @@ def new_run_id(now: datetime | None = None) -> str:
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    # Microseconds: two runs started in the same second must still order by start time.
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 def validate_item(item: Mapping[str, Any]) -> None:
