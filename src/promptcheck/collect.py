@@ -25,10 +25,18 @@ class PromptFile(pytest.File):
     def collect(self) -> Iterable[PromptItem]:
         state = self.config.stash[SESSION_KEY]
         try:
-            spec, warnings = state.catalog.load(self.path)
-            plans = plan_items(spec, state.settings, state.project_constraints)
+            specs, warnings = state.catalog.load_all(self.path)
         except SpecErrors as exc:
             raise SpecCollectError("\n".join(str(e) for e in exc.errors)) from None
+        plans: list[ItemPlan] = []
+        errors: list[str] = []
+        for spec in specs:  # a promptfoo config holds one spec per prompt; variants keep names unique
+            try:
+                plans += plan_items(spec, state.settings, state.project_constraints)
+            except SpecErrors as exc:
+                errors += [str(e) for e in exc.errors]
+        if errors:
+            raise SpecCollectError("\n".join(errors))
         for warning in warnings:
             self.warn(pytest.PytestConfigWarning(f"promptcheck: {warning}"))
         for plan in plans:

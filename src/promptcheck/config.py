@@ -22,7 +22,7 @@ class ConfigError(Exception):
 @dataclass
 class Settings:
     rootdir: Path = field(default_factory=Path.cwd)
-    prompt_globs: list[str] = field(default_factory=lambda: ["*.prompt.yml", "*.prompt.yaml"])
+    prompt_globs: list[str] = field(default_factory=lambda: ["*.prompt.yml", "*.prompt.yaml", "promptfooconfig.yaml", "promptfooconfig.*.yaml"])
     prompt_dirs: list[str] = field(default_factory=lambda: ["prompts"])  # every YAML below is a prompt
     cases_dirs: list[str] = field(default_factory=lambda: ["cases"])
     promptfoo_configs: list[str] = field(default_factory=list)

@@ -14,6 +14,7 @@ from promptcheck.formats.casefile import CaseFile, read_case_file
 from promptcheck.formats.cases import assign_unique_ids
 from promptcheck.formats.fields import Problems
 from promptcheck.formats.ghmodels import read_prompt
+from promptcheck.formats.promptfoo import is_promptfoo_name, read_config
 from promptcheck.render import TemplateError, referenced_variables
 from promptcheck.spec import Location, PromptSpec, SpecError, SpecErrors
 
@@ -42,7 +43,15 @@ class Catalog:
         except ValueError:
             return path.as_posix()
 
+    def is_promptfoo_config(self, path: Path) -> bool:
+        if is_promptfoo_name(path.name):
+            return True
+        resolved = path.resolve()
+        return any((self.rootdir / listed).resolve() == resolved for listed in self.settings.promptfoo_configs)
+
     def is_prompt_file(self, path: Path) -> bool:
+        if self.is_promptfoo_config(path):
+            return True
         if any(fnmatch.fnmatch(path.name, pattern) for pattern in self.settings.prompt_globs):
             return True
         if path.suffix not in YAML_SUFFIXES:
@@ -73,6 +82,34 @@ class Catalog:
         except SpecErrors as exc:
             return LoadedCaseFile(path, display, None, exc.errors)
         return LoadedCaseFile(path, display, case_file, problems.errors)
+
+    def load_all(self, path: Path) -> tuple[list[PromptSpec], list[SpecError]]:
+        """Every spec in one file (a promptfoo config holds one per prompt), plus the file's
+        warnings. Raises SpecErrors."""
+        specs, problems = self.inspect_all(path)
+        problems.raise_if_any()
+        return specs, problems.warnings
+
+    def inspect_all(self, path: Path) -> tuple[list[PromptSpec], Problems]:
+        """``inspect`` for files that may hold several specs."""
+        display = self.display_path(path)
+        problems = Problems(display)
+        try:
+            data = yamlio.load_file(path, display)
+            if self.is_promptfoo_config(path):
+                specs = read_config(data, display, path.parent, problems)
+            else:
+                specs = [read_prompt(data, display, problems)]
+                self._attach_case_files(specs[0], problems)
+        except SpecError as exc:
+            problems.errors.append(exc)
+            return [], problems
+        except SpecErrors:  # a reader stops early only after recording why in problems
+            return [], problems
+        for spec in specs:
+            assign_unique_ids(spec.cases, problems)
+            check_variables(spec, problems)
+        return specs, problems
 
     def load(self, path: Path) -> tuple[PromptSpec, list[SpecError]]:
         """The prompt with its case files attached, plus warnings. Raises SpecErrors."""

@@ -64,7 +64,7 @@ def model_labels(spec: PromptSpec, settings: Settings) -> list[str]:
 def plan_items(spec: PromptSpec, settings: Settings, project_constraints: list[CheckSpec]) -> list[ItemPlan]:
     """Every item of one prompt spec; raises SpecErrors naming each case that cannot render."""
     errors: list[SpecError] = []
-    targets = [resolve_target(raw, settings) for raw in model_labels(spec, settings)]
+    targets = [spec_target(spec, raw, settings) for raw in model_labels(spec, settings)]
     plans: list[ItemPlan] = []
     for case in spec.cases:
         try:
@@ -90,6 +90,16 @@ def plan_items(spec: PromptSpec, settings: Settings, project_constraints: list[C
     if errors:
         raise SpecErrors(errors)
     return plans
+
+
+def spec_target(spec: PromptSpec, raw: str, settings: Settings) -> ModelTarget:
+    """A model as the spec names it: promptfoo providers carry a label apart from their id
+    (two providers may share an id) and options such as params and base_url."""
+    options = spec.provider_options.get(raw)
+    if options is None:
+        return resolve_target(raw, settings)
+    target = resolve_target(str(options.get("id", raw)), settings)
+    return replace(target, label=spec.model_labels.get(raw, raw), options={**target.options, **options})
 
 
 def _first(*values: float | None) -> float:

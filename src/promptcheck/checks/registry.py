@@ -62,7 +62,7 @@ def known_check_types() -> list[str]:
 
 def _load_builtin_checks() -> None:
     # Importing registers the built-ins; done lazily so registry.py has no import cycle.
-    from promptcheck.checks import builtin, constraints, errorjson  # noqa: F401
+    from promptcheck.checks import builtin, constraints, errorjson, promptfoo_checks  # noqa: F401
 
 
 def quote(text: str, limit: int = 60) -> str:

@@ -1,0 +1,313 @@
+"""promptfoo configs: prompts x providers x tests -> one PromptSpec per prompt.
+
+Prompts become spec ``messages`` (a chat prompt is a JSON list of {role, content}),
+providers become the spec's models (with label and mapped config), ``defaultTest`` is merged
+into every test, ``evaluateOptions`` sets repeats and notes concurrency."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from promptcheck.formats.cases import slugify
+from promptcheck.formats.fields import Problems, type_name
+from promptcheck.formats.promptfoo.nunjucks import to_jinja
+from promptcheck.formats.promptfoo.refs import SCRIPT_SUFFIXES, RefError, expand, is_ref, load_value, read_data, read_text
+from promptcheck.formats.promptfoo.tests import build_cases, raw_tests
+from promptcheck.spec import Location, Message, PromptSpec
+
+KNOWN_KEYS = {
+    "description", "prompts", "providers", "targets", "tests", "defaultTest", "evaluateOptions", "outputPath",
+    "sharing", "metadata", "env", "tags", "writeLatestResults", "commandLineOptions", "$schema", "version",
+    "assertionTemplates",
+}
+# Ignored with a warning: they change reporting or side effects, not what is asked or judged.
+IGNORED_KEYS = (
+    "outputPath", "sharing", "env", "writeLatestResults", "commandLineOptions", "extensions", "tracing", "derivedMetrics",
+)
+# An error: without them the config would test something else than the user wrote.
+UNSUPPORTED_KEYS = {
+    "redteam": "red-team generation ('redteam')",
+    "scenarios": "'scenarios'",
+    "nunjucksFilters": "custom Nunjucks filters ('nunjucksFilters')",
+}
+PARAM_KEYS = {"temperature": "temperature", "max_tokens": "max_tokens", "top_p": "top_p", "max_output_tokens": "max_tokens",
+              "stop": "stop", "seed": "seed", "presence_penalty": "presence_penalty", "frequency_penalty": "frequency_penalty"}
+CONNECTION_KEYS = {"apiBaseUrl": "base_url", "apiHost": "base_url", "apiKeyEnvar": "api_key_env"}
+
+
+@dataclass
+class Prompt:
+    label: str
+    messages: list[Message]
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Provider:
+    id: str
+    label: str
+    config: dict[str, Any]
+    prompts: list[str] | None = None
+
+
+def read_config(data: Any, path: str, base: Path, problems: Problems) -> list[PromptSpec]:
+    if not isinstance(data, dict):
+        problems.error(f"a promptfoo config must be a mapping, got {type_name(data)}", problems.at(data))
+        problems.raise_if_any()
+    for key, feature in UNSUPPORTED_KEYS.items():
+        if key in data:
+            problems.error(f"unsupported feature: {feature}", problems.at_key(data, key))
+    ignored = [k for k in data if k in IGNORED_KEYS]
+    unknown = sorted(str(k) for k in data if k not in KNOWN_KEYS and k not in IGNORED_KEYS and k not in UNSUPPORTED_KEYS)
+    if ignored or unknown:
+        problems.warn(f"ignoring promptfoo key(s): {', '.join(ignored + unknown)}", problems.at(data))
+    prompts = read_prompts(data.get("prompts"), problems, problems.at_key(data, "prompts"), base)
+    providers = read_providers(data.get("providers", data.get("targets")), problems, data, base)
+    data = resolve_refs(data, data, problems)
+    default = _default_test(data.get("defaultTest"), problems, problems.at_key(data, "defaultTest"), base)
+    tests = raw_tests(data.get("tests"), problems, problems.at_key(data, "tests"), base)
+    description = data.get("description") if isinstance(data.get("description"), str) else ""
+    options = data.get("evaluateOptions") if isinstance(data.get("evaluateOptions"), dict) else {}
+    stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    variants = _variants([p.label for p in prompts]) if len(prompts) > 1 else [None] * len(prompts)
+    specs = []
+    for prompt, variant in zip(prompts, variants):
+        chosen = [p for p in providers if p.prompts is None or prompt.label in p.prompts]
+        spec = PromptSpec(
+            name=prompt.label if variant else (description or stem), path=path, messages=prompt.messages,
+            description=description, format="promptfoo", location=Location(path, 1, 1), variant=variant,
+            cases=build_cases(tests, default, problems, base, prompt.label),
+            repeat=options.get("repeat") if isinstance(options.get("repeat"), int) else None,
+        )
+        if "maxConcurrency" in options:
+            spec.metadata["maxConcurrency"] = options["maxConcurrency"]
+        _apply_prompt_config(spec, prompt.config, base, problems)
+        for provider in chosen:
+            _add_provider(spec, provider)
+        specs.append(spec)
+    if not prompts and "prompts" not in data:
+        problems.error("the config has no 'prompts'", Location(path, 1, 1))
+    return specs
+
+
+def resolve_refs(node: Any, root: dict[str, Any], problems: Problems) -> Any:
+    """Local JSON references (``$ref: '#/assertionTemplates/x'``) replaced by their target."""
+    if isinstance(node, list):
+        node[:] = [resolve_refs(v, root, problems) for v in node]  # in place: YAML marks stay attached
+        return node
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        target: Any = root
+        for part in ref[2:].split("/"):
+            target = target.get(part) if isinstance(target, dict) else None
+        if target is None:
+            problems.error(f"'$ref: {ref}' points at nothing in this config", problems.at(node))
+            return node
+        return resolve_refs(target, root, problems)
+    for key, value in node.items():
+        node[key] = resolve_refs(value, root, problems)
+    return node
+
+
+def _variants(labels: list[str]) -> list[str]:
+    """Unique, id-safe prompt variant names: the slug of each label, numbered on collision."""
+    seen: dict[str, int] = {}
+    out = []
+    for index, label in enumerate(labels):
+        slug = slugify(label, 4, 32) or f"prompt-{index + 1}"
+        seen[slug] = seen.get(slug, 0) + 1
+        out.append(slug if seen[slug] == 1 else f"{slug}-{seen[slug]}")
+    return out
+
+
+# -- prompts -------------------------------------------------------------------------------------
+
+
+def read_prompts(node: Any, problems: Problems, where: Location, base: Path) -> list[Prompt]:
+    if node is None:
+        return []
+    items = node if isinstance(node, list) else [node]
+    prompts: list[Prompt] = []
+    for index, item in enumerate(items):
+        at = problems.at_item(node, index) if isinstance(node, list) else where
+        try:
+            prompts += _prompt(item, problems, at, base)
+        except RefError as exc:
+            problems.error(f"prompt: {exc}", at)
+    return prompts
+
+
+def _prompt(item: Any, problems: Problems, at: Location, base: Path) -> list[Prompt]:
+    if isinstance(item, str):
+        if _names_file(item, base):
+            return _prompts_from_files(item, None, base, problems, at)
+        return [_from_text(item, item.strip(), problems, at)]
+    if not isinstance(item, dict):
+        problems.error(f"a prompt must be a string or a mapping, got {type_name(item)}", at)
+        return []
+    label = item.get("label") if isinstance(item.get("label"), str) else None
+    config = dict(item["config"]) if isinstance(item.get("config"), dict) else {}
+    if isinstance(item.get("messages"), list):
+        messages = [_message(m, base, problems, at) for m in item["messages"]]
+        return [Prompt(label or "chat", [m for m in messages if m], config)]
+    source = item.get("raw", item.get("id"))
+    if not isinstance(source, str):
+        problems.error("a prompt mapping needs 'raw' or 'id' (text or file://)", at)
+        return []
+    if "raw" not in item and _names_file(source, base):
+        found = _prompts_from_files(source, label, base, problems, at)
+        return [Prompt(p.label, p.messages, {**p.config, **config}) for p in found]
+    prompt = _from_text(source, label or source.strip(), problems, at)
+    return [Prompt(prompt.label, prompt.messages, config)]
+
+
+def _names_file(text: str, base: Path) -> bool:
+    if is_ref(text):
+        return True
+    # promptfoo also reads a bare existing path or glob such as `prompts.txt` or `*.txt`.
+    return "\n" not in text and "{{" not in text and text.rsplit(".", 1)[-1] in ("txt", "md", "json", "yaml", "yml", "j2", "csv", "jsonl") and bool(list(base.glob(text)))
+
+
+def _prompts_from_files(ref: str, label: str | None, base: Path, problems: Problems, at: Location) -> list[Prompt]:
+    prompts = []
+    path_part = ref.removeprefix("file://")
+    if path_part.rsplit(":", 1)[0].endswith(SCRIPT_SUFFIXES) or path_part.endswith(SCRIPT_SUFFIXES):
+        problems.error(f"unsupported feature: prompt functions ({ref}); use a text, JSON or YAML prompt file", at)
+        return []
+    for path in expand(ref, base):
+        name = label or path.name
+        suffix = path.suffix.lower()
+        if suffix == ".txt":
+            # promptfoo splits a .txt file into several prompts on lines of ---
+            parts = [p.strip() for p in read_text(path).split("\n---\n") if p.strip()]
+            prompts += [_from_text(p, name if len(parts) == 1 else f"{name}: {p}", problems, at) for p in parts]
+        elif suffix == ".csv":
+            for row in read_data(path):
+                text = row.get("prompt") or next(iter(row.values()), "")
+                prompts.append(_from_text(text, row.get("label") or text, problems, at))
+        elif suffix == ".jsonl":
+            lines = [line for line in read_text(path).splitlines() if line.strip()]
+            prompts += [_from_text(line, name if len(lines) == 1 else f"{name}:{i + 1}", problems, at) for i, line in enumerate(lines)]
+        elif suffix in (".yaml", ".yml"):
+            data = read_data(path)
+            prompts.append(_from_text(json.dumps(data) if isinstance(data, list) else str(data), name, problems, at))
+        else:  # .json, .md, .j2 and other text: the whole file is one prompt
+            prompts.append(_from_text(read_text(path), name, problems, at))
+    return prompts
+
+
+def _from_text(text: str, label: str, problems: Problems, at: Location) -> Prompt:
+    """A prompt's text: a JSON list of {role, content} is a chat; anything else is one user message."""
+    stripped = text.strip()
+    if stripped.startswith("[") and stripped.endswith("]"):
+        try:
+            data = json.loads(stripped)
+        except ValueError:
+            if "{%" in stripped:
+                problems.error("unsupported feature: a chat prompt whose message list is built by template tags ({% ... %})", at)
+                return Prompt(label, [])
+            data = None
+        if isinstance(data, list) and data and all(isinstance(m, dict) and "role" in m for m in data):
+            messages = [Message(str(m["role"]), to_jinja(_content(m.get("content", "")))) for m in data]
+            return Prompt(label, messages)
+    return Prompt(label, [Message("user", to_jinja(text))])
+
+
+def _content(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _message(node: Any, base: Path, problems: Problems, at: Location) -> Message | None:
+    if not isinstance(node, dict) or "role" not in node:
+        problems.error("each prompt message must be a {role, content} mapping", at)
+        return None
+    content = node.get("content", "")
+    if is_ref(content):
+        try:
+            content = read_text(expand(content, base)[0])
+        except RefError as exc:
+            problems.error(f"prompt message: {exc}", at)
+            return None
+    return Message(str(node["role"]), to_jinja(_content(content)))
+
+
+# -- providers -----------------------------------------------------------------------------------
+
+
+def read_providers(node: Any, problems: Problems, data: dict[str, Any], base: Path) -> list[Provider]:
+    where = problems.at_key(data, "providers" if "providers" in data else "targets")
+    if node is None:
+        problems.error("the config has no 'providers' (or 'targets')", Location(where.path, 1, 1))
+        return []
+    items = node if isinstance(node, list) else [node]
+    providers = []
+    for index, item in enumerate(items):
+        at = problems.at_item(node, index) if isinstance(node, list) else where
+        if isinstance(item, str):
+            providers.append(Provider(item, item, {}))
+        elif isinstance(item, dict) and isinstance(item.get("id"), str):
+            config = item.get("config") if isinstance(item.get("config"), dict) else {}
+            resolved = {}
+            for key, value in config.items():
+                try:
+                    resolved[key] = load_value(value, base)
+                except RefError as exc:
+                    problems.error(f"provider '{item['id']}' config '{key}': {exc}", at)
+            wanted = item.get("prompts")
+            providers.append(Provider(item["id"], str(item.get("label") or item["id"]), resolved,
+                                      [str(p) for p in wanted] if isinstance(wanted, list) else None))
+        elif isinstance(item, dict) and len(item) == 1:  # the old {id: {config...}} spelling
+            (pid, body), = item.items()
+            body = body if isinstance(body, dict) else {}
+            providers.append(Provider(str(pid), str(body.get("label") or pid), dict(body.get("config") or {})))
+        else:
+            problems.error(f"a provider must be an id string or a mapping with 'id', got {type_name(item)}", at)
+    return providers
+
+
+def _add_provider(spec: PromptSpec, provider: Provider) -> None:
+    """The label is the model name items show; options carry the real id and mapped config."""
+    params = {PARAM_KEYS[k]: v for k, v in provider.config.items() if k in PARAM_KEYS}
+    options: dict[str, Any] = {"id": provider.id, "params": params, "config": provider.config}
+    for key, name in CONNECTION_KEYS.items():
+        if key in provider.config:
+            options[name] = provider.config[key]
+    if isinstance(provider.config.get("response_format"), dict):
+        options["response_format"] = provider.config["response_format"]
+    key = provider.label
+    if key not in spec.models:
+        spec.models.append(key)
+    spec.model_labels[key] = provider.label
+    spec.provider_options[key] = options
+
+
+def _apply_prompt_config(spec: PromptSpec, config: dict[str, Any], base: Path, problems: Problems) -> None:
+    spec.params.update({PARAM_KEYS[k]: v for k, v in config.items() if k in PARAM_KEYS})
+    if "response_format" in config:
+        try:
+            value = load_value(config["response_format"], base)
+        except RefError as exc:
+            problems.error(f"prompt config 'response_format': {exc}", spec.location)
+            return
+        if isinstance(value, dict):
+            spec.response_format = value
+
+
+def _default_test(node: Any, problems: Problems, where: Location, base: Path) -> dict[str, Any]:
+    if node is None:
+        return {}
+    if is_ref(node):
+        try:
+            node = read_data(expand(node, base)[0])
+        except RefError as exc:
+            problems.error(f"defaultTest: {exc}", where)
+            return {}
+    if not isinstance(node, dict):
+        problems.error(f"'defaultTest' must be a mapping, got {type_name(node)}", where)
+        return {}
+    return dict(node)

@@ -1,0 +1,180 @@
+"""promptfoo ``tests`` -> Cases: inline tests, ``file://`` YAML/JSON/JSONL/CSV files and
+globs, CSV ``__expected``/``__description`` columns, ``defaultTest`` merging and
+array-valued vars expanded into one case per combination (as promptfoo expands them)."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+from promptcheck.formats.cases import derive_id, slugify
+from promptcheck.formats.fields import Problems, type_name
+from promptcheck.formats.promptfoo.asserts import assertion_from_string, parse_asserts
+from promptcheck.formats.promptfoo.refs import RefError, expand, is_ref, read_data, read_text
+from promptcheck.spec import Case, Location
+
+_TEST_KEYS = {
+    "description", "vars", "assert", "options", "threshold", "metadata", "providerOutput", "prompts", "providers",
+}
+_UNSUPPORTED_TEST_KEYS = {
+    "provider": "a per-test 'provider' override",
+    "dataset": "'dataset' test sources",
+    "assertScoringFunction": "custom 'assertScoringFunction'",
+    "scenarios": "'scenarios'",
+}
+_UNSUPPORTED_OPTIONS = {"transform", "postprocess", "transformVars", "prefix", "suffix", "runSerially", "storeOutputAs"}
+
+
+def raw_tests(node: Any, problems: Problems, where: Location, base: Path) -> list[tuple[dict[str, Any], Location]]:
+    """Every test mapping with where it was declared, files and globs followed."""
+    if node is None:
+        return []
+    items = node if isinstance(node, list) else [node]
+    found: list[tuple[dict[str, Any], Location]] = []
+    for index, item in enumerate(items):
+        at = problems.at_item(node, index) if isinstance(node, list) else where
+        if isinstance(item, dict):
+            found.append((item, at))
+        elif isinstance(item, str) and "://" in item and not is_ref(item):
+            problems.error(f"unsupported feature: test source '{item.split('://')[0]}://' ({item})", at)
+        elif isinstance(item, str):
+            found += [(t, at) for t in _tests_from_files(item, problems, at, base)]
+        else:
+            problems.error(f"each test must be a mapping or a file:// reference, got {type_name(item)}", at)
+    return found
+
+
+def _tests_from_files(ref: str, problems: Problems, at: Location, base: Path) -> list[dict[str, Any]]:
+    try:
+        paths = expand(ref, base)
+        loaded = [(p, read_data(p)) for p in paths]
+    except RefError as exc:
+        problems.error(f"tests: {exc}", at)
+        return []
+    tests: list[dict[str, Any]] = []
+    for path, data in loaded:
+        rows = data if isinstance(data, list) else [data]
+        for row in rows:
+            if not isinstance(row, dict):
+                problems.error(f"tests in '{path.name}' must be mappings, got {type_name(row)}", at)
+            elif path.suffix.lower() == ".csv":
+                tests.append(csv_test(row))
+            else:
+                tests.append(row)
+    return tests
+
+
+def csv_test(row: dict[str, str]) -> dict[str, Any]:
+    """One CSV row: plain columns are vars; ``__expected``/``__expected2``... hold shorthand
+    assertions, ``__description`` the description, ``__metadata:*`` metadata."""
+    test: dict[str, Any] = {"vars": {}, "assert": [], "metadata": {}}
+    for column, value in row.items():
+        if column.startswith("__expected"):
+            if value.strip():
+                test["assert"].append(assertion_from_string(value))
+        elif column == "__description":
+            test["description"] = value
+        elif column.startswith("__metadata:"):
+            test["metadata"][column.split(":", 1)[1]] = value
+        elif column == "__threshold" and value.strip():
+            test["threshold"] = float(value)
+        elif not column.startswith("__"):
+            test["vars"][column] = value
+    return test
+
+
+def merge_default(default: dict[str, Any], test: dict[str, Any]) -> dict[str, Any]:
+    """promptfoo's merge: vars, options and metadata are shallow-merged (the test wins),
+    assertions are the default's followed by the test's, a test threshold wins."""
+    merged = {**default, **test}
+    for key in ("vars", "options", "metadata"):
+        if isinstance(default.get(key), dict) or isinstance(test.get(key), dict):
+            merged[key] = {**(default.get(key) or {}), **(test.get(key) or {})}
+    merged["assert"] = list(default.get("assert") or []) + list(test.get("assert") or [])
+    return merged
+
+
+def expand_vars(variables: dict[str, Any]) -> list[dict[str, Any]]:
+    """One vars dict per combination of array-of-string values; arrays of anything else
+    (message lists, objects) are kept whole, as promptfoo does."""
+    names = list(variables)
+    choices = [v if isinstance(v, list) and v and isinstance(v[0], str) else [v] for v in variables.values()]
+    return [dict(zip(names, combo)) for combo in itertools.product(*choices)]
+
+
+def build_cases(
+    tests: list[tuple[dict[str, Any], Location]], default: dict[str, Any], problems: Problems, base: Path,
+    prompt_label: str | None,
+) -> list[Case]:
+    cases: list[Case] = []
+    for index, (raw, at) in enumerate(tests):
+        if not _applies(raw, prompt_label):
+            continue
+        test = merge_default(default, raw)
+        if not _supported(test, problems, at):
+            continue
+        variables = _vars(test.get("vars"), problems, at, base)
+        checks = parse_asserts(test.get("assert"), problems, at, base)
+        description = test.get("description") if isinstance(test.get("description"), str) else None
+        threshold = test.get("threshold")
+        for combo in expand_vars(variables):
+            fallback = f"test-{index + 1}"
+            case_id = (slugify(description, 8, 64) or fallback) if description else derive_id(combo, fallback)
+            cases.append(Case(
+                id=case_id, vars=combo, checks=list(checks), description=description, location=at,
+                threshold=float(threshold) if isinstance(threshold, (int, float)) else None,
+                options=dict(test.get("options") or {}),
+                reference_output=raw.get("providerOutput") if isinstance(raw.get("providerOutput"), str) else None,
+            ))
+    return cases
+
+
+def _applies(test: dict[str, Any], prompt_label: str | None) -> bool:
+    wanted = test.get("prompts")
+    return not isinstance(wanted, list) or prompt_label is None or prompt_label in wanted
+
+
+def _supported(test: dict[str, Any], problems: Problems, at: Location) -> bool:
+    unknown = [k for k in test if k in _UNSUPPORTED_TEST_KEYS]
+    options = test.get("options") if isinstance(test.get("options"), dict) else {}
+    bad_options = sorted(set(options) & _UNSUPPORTED_OPTIONS)
+    if unknown:
+        problems.error(f"unsupported feature: {_UNSUPPORTED_TEST_KEYS[unknown[0]]} in a test", at)
+    elif bad_options:
+        problems.error(f"unsupported feature: test option '{bad_options[0]}'", at)
+    else:
+        return True
+    return False
+
+
+def _vars(node: Any, problems: Problems, at: Location, base: Path) -> dict[str, Any]:
+    if node is None:
+        return {}
+    if is_ref(node):
+        try:
+            node = read_data(expand(node, base)[0])
+        except RefError as exc:
+            problems.error(f"vars: {exc}", at)
+            return {}
+    if not isinstance(node, dict):
+        problems.error(f"'vars' must be a mapping, got {type_name(node)}", at)
+        return {}
+    return {str(k): _var_value(k, v, problems, at, base) for k, v in node.items()}
+
+
+def _var_value(name: Any, value: Any, problems: Problems, at: Location, base: Path) -> Any:
+    """A ``file://`` var is the file's text (a glob gives one value per file, which then
+    expands like an array); script files would be run by promptfoo, which is unsupported."""
+    if not is_ref(value):
+        return value
+    try:
+        paths = expand(value, base)
+    except RefError as exc:
+        problems.error(f"var '{name}': {exc}", at)
+        return ""
+    if any(p.suffix in (".py", ".js", ".cjs", ".mjs", ".ts") for p in paths):
+        problems.error(f"unsupported feature: var '{name}' computed by a script ({value})", at)
+        return ""
+    texts = [read_text(p) for p in paths]
+    return texts if len(texts) > 1 else texts[0]
