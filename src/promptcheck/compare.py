@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import Any, Iterable, Literal, Mapping, Sequence
 
 from promptcheck.runstore import new_header, new_run_id, pass_rate, summarize
+from promptcheck.stats import DEFAULT_ALPHA, FailOn, KeyStat, counts_against, flaky_reason, key_stat
 
 Category = Literal["regression", "fix", "still_failing", "new", "removed", "not_run", "changed", "unchanged"]
 # Display order: what needs a human first.
@@ -174,6 +175,8 @@ class ItemComparison:
     category: Category
     current: Record | None
     baseline: Record | None
+    stat: KeyStat | None = None  # pass counts on both sides and the Fisher test's verdict
+    flaky: str | None = None  # why the key counts as flaky, see stats.flaky_reason
 
     @property
     def item(self) -> Record:
@@ -273,6 +276,7 @@ class Comparison:
     baseline_cost: float | None
     latency_s: float | None
     baseline_latency_s: float | None
+    alpha: float = DEFAULT_ALPHA
     counts: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -295,18 +299,47 @@ class Comparison:
     def has_regressions(self) -> bool:
         return self.counts["regression"] > 0
 
+    def failing(self, mode: FailOn = "auto") -> list[ItemComparison]:
+        """The keys that make `promptcheck diff --fail-on mode` exit 1 (see stats.counts_against)."""
+        return [i for i in self.items if counts_against(i.stat, i.category == "regression", mode)]
+
+    def with_shift(self, *shifts: str) -> list[ItemComparison]:
+        return [i for i in self.items if i.stat is not None and i.stat.shift in shifts]
+
+    @property
+    def flaky(self) -> list[ItemComparison]:
+        return [i for i in self.items if i.flaky]
+
 
 def _total(items: Iterable[Record], field_name: str) -> float | None:
     values = [i[field_name] for i in items if isinstance(i.get(field_name), (int, float))]
     return sum(values) if values else None
 
 
-def compare(baseline: Record | None, current: Record) -> Comparison:
+def compare(
+    baseline: Record | None,
+    current: Record,
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    history: Mapping[str, Sequence[str]] | None = None,
+) -> Comparison:
+    """``history`` maps keys to their statuses in earlier runs, oldest first (for flakiness)."""
     selected_only = bool(current.get("selected_only"))
     now = {item["key"]: item for item in current["items"]}
     before = {item["key"]: item for item in (baseline or {}).get("items", [])}
     keys = list(now) + [k for k in before if k not in now]
-    items = [ItemComparison(k, classify(before.get(k), now.get(k), selected_only), now.get(k), before.get(k)) for k in keys]
+    history = history or {}
+    items = [
+        ItemComparison(
+            k,
+            classify(before.get(k), now.get(k), selected_only),
+            now.get(k),
+            before.get(k),
+            key_stat(before.get(k), now.get(k), alpha),
+            flaky_reason([*history.get(k, ()), now[k]["status"]], now[k]) if k in now else None,
+        )
+        for k in keys
+    ]
     items.sort(key=lambda i: (_RANK[i.category], i.key))
 
     # A narrowed run is judged against the same slice of the baseline, not the whole of it.
@@ -332,6 +365,7 @@ def compare(baseline: Record | None, current: Record) -> Comparison:
         baseline_cost=_total(comparable, "cost") if baseline else None,
         latency_s=_total(now.values(), "latency_s"),
         baseline_latency_s=_total(comparable, "latency_s") if baseline else None,
+        alpha=alpha,
     )
 
 

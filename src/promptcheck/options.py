@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from promptcheck.config import RECORD_MODES, ConfigError, Settings, load_file_settings, split_models, validate
+from promptcheck.config import (
+    RECORD_MODES, ConfigError, Settings, load_file_settings, set_repeat, split_models, validate,
+)
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -19,7 +21,11 @@ def add_options(parser: pytest.Parser) -> None:
         help="cassettes: none = replay only (default), once = record if no cassette, new = record missing, all = re-record",
     )
     group.addoption("--concurrency", type=int, default=None, help="model calls in flight at once (default 8)")
-    group.addoption("--repeat", type=int, default=None, help="samples per case × model (default 1)")
+    group.addoption(
+        "--repeat", default=None,
+        help="samples per case × model (default 1), or 'auto': 3, more while the verdict vs the baseline is open (up to repeat_max)",
+    )
+    group.addoption("--judge-model", default=None, help="model that grades model-graded checks, e.g. openai:gpt-4o-mini")
     group.addoption("--report-dir", default=None, help="where run records and HTML reports go (default reports/)")
     group.addoption("--baseline", default=None, help="run to compare with: latest, a run id or a record path")
     group.addoption("--max-cost", type=float, default=None, help="stop issuing model calls once this many USD are spent")
@@ -42,10 +48,13 @@ def _apply_cli(settings: Settings, config: pytest.Config) -> None:
         settings.models = split_models(models)
         if not settings.models:
             raise ConfigError("--models: give at least one model label, e.g. --models openai:gpt-4o,echo")
+    repeat = config.getoption("repeat")
+    if repeat is not None:
+        set_repeat(settings, repeat, "--repeat")
     for option, name in (
+        ("judge_model", "judge"),
         ("record_mode", "record_mode"),
         ("concurrency", "concurrency"),
-        ("repeat", "repeat"),
         ("report_dir", "report_dir"),
         ("baseline", "baseline"),
         ("max_cost", "max_cost"),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 from promptcheck.checks.evaluate import CheckResult, Evaluation, evaluate
 from promptcheck.plan import ItemPlan
 from promptcheck.providers.base import ProviderResponse
+from promptcheck.stats import wilson_interval
 
 EXCERPT_LINES = 12
 
@@ -57,16 +57,6 @@ def judge(plan: ItemPlan, responses: Sequence[ProviderResponse]) -> Verdict:
         samples.append(Sample(index, response, evaluate(plan.checks, response.text, context, plan.case.threshold)))
     skipped = [r for r in samples[0].evaluation.results if r.skipped] if samples else []
     return Verdict(samples, sum(s.evaluation.passed for s in samples), plan.pass_rate, skipped)
-
-
-def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return 0.0, 1.0
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def format_failure(plan: ItemPlan, failure: Exception) -> str:

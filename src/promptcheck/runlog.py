@@ -55,7 +55,7 @@ class RunLog:
             self.problem = f"baseline not used: {exc}"
             baseline = None
         try:
-            self.written = write_reports(self.settings.report_path, current, baseline)
+            self.written = write_reports(self.settings.report_path, current, baseline, alpha=self.settings.alpha)
         except Exception as exc:  # the record is sealed already; a report bug must not end the session badly
             self.problem = f"report not written ({type(exc).__name__}: {exc}); the run record is intact"
 

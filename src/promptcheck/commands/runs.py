@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from promptcheck.compare import MergeError, compare, merge_runs
+from promptcheck.history import recent_statuses
 from promptcheck.report import history_headers, render_markdown, terminal_lines, write_reports
 from promptcheck.report.text import comparison_summary
 from promptcheck.runstore import RunFileError, list_runs, load_run, pass_rate, resolve_baseline, write_run
+from promptcheck.stats import DEFAULT_ALPHA, FAIL_ON
 
 EXIT_OK, EXIT_REGRESSIONS, EXIT_USAGE = 0, 1, 2
 Handler = Callable[[argparse.Namespace], int]
@@ -74,13 +76,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     diff = subparsers.add_parser(
         "diff", help="compare two runs (exit 1 on regressions)",
-        description="Compare run B with baseline run A. Exit status 1 when B has regressions.",
+        description=(
+            "Compare run B with baseline run A. Exit status 1 when B has regressions: with the default "
+            "--fail-on auto, a pass→fail of a key sampled once on both sides, or a significant drop in a "
+            "repeated key's pass rate (two-sided Fisher exact test, p < --alpha)."
+        ),
     )
     diff.add_argument("baseline_run", metavar="A", help="baseline: run id, id prefix or record path")
     diff.add_argument("current_run", metavar="B", help="current: run id, id prefix or record path")
     diff.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     diff.add_argument("--limit", type=int, default=50, metavar="N", help="items listed per category (default: 50)")
     diff.add_argument("--diffs", action="store_true", help="text format: show each listed item's answer diff")
+    diff.add_argument(
+        "--fail-on", choices=FAIL_ON, default="auto",
+        help="what sets exit status 1: any = any drop; significant = only significant drops; "
+        "auto (default) = significant drops, and every pass→fail of a key sampled once on both sides",
+    )
+    diff.add_argument("--alpha", type=_alpha, default=DEFAULT_ALPHA, help="significance level of the Fisher test (default: 0.05)")
     _report_dir_option(diff)
     diff.set_defaults(handler=_usage_errors(cmd_diff))
 
@@ -92,6 +104,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     merge.add_argument("-o", "--output", required=True, metavar="OUT", help="record file, or a directory to write <run id>.json in")
     _report_dir_option(merge)
     merge.set_defaults(handler=_usage_errors(cmd_merge))
+
+
+def _alpha(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1, got {text!r}")
+    return value
 
 
 def _counts_text(header: dict[str, Any]) -> str:
@@ -136,14 +158,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_diff(args: argparse.Namespace) -> int:
     baseline = load_run(args.baseline_run, args.report_dir)
     current = load_run(args.current_run, args.report_dir)
-    comparison = compare(baseline, current)
+    comparison = compare(baseline, current, alpha=args.alpha, history=recent_statuses(args.report_dir, current))
     if args.format == "json":
         print(json.dumps(comparison_summary(comparison), indent=2, ensure_ascii=False))
     elif args.format == "markdown":
         print(render_markdown(comparison, limit=args.limit), end="")
     else:
         print("\n".join(terminal_lines(comparison, None, limit=args.limit, diffs=args.diffs)))
-    return EXIT_REGRESSIONS if comparison.has_regressions else EXIT_OK
+    return EXIT_REGRESSIONS if comparison.failing(args.fail_on) else EXIT_OK
 
 
 def cmd_merge(args: argparse.Namespace) -> int:

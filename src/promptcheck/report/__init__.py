@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from promptcheck.compare import Comparison, compare
+from promptcheck.history import recent_statuses
 from promptcheck.report.html import render_html
 from promptcheck.report.text import render_markdown, terminal_lines
 from promptcheck.runstore import list_runs
 from promptcheck.runstore.store import write_text_atomic
+from promptcheck.stats import DEFAULT_ALPHA
 
 __all__ = ["WrittenReports", "render_html", "render_markdown", "terminal_lines", "write_reports"]
 
@@ -38,13 +40,14 @@ def write_reports(
     history: Sequence[Mapping[str, Any]] | None = None,
     *,
     outputs: Sequence[Path] | None = None,
+    alpha: float = DEFAULT_ALPHA,
 ) -> WrittenReports:
     """Write the report to ``outputs``, by default ``<run id>.html`` and ``index.html`` (latest vs
     baseline) in ``report_dir``. ``history`` (run headers for the trend) defaults to the stored runs."""
     report_dir = Path(report_dir)
     if outputs is None:
         outputs = (report_dir / f"{current['run_id']}.html", report_dir / "index.html")
-    comparison = compare(baseline, current)
+    comparison = compare(baseline, current, alpha=alpha, history=recent_statuses(report_dir, current))
     html = render_html(comparison, current, baseline, history_headers(report_dir) if history is None else history)
     for path in outputs:
         write_text_atomic(path, html)

@@ -19,6 +19,7 @@ from markupsafe import Markup
 from promptcheck.compare import CATEGORIES, Comparison
 from promptcheck.report.payload import build_matrix, build_payload, build_trend, filter_counts
 from promptcheck.report.text import count_label
+from promptcheck.report.verdicts import RATE_SECTIONS, rate_text, repeated
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -50,6 +51,9 @@ def _environment() -> Environment:
     env.filters["pct"] = _pct
     env.filters["signed_pts"] = _signed_pts
     env.globals["count_label"] = count_label
+    env.globals["rate_text"] = rate_text
+    env.globals["repeated"] = repeated
+    env.globals["rate_sections"] = RATE_SECTIONS
     return env
 
 

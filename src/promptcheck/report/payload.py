@@ -11,6 +11,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from promptcheck.compare import CATEGORIES, Comparison, ItemComparison
 from promptcheck.runstore import pass_rate, summarize
+from promptcheck.stats import wilson_interval
 
 _FAILED = ("fail", "error")
 CHANGED_CATEGORIES = ("regression", "fix", "new", "removed", "changed")
@@ -73,9 +74,23 @@ def _item_row(ic: ItemComparison, strings: _Strings) -> dict[str, Any]:
         "err": item.get("error"), "skip": item.get("skip_reason"),
         "rp": bool(item.get("replayed")), "pc": ic.prompt_changed,
         "smp": [sum(1 for x in samples if x.get("passed")), len(samples)] if samples else None,
+        **_sample_fields(ic, samples),
     }
     # Absent means empty, which keeps the page small; 0 and 0.0 are values, not empty.
     return {k: v for k, v in row.items() if v is not None and v is not False and v != "" and v != []}
+
+
+def _sample_fields(ic: ItemComparison, samples: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The per-sample strip ("1" pass, "0" fail, in repeat order), the pass-rate interval, the
+    Fisher verdict against the baseline, and why the key is flaky."""
+    fields: dict[str, Any] = {"fl": ic.flaky}
+    if samples:
+        passed = sum(1 for x in samples if x.get("passed"))
+        fields["sp"] = "".join("1" if x.get("passed") else "0" for x in samples)
+        fields["ci"] = [round(v, 3) for v in wilson_interval(passed, len(samples))]
+    if ic.stat is not None and not ic.stat.single_sample:
+        fields |= {"st": ic.stat.shift, "bkn": list(ic.stat.before), "pv": float(f"{ic.stat.p_value:.3g}")}
+    return fields
 
 
 def filter_counts(comparison: Comparison) -> dict[str, int]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from promptcheck.compare import Comparison, ItemComparison, ModelStats
+from promptcheck.report.verdicts import stat_fields, stat_markdown, stat_terminal_lines
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~&!])")  # what could start markup, a link or HTML
@@ -107,6 +108,7 @@ def terminal_lines(
                 lines.extend(diff_lines(ic))
         if len(selected) > limit:
             lines.append(f"… and {count_label(category, len(selected) - limit).replace(' ', ' more ', 1)}")
+    lines += stat_terminal_lines(comparison, one_line, limit)
     if report_path is not None:
         lines.append(f"report: {report_path}")
     return lines
@@ -141,6 +143,7 @@ def render_markdown(comparison: Comparison, report_path: Path | str | None = Non
         if len(selected) > limit:
             out.append(f"\n… and {len(selected) - limit} more")
         out.append("")
+    out += stat_markdown(comparison, md, _md_table, limit)
     if report_path is not None:
         out.append(f"Full report: `{one_line(report_path, 300).replace('`', '')}`")
     return "\n".join(out).rstrip() + "\n"
@@ -167,8 +170,9 @@ def comparison_summary(comparison: Comparison) -> dict[str, Any]:
                 "score_delta": ic.score_delta,
                 "latency_delta": ic.latency_delta,
                 "cost_delta": ic.cost_delta,
+                **stat_fields(ic),
             }
             for ic in comparison.items
-            if ic.category != "unchanged"
+            if ic.category != "unchanged" or ic.flaky or (ic.stat and ic.stat.shift != "same")
         ],
     }

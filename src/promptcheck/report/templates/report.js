@@ -7,7 +7,10 @@
 // when it differs from a, or the item is not in this run), ck checks [[name, type, state 0 fail|
 // 1 pass|2 skipped, score, reason, span in UTF-16 units]] (name, type and reason as indexes into
 // strings), cc check changes [[name, before, after]], msg [[role, index into strings]], sc score, dsc score delta, lat latency s, dlat, cost, dcost,
-// tok [in, out], err error, skip skip reason, rp replayed, pc prompt changed, smp [passed, total].
+// tok [in, out], err error, skip skip reason, rp replayed, pc prompt changed, smp [passed, total],
+// sp sample strip ("1" pass / "0" fail per sample), ci [low, high] Wilson 95% interval of the pass rate,
+// st rate verdict vs baseline (significant_regression|noise_regression|significant_fix|noise_fix|same),
+// bkn baseline [passed, total], pv Fisher p-value, fl why the key is flaky.
 //
 // Diffs are computed here, when an item is opened, so a 20,000-item report costs nothing up
 // front. They mirror promptcheck.compare: word diff over word/whitespace/punctuation tokens,
@@ -200,6 +203,16 @@
     return pre;
   }
 
+  function strip(samples) {
+    var box = el("span", "strip");
+    samples.split("").forEach(function (c, i) {
+      var cell = el("span", c === "1" ? "sp-pass" : "sp-fail", c === "1" ? "✓" : "✗");
+      cell.title = "sample " + (i + 1) + (c === "1" ? " passed" : " failed");
+      box.appendChild(cell);
+    });
+    return box;
+  }
+
   function details(it) {
     var box = el("div", "det");
     var kv = el("div", "kv");
@@ -210,11 +223,14 @@
       "latency " + num(it.lat, 2) + " s" + signed(it.dlat, 2),
       "cost " + num(it.cost, 5) + signed(it.dcost, 5),
       it.tok ? "tokens " + (it.tok[0] === null ? "–" : it.tok[0]) + " in / " + (it.tok[1] === null ? "–" : it.tok[1]) + " out" : "",
-      it.smp ? "samples " + it.smp[0] + "/" + it.smp[1] + " passed" : "",
+      it.smp ? "samples " + it.smp[0] + "/" + it.smp[1] + " passed" + (it.ci ? " (95% CI " + num(it.ci[0], 2) + "–" + num(it.ci[1], 2) + ")" : "") : "",
+      it.st ? "vs baseline " + it.bkn[0] + "/" + it.bkn[1] + ": " + it.st.replace("_", " ") + " (p=" + it.pv + ")" : "",
+      it.fl ? "flaky: " + it.fl : "",
       it.rp ? "replayed from cassette" : "",
       it.pc ? "prompt changed since baseline" : ""
     ].forEach(function (text) { if (text) kv.appendChild(el("span", null, text)); });
     box.appendChild(kv);
+    if (it.sp) section(box, "Samples (✓ pass, ✗ fail, in order)").appendChild(strip(it.sp));
     if (it.err) section(box, "Error").appendChild(el("pre", null, it.err));
     if (it.skip) section(box, "Skipped").appendChild(el("pre", null, it.skip));
 
@@ -284,7 +300,10 @@
     sum.appendChild(el("span", "badge st-" + (it.s || "none"), it.s || "—"));
     sum.appendChild(el("span", "name mono", (it.n || it.pp || "") + " › " + (it.case || it.k)));
     sum.appendChild(el("span", "model", it.m || ""));
-    sum.appendChild(el("span", "why", firstReason(it)));
+    var why = el("span", "why", firstReason(it));
+    if (it.sp) why.insertBefore(strip(it.sp.length > 20 ? it.sp.slice(0, 20) : it.sp), why.firstChild);
+    if (it.fl) why.insertBefore(el("span", "badge flaky", "flaky"), why.firstChild);
+    sum.appendChild(why);
     sum.appendChild(el("span", "num", num(it.sc, 2)));
     sum.addEventListener("click", function () { toggle(row, it); });
     row.appendChild(sum);

@@ -1,0 +1,66 @@
+"""Each key's status in recent stored runs, for flakiness: read fast, only what is needed.
+
+A run file is tens of MB at 20,000 items, and ten of them are read for every report. Items are
+stored one per line in compact JSON with ``key`` first, so a regex picks out the key and the first
+top-level ``"status":"..."`` without parsing answers and checks: inside a JSON string every quote
+is escaped, so the unescaped sequence ``"status":"`` can only be the field itself. Lines that
+don't match (another writer's layout) are parsed in full.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from promptcheck.runstore import list_runs, load_run
+from promptcheck.runstore.store import JOURNAL_SUFFIX
+from promptcheck.stats import FLAKY_WINDOW
+
+_ITEM = re.compile(r'^\{"key":("(?:[^"\\]|\\.)*")')
+_STATUS = re.compile(r'"status":"(pass|fail|error|skip)"')
+
+
+def _line_statuses(path: Path) -> Iterator[tuple[str, str]]:
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        next(lines, None)  # the header
+        for line in lines:
+            key, status = _ITEM.match(line), _STATUS.search(line)
+            if key and status:
+                yield json.loads(key.group(1)), status.group(1)
+                continue
+            stripped = line.strip().rstrip(",")
+            if stripped.startswith("{"):
+                try:
+                    item = json.loads(stripped)
+                except ValueError:
+                    continue
+                if isinstance(item, dict) and "key" in item:
+                    yield str(item["key"]), str(item.get("status"))
+
+
+def _statuses(path: Path, header: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    journal = path.with_name(path.name.removesuffix(".json") + JOURNAL_SUFFIX)
+    if not header.get("complete") and journal.exists():
+        # A killed run: its journal holds items the JSON lacks; load_run folds them in.
+        yield from ((i["key"], i["status"]) for i in load_run(path)["items"])
+        return
+    yield from _line_statuses(path)
+
+
+def recent_statuses(report_dir: Path | str, current: Mapping[str, Any], window: int = FLAKY_WINDOW) -> dict[str, list[str]]:
+    """Statuses of the current run's keys in up to ``window - 1`` runs stored before it, oldest first."""
+    wanted = {item["key"] for item in current.get("items", ())}
+    current_id = str(current.get("run_id"))
+    started = (str(current.get("started_at") or ""), current_id)
+    earlier = [i for i in list_runs(report_dir) if i.header is not None and i.run_id != current_id and i.sort_key < started]
+    history: dict[str, list[str]] = {}
+    for info in earlier[-(window - 1) :] if window > 1 else []:
+        try:
+            for key, status in _statuses(info.path, info.header or {}):
+                if key in wanted:
+                    history.setdefault(key, []).append(status)
+        except (OSError, ValueError):
+            continue  # an unreadable old run only shortens the history
+    return history
