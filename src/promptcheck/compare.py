@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import Any, Iterable, Literal, Mapping, Sequence
 
 from promptcheck.runstore import new_header, new_run_id, pass_rate, summarize
+from promptcheck.shard import merged_selected_only
 from promptcheck.stats import DEFAULT_ALPHA, FailOn, KeyStat, counts_against, flaky_reason, key_stat
 
 Category = Literal["regression", "fix", "still_failing", "new", "removed", "not_run", "changed", "unchanged"]
@@ -397,10 +398,10 @@ def merge_runs(records: Sequence[Record]) -> dict[str, Any]:
     models = list(dict.fromkeys(m for r in records for m in r.get("models") or []))
     merged = new_header(
         {
-            **{k: v for k, v in first.items() if k not in ("run_id", "items", "summary")},
+            **{k: v for k, v in first.items() if k not in ("run_id", "items", "summary", "shard")},
             "run_id": new_run_id(_parse_time(first.get("started_at"))),
             "models": models,
-            "selected_only": any(r.get("selected_only") for r in records),
+            "selected_only": merged_selected_only(records),
             "merged_from": [str(r["run_id"]) for r in records],
         }
     )

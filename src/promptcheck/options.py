@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from promptcheck.config import (
     RECORD_MODES, ConfigError, Settings, load_file_settings, set_repeat, split_models, validate,
 )
+from promptcheck.shard import Shard
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -29,7 +31,15 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--report-dir", default=None, help="where run records and HTML reports go (default reports/)")
     group.addoption("--baseline", default=None, help="run to compare with: latest, a run id or a record path")
     group.addoption("--max-cost", type=float, default=None, help="stop issuing model calls once this many USD are spent")
+    group.addoption("--shard", type=_shard, default=None, metavar="I/N", help="run only shard I of N (items split by a hash of their key)")
     group.addoption("--no-promptcheck-report", action="store_true", default=False, help="do not store a run or write reports")
+
+
+def _shard(text: str) -> Shard:
+    try:
+        return Shard.parse(text)
+    except ValueError as exc:  # argparse turns this into a one-line usage error
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def settings_from_config(config: pytest.Config) -> Settings:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from promptcheck import options
+from promptcheck import options, shard
 from promptcheck.collect import PromptFile
 from promptcheck.keys import SESSION_KEY
 from promptcheck.session import PromptcheckSession, XdistHooks
@@ -28,3 +28,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> PromptFile
     if parent.config.stash[SESSION_KEY].catalog.is_prompt_file(file_path):
         return PromptFile.from_parent(parent, path=file_path)
     return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    shard.deselect(config, items, config.getoption("shard"))

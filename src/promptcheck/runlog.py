@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from promptcheck import shard
 from promptcheck.config import Settings
 from promptcheck.report import WrittenReports, terminal_lines, write_reports
 from promptcheck.runstore import RunFileError, RunRecorder, new_run_id, resolve_baseline
@@ -44,7 +45,10 @@ class RunLog:
     def finish(self, session: pytest.Session, exitstatus: int, extra: dict[str, Any]) -> None:
         if self.recorder is None:
             return
-        self.recorder.header["selected_only"] = self._narrowed(session)
+        narrowed = self._narrowed(session)
+        current_shard = session.config.getoption("shard")
+        self.recorder.header["selected_only"] = narrowed or current_shard is not None
+        self.recorder.header.update(shard.header_fields(current_shard, narrowed, self.settings.models))
         self.recorder.header.update(extra)
         interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
         self.recorder.finish(complete=not interrupted)
@@ -63,7 +67,7 @@ class RunLog:
         option = session.config.option
         explicit_nodes = any("::" in str(arg) for arg in session.config.invocation_params.args)
         return bool(
-            self.deselected
+            self.deselected - session.config.stash.get(shard.SHARD_DESELECTED, 0)
             or option.keyword
             or option.markexpr
             or getattr(option, "lf", False)

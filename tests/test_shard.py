@@ -1,0 +1,130 @@
+"""--shard i/n: disjoint hash slices whose merge is the unsharded run."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fakellm import FakeLLM
+
+from promptcheck.cli import main as cli_main
+from promptcheck.shard import Shard, merged_selected_only, shard_of
+
+PROMPT = """\
+name: {name}
+messages: [{{role: user, content: "{{{{ answer }}}}"}}]
+testData:
+{cases}
+"""
+
+
+def prompt(name: str, n: int) -> str:
+    # Every third case fails, so the comparison covers statuses, not only answers.
+    cases = "\n".join(
+        f'  - {{id: c{i}, inputs: {{answer: "{"ok" if i % 3 else "nope"} {i}"}}, expected: ok}}' for i in range(n)
+    )
+    return PROMPT.format(name=name, cases=cases)
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLM]:
+    with FakeLLM() as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "test-openai-key")
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-anthropic-key")
+        yield server
+
+
+def project_with_cassettes(pytester: pytest.Pytester, fake: FakeLLM) -> pytest.Pytester:
+    pytester.makepyprojecttoml(
+        f"""
+[tool.promptcheck]
+models = ["gpt", "claude"]
+[tool.promptcheck.providers.gpt]
+type = "openai"
+model = "gpt-4o"
+base_url = "{fake.openai_base_url}"
+[tool.promptcheck.providers.claude]
+type = "anthropic"
+model = "claude-3-5-haiku-20241022"
+base_url = "{fake.anthropic_base_url}"
+"""
+    )
+    pytester.makefile(".prompt.yaml", alpha=prompt("Alpha", 9), beta=prompt("Beta", 7))
+    pytester.runpytest("--record-mode", "all", "--no-promptcheck-report").assert_outcomes(passed=20, failed=12)
+    return pytester
+
+
+def latest_record(project: pytest.Pytester) -> Path:
+    return max((project.path / "reports" / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+
+
+def by_key(record: dict) -> dict[str, tuple[str, str]]:
+    return {item["key"]: (item["status"], item["answer"]) for item in record["items"]}
+
+
+def test_merged_shards_equal_the_unsharded_run(pytester: pytest.Pytester, fake: FakeLLM) -> None:
+    project = project_with_cassettes(pytester, fake)
+    calls = len(fake.requests)
+    project.runpytest("--record-mode", "none")
+    full = json.loads(latest_record(project).read_text())
+
+    shard_paths = []
+    for i in range(1, 5):
+        workers = ["-n", "2"] if i == 2 else []  # the split does not depend on the worker count
+        project.runpytest("--record-mode", "none", "--shard", f"{i}/4", *workers)
+        shard_paths.append(latest_record(project))
+    shards = [json.loads(p.read_text()) for p in shard_paths]
+    assert len(fake.requests) == calls, "replay must not call the API"
+    assert all(s["items"] for s in shards), "32 items should give every one of 4 shards something"
+    assert all(s["selected_only"] and s["shard"]["only_narrowing"] for s in shards)
+
+    merged_path = project.path / "merged.json"
+    assert cli_main(["merge", *map(str, shard_paths), "-o", str(merged_path), "--report-dir", "reports"]) == 0
+    merged = json.loads(merged_path.read_text())
+
+    assert len(merged["items"]) == len(full["items"]) == 32
+    assert by_key(merged) == by_key(full)
+    assert merged["selected_only"] is False and "shard" not in merged
+    assert merged["summary"]["counts"] == full["summary"]["counts"]
+
+
+def test_shard_option_deselects_and_rejects_bad_values(project: pytest.Pytester) -> None:
+    project.makefile(".prompt.yaml", alpha=prompt("Alpha", 8))
+    result = project.runpytest("--shard", "1/2", "--no-promptcheck-report")
+    ran = sum(result.parseoutcomes().get(k, 0) for k in ("passed", "failed"))
+    assert ran + result.parseoutcomes()["deselected"] == 8
+    bad = project.runpytest("--shard", "3/2")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*--shard wants i/n with 1 <= i <= n*got '3/2'*"])
+
+
+def test_shard_of_is_stable_and_spreads_keys() -> None:
+    # Pinned: a change here would silently reshuffle every user's CI shards.
+    assert shard_of("prompts/a.prompt.yaml::c1[openai:gpt-4o]", 4) == shard_of("prompts/a.prompt.yaml::c1[openai:gpt-4o]", 4)
+    assert [shard_of(f"k{i}", 4) for i in range(6)] == [shard_of(f"k{i}", 4) for i in range(6)]
+    sizes = Counter(shard_of(f"p.prompt.yaml::case-{i}[m]", 4) for i in range(4000))
+    assert set(sizes) == {1, 2, 3, 4} and min(sizes.values()) > 900
+    assert Shard.parse(" 2/4 ") == Shard(2, 4) and str(Shard(2, 4)) == "2/4"
+    for bad in ("0/4", "5/4", "1", "a/b", "1/0"):
+        with pytest.raises(ValueError, match="--shard wants"):
+            Shard.parse(bad)
+
+
+def _shard_record(index: int, count: int, models: list[str], only: bool = True) -> dict:
+    # The models a shard met vary; the --models selection it ran under does not.
+    met = models[:1] if index % 2 else models
+    return {"selected_only": True, "models": met, "shard": {"index": index, "count": count, "only_narrowing": only, "models": models}}
+
+
+def test_merge_is_whole_only_for_a_complete_set_of_shards() -> None:
+    whole = [_shard_record(i, 3, ["a", "c"]) for i in (1, 2, 3)]
+    assert merged_selected_only(whole) is False
+    assert merged_selected_only(whole[:2]) is True
+    assert merged_selected_only([*whole[:2], _shard_record(3, 3, ["a", "c"], only=False)]) is True
+    # A model matrix where each model ran in its own shards.
+    assert merged_selected_only(whole + [_shard_record(i, 2, ["b"]) for i in (1, 2)]) is False
+    assert merged_selected_only([{"selected_only": False, "models": ["x"]}, {"selected_only": False, "models": ["y"]}]) is False
+    assert merged_selected_only([{"selected_only": True, "models": ["x"]}]) is True
