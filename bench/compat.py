@@ -323,6 +323,15 @@ def _label(corpus: Path) -> str:
 CORPORA: dict[str, Callable[[Path, argparse.Namespace], tuple[str, bool]]] = {"ghmodels": ghmodels}
 
 
+def _promptfoo(corpus: Path, args: argparse.Namespace) -> tuple[str, bool]:
+    from compat_promptfoo import promptfoo  # its own module; imported lazily so ghmodels runs never need it
+
+    return promptfoo(corpus, args)
+
+
+CORPORA["promptfoo"] = _promptfoo
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/compat.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("corpus_set", choices=sorted(CORPORA), help="which corpus to measure")
