@@ -32,6 +32,7 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--baseline", default=None, help="run to compare with: latest, a run id or a record path")
     group.addoption("--max-cost", type=float, default=None, help="stop issuing model calls once this many USD are spent")
     group.addoption("--shard", type=_shard, default=None, metavar="I/N", help="run only shard I of N (items split by a hash of their key)")
+    group.addoption("--batch", action="store_true", default=False, help="send the calls to record through the OpenAI/Anthropic Batch APIs (half price, slower)")
     group.addoption("--no-promptcheck-report", action="store_true", default=False, help="do not store a run or write reports")
 
 

@@ -23,6 +23,9 @@ from promptcheck.records import build_record
 from promptcheck.runlog import RunLog
 from promptcheck.spec import CheckSpec, Location, SpecErrors
 from promptcheck.xdist_support import pending_worker_items
+from promptcheck.batch.session import run_for_session
+from promptcheck.batch.runner import BatchResults
+from promptcheck.progress import make_pool
 
 if TYPE_CHECKING:
     from promptcheck.collect import PromptItem
@@ -37,6 +40,7 @@ class PromptcheckSession:
     providers: ProviderFactory
     runlog: RunLog
     pool: CallPool | None = None
+    batches: BatchResults | None = None  # --batch: requests the batches could not answer
     models_seen: dict[str, None] = field(default_factory=dict)
     cassettes_used: dict[str, set[str]] = field(default_factory=dict)  # from xdist workers
 
@@ -70,7 +74,8 @@ class PromptcheckSession:
 
     def _pool(self) -> CallPool:
         if self.pool is None:
-            self.pool = CallPool(self.providers.call, self.settings.concurrency, self.settings.max_cost)
+            call = self.batches.wrap(self.providers.call) if self.batches else self.providers.call
+            self.pool = make_pool(self.config, call, self.settings.concurrency, self.settings.max_cost)
         return self.pool
 
     def prefetch(self, items: list[pytest.Item]) -> None:
@@ -131,6 +136,8 @@ class PromptcheckSession:
     def pytest_runtestloop(self, session: pytest.Session) -> None:
         if session.config.option.collectonly or self.is_xdist_controller:
             return
+        if self.config.getoption("batch"):
+            self.batches = run_for_session(self, session.items)
         if self.is_worker:
             self._feed_worker_queue()
         else:

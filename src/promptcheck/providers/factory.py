@@ -39,6 +39,16 @@ class ProviderFactory:
             raise ProviderConfigError(self._errors[target.label])
         return provider.complete(request)
 
+    def cassette_provider(self, request: ProviderRequest) -> CassetteProvider | None:
+        """The cassette wrapper of a network model, for --batch; None for local or broken models."""
+        provider = self._get(self._targets.get(request.label) or resolve_target(request.label, self.settings))
+        return provider if isinstance(provider, CassetteProvider) else None
+
+    def sdk_provider(self, request: ProviderRequest) -> Provider:
+        """A fresh SDK provider for a network model, without its rate limit (a batch is one call)."""
+        provider = self._sdk_provider(self._targets.get(request.label) or resolve_target(request.label, self.settings))
+        return provider.inner if isinstance(provider, RateLimited) else provider
+
     def errors(self) -> dict[str, str]:
         return dict(self._errors)
 

@@ -139,7 +139,10 @@ class SDKProvider(ABC):
             if message is None:
                 raise
             raise ProviderError(message) from exc
-        latency = time.perf_counter() - started
+        return self.respond(request, result, time.perf_counter() - started)
+
+    def respond(self, request: ProviderRequest, result: Any, latency_s: float, price_factor: float = 1.0) -> ProviderResponse:
+        """The response for an SDK result object; also used for Batch API results (half price)."""
         try:
             text, usage, meta = self._parse(result)
         except (AttributeError, IndexError, TypeError) as exc:
@@ -148,4 +151,6 @@ class SDKProvider(ABC):
         cost = cost_for(request.model, usage, self.prices)
         if cost is None and meta.get("model"):
             cost = cost_for(str(meta["model"]), usage, self.prices)
-        return ProviderResponse(text=text, usage=usage, latency_s=latency, cost=cost, raw_meta=meta)
+        if cost is not None:
+            cost *= price_factor
+        return ProviderResponse(text=text, usage=usage, latency_s=latency_s, cost=cost, raw_meta=meta)
