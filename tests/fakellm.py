@@ -4,6 +4,7 @@ It speaks just enough of two wire formats for the real SDKs to be happy:
 
 * OpenAI Chat Completions: ``POST <anything>/chat/completions``
 * Anthropic Messages:      ``POST <anything>/messages``
+* OpenAI Embeddings:       ``POST <anything>/embeddings`` (deterministic bag-of-words vectors)
 
 Routing is by path *suffix*, so one server serves every base_url scheme the SDKs build:
 
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import hashlib
 import json
 import socket
 import struct
@@ -60,7 +62,7 @@ FAULTS = ("ok", "429", "500", "400", "401", "reset", "hang", "badjson")
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    kind: str  # "openai" or "anthropic"
+    kind: str  # "openai", "anthropic" or "embeddings"
     path: str
     headers: dict[str, str]  # lower-cased names
     body: dict[str, Any]
@@ -116,7 +118,9 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = {"_unparsed": raw.decode("utf-8", "replace")}
         path = self.path.split("?", 1)[0].rstrip("/")
-        if path.endswith("/chat/completions"):
+        if path.endswith("/embeddings"):
+            kind = "embeddings"
+        elif path.endswith("/chat/completions"):
             kind = "openai"
         elif path.endswith("/messages"):
             kind = "anthropic"
@@ -287,6 +291,8 @@ class FakeLLM:
     # -- answers -----------------------------------------------------------------------------
 
     def _answer(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        if kind == "embeddings":
+            return _embeddings(body)
         reply = self.responder(kind, body)
         parts = [reply] if isinstance(reply, str) else list(reply)
         prompt_tokens = sum(_count_tokens(_text_of(m.get("content"))) for m in body.get("messages") or [])
@@ -323,6 +329,27 @@ class FakeLLM:
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
+
+
+def hashed_embedding(text: str, dims: int = 64) -> list[float]:
+    """A deterministic bag-of-words vector: texts sharing words get a high cosine similarity."""
+    vector = [0.0] * dims
+    for word in text.lower().split():
+        digest = hashlib.sha256(word.strip(".,;:!?").encode("utf-8")).digest()
+        vector[digest[0] % dims] += 1.0
+    return vector
+
+
+def _embeddings(body: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI ``POST /v1/embeddings``: one hashed bag-of-words vector per input string."""
+    texts = body.get("input")
+    texts = [texts] if isinstance(texts, str) else list(texts or [])
+    return {
+        "object": "list",
+        "model": body.get("model", "fake-embedding"),
+        "data": [{"object": "embedding", "index": i, "embedding": hashed_embedding(t)} for i, t in enumerate(texts)],
+        "usage": {"prompt_tokens": sum(_count_tokens(t) for t in texts), "total_tokens": sum(_count_tokens(t) for t in texts)},
+    }
 
 
 def running(**kwargs: Any) -> Iterator[FakeLLM]:

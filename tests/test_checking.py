@@ -139,7 +139,7 @@ evaluators:
     )
     result = project.runpytest("-rs")
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(["*nothing to check: evaluator 'judge' (llm) is model-graded; model-graded checks are not supported yet*"])
+    result.stdout.fnmatch_lines(["*nothing to check: model-graded check skipped: no judge model; set --judge-model or [[]tool.promptcheck[]] judge*"])
 
 
 def test_model_graded_evaluators_do_not_hide_real_failures(project: pytest.Pytester) -> None:

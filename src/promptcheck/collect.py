@@ -64,8 +64,10 @@ class PromptItem(pytest.Item):
         return self.config.stash[SESSION_KEY]
 
     def setup(self) -> None:
-        # Waiting for the answer is setup: a provider failure is an ERROR, not a FAIL.
+        # Waiting for the answers and their grades is setup: a provider or judge failure is an
+        # ERROR, not a FAIL; runtest only states the verdict.
         self.samples = self.state.answers_for(self)
+        self.state.evaluate(self)
 
     def runtest(self) -> None:
         self.state.judge(self)

@@ -13,6 +13,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 RECORD_MODES = ("none", "once", "new", "all")
+REPEAT_AUTO_START = 3  # samples every key gets first under `repeat = "auto"`
 
 
 class ConfigError(Exception):
@@ -45,6 +46,10 @@ class Settings:
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
     rate_limits: dict[str, float] = field(default_factory=dict)  # provider label -> requests/minute
     judge: str | None = None
+    embedding_model: str | None = None  # for `similar`/`answer-relevance`; default: openai:text-embedding-3-small
+    alpha: float = 0.05  # significance level of the run-to-run Fisher test
+    repeat_auto: bool = False  # `repeat = "auto"`: grow samples per key while the verdict is open
+    repeat_max: int = 10
     source: str = "defaults"  # where the file settings came from, for error messages
 
     @property
@@ -55,10 +60,11 @@ class Settings:
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "prompt_globs": (list,), "prompt_dirs": (list,), "cases_dirs": (list,), "promptfoo_configs": (list,),
     "models": (list, str), "model_map": (dict,), "providers": (dict,), "record_mode": (str,),
-    "cassette_dir": (str,), "concurrency": (int,), "repeat": (int,), "pass_rate": (float, int),
+    "cassette_dir": (str,), "concurrency": (int,), "repeat": (int, str), "pass_rate": (float, int),
     "report_dir": (str,), "baseline": (str,), "max_cost": (float, int), "timeout_s": (float, int),
     "max_retries": (int,), "constraints": (list,), "phrases": (dict,), "prices": (dict,),
-    "rate_limits": (dict,), "judge": (str,),
+    "rate_limits": (dict,), "judge": (str,), "embedding_model": (str,), "alpha": (float, int),
+    "repeat_auto": (bool,), "repeat_max": (int,),
 }
 
 
@@ -92,7 +98,10 @@ def apply(settings: Settings, values: dict[str, Any], source: str) -> None:
         if value is None:
             continue
         kinds = _FIELD_TYPES[name]
-        if isinstance(value, bool) or not isinstance(value, kinds):
+        if name == "repeat" and isinstance(value, str):
+            set_repeat(settings, value, f"{source}: 'repeat'")
+            continue
+        if isinstance(value, bool) != (bool in kinds) or not isinstance(value, kinds):
             wanted = " or ".join(k.__name__ for k in kinds)
             raise ConfigError(f"{source}: '{key}' must be {wanted}, got {type(value).__name__} {value!r}")
         if name == "models" and isinstance(value, str):
@@ -110,8 +119,25 @@ def validate(settings: Settings, source: str) -> None:
         raise ConfigError(f"{source}: concurrency must be at least 1, got {settings.concurrency}")
     if settings.repeat < 1:
         raise ConfigError(f"{source}: repeat must be at least 1, got {settings.repeat}")
+    if settings.repeat_max < 1:
+        raise ConfigError(f"{source}: repeat_max must be at least 1, got {settings.repeat_max}")
+    if not 0.0 < settings.alpha < 1.0:
+        raise ConfigError(f"{source}: alpha must be between 0 and 1, got {settings.alpha}")
     if not 0.0 <= settings.pass_rate <= 1.0:
         raise ConfigError(f"{source}: pass_rate must be between 0 and 1, got {settings.pass_rate}")
+
+
+def set_repeat(settings: Settings, text: str, where: str) -> None:
+    """A sample count, or ``auto`` (start at REPEAT_AUTO_START, grow up to repeat_max)."""
+    if text.strip().lower() == "auto":
+        settings.repeat_auto = True
+        settings.repeat = REPEAT_AUTO_START
+        return
+    try:
+        settings.repeat = int(text)
+    except ValueError:
+        raise ConfigError(f"{where} must be a number of samples or 'auto', got {text!r}") from None
+    settings.repeat_auto = False
 
 
 def split_models(text: str) -> list[str]:

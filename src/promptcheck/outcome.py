@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 from promptcheck.checks.evaluate import CheckResult, Evaluation, evaluate
+from promptcheck.checks.registry import EmbedFn, JudgeFn
 from promptcheck.plan import ItemPlan
 from promptcheck.providers.base import ProviderResponse
 from promptcheck.stats import wilson_interval
@@ -26,6 +27,7 @@ class Verdict:
     passed_count: int
     required_rate: float
     skipped_checks: list[CheckResult]
+    judge_cost: float | None = None  # what model-graded checks spent on judge and embedding calls
 
     @property
     def n(self) -> int:
@@ -50,11 +52,24 @@ class ProviderFailure(Exception):
     """The model call failed for good; shown with the provider's own message."""
 
 
-def judge(plan: ItemPlan, responses: Sequence[ProviderResponse]) -> Verdict:
-    samples = []
-    for index, response in enumerate(responses):
-        context = replace(plan.context, latency_s=response.latency_s, cost=response.cost)
-        samples.append(Sample(index, response, evaluate(plan.checks, response.text, context, plan.case.threshold)))
+class GradingFailure(Exception):
+    """A model-graded check reached no verdict (judge error, unreadable reply); an ERROR."""
+
+
+def judge(
+    plan: ItemPlan,
+    responses: Sequence[ProviderResponse],
+    *,
+    judge_fn: JudgeFn | None = None,
+    embed_fn: EmbedFn | None = None,
+    previous: Sequence[Sample] = (),
+) -> Verdict:
+    """Evaluate each answer; ``previous`` samples (already judged) come first, so ``--repeat auto``
+    can add samples without judging the earlier ones again."""
+    samples = list(previous)
+    for response in responses:
+        context = replace(plan.context, latency_s=response.latency_s, cost=response.cost, judge=judge_fn, embed=embed_fn)
+        samples.append(Sample(len(samples), response, evaluate(plan.checks, response.text, context, plan.case.threshold)))
     skipped = [r for r in samples[0].evaluation.results if r.skipped] if samples else []
     return Verdict(samples, sum(s.evaluation.passed for s in samples), plan.pass_rate, skipped)
 
@@ -63,6 +78,8 @@ def format_failure(plan: ItemPlan, failure: Exception) -> str:
     head = f"{plan.spec.path} · case {plan.case_id} · model {plan.target.label}"
     if isinstance(failure, ProviderFailure):
         return f"{head}\nprovider error: {failure}"
+    if isinstance(failure, GradingFailure):
+        return f"{head}\n{failure}"
     assert isinstance(failure, ItemFailure)
     verdict = failure.verdict
     lines = [head]

@@ -25,6 +25,7 @@ class ItemPlan:
     checks: list[CheckSpec | CheckGroup]
     context: CheckContext
     repeat: int = 1
+    repeat_max: int | None = None  # --repeat auto: grow up to this many samples (None: fixed repeat)
     pass_rate: float = 1.0
     xfail_reason: str | None = None
     markers: list[str] = field(default_factory=list)
@@ -82,6 +83,8 @@ def plan_items(spec: PromptSpec, settings: Settings, project_constraints: list[C
                     checks=checks,
                     context=context,
                     repeat=case.repeat or spec.repeat or settings.repeat,
+                    # A repeat written in the file is a fixed choice; auto grows only the default.
+                    repeat_max=settings.repeat_max if settings.repeat_auto and not (case.repeat or spec.repeat) else None,
                     pass_rate=_first(case.pass_rate, spec.pass_rate, settings.pass_rate),
                     xfail_reason=case.xfail.get(target.label, case.xfail.get("*")),
                     markers=list(dict.fromkeys(spec.tags + case.tags)),

@@ -13,7 +13,9 @@ from promptcheck.formats.checkdecl import parse_checks
 from promptcheck.formats.fields import Problems
 from promptcheck.keys import SESSION_KEY
 from promptcheck.loader import Catalog
-from promptcheck.outcome import ItemFailure, ProviderFailure, format_failure, judge
+from promptcheck.checks.registry import CheckError
+from promptcheck.judging import Grader, JudgeTargets
+from promptcheck.outcome import GradingFailure, ItemFailure, ProviderFailure, Verdict, format_failure, judge
 from promptcheck.plan import ItemPlan
 from promptcheck.pool import CallPool, CostLimitReached
 from promptcheck.providers.base import ProviderError, ProviderResponse
@@ -21,6 +23,8 @@ from promptcheck.providers.cassette import CassetteStore
 from promptcheck.providers.factory import ProviderFactory
 from promptcheck.records import build_record
 from promptcheck.runlog import RunLog
+from promptcheck.runstore import RunFileError, resolve_baseline, utc_now
+from promptcheck.stats import Counts, next_sample_size, record_counts
 from promptcheck.spec import CheckSpec, Location, SpecErrors
 from promptcheck.xdist_support import pending_worker_items
 from promptcheck.batch.session import run_for_session
@@ -43,6 +47,7 @@ class PromptcheckSession:
     batches: BatchResults | None = None  # --batch: requests the batches could not answer
     models_seen: dict[str, None] = field(default_factory=dict)
     cassettes_used: dict[str, set[str]] = field(default_factory=dict)  # from xdist workers
+    _baseline_counts: dict[str, Counts] | None = None  # for --repeat auto, loaded on first use
 
     @classmethod
     def start(cls, config: pytest.Config, settings: Settings) -> PromptcheckSession:
@@ -97,10 +102,14 @@ class PromptcheckSession:
         problem = self.providers.config_error(plan.target)
         if problem:
             self._provider_failed(plan, problem)
+        return self._fetch(plan, range(plan.repeat))
+
+    def _fetch(self, plan: ItemPlan, indices: range) -> list[ProviderResponse]:
         pool = self._pool()
-        requests = [plan.request(i) for i in range(plan.repeat)]
-        waiting = self._feed_worker_queue if self.is_worker else None
-        outcomes = [pool.result(r, while_waiting=waiting) for r in requests]
+        requests = [plan.request(i) for i in indices]
+        for request in requests:  # all in flight at once; the pool may have them already
+            pool.submit(request)
+        outcomes = [pool.result(r, while_waiting=self._waiting) for r in requests]
         for request in requests:
             pool.forget(request)
         for outcome in outcomes:
@@ -110,14 +119,52 @@ class PromptcheckSession:
                 self._provider_failed(plan, str(outcome))
         return [o for o in outcomes if isinstance(o, ProviderResponse)]
 
+    @property
+    def _waiting(self) -> Any:
+        return self._feed_worker_queue if self.is_worker else None
+
+    def evaluate(self, item: PromptItem) -> None:
+        """Judge the answers during setup, so a judge that fails is an ERROR like a model that fails;
+        under ``--repeat auto`` draw more samples while the verdict against the baseline is open."""
+        plan = item.plan
+        targets = JudgeTargets.from_settings(self.settings)
+        grader = Grader(targets, self.providers, self._pool(), plan.key, self._waiting) if targets else None
+        graders = {"judge_fn": grader.chat, "embed_fn": grader.embed} if grader else {}
+        try:
+            verdict = judge(plan, item.samples, **graders)
+            while plan.repeat_max and verdict.n:
+                target = next_sample_size(self._baseline_for(plan.key), verdict.passed_count, verdict.n, plan.repeat_max, self.settings.alpha)
+                if target <= verdict.n:
+                    break
+                verdict = judge(plan, self._fetch(plan, range(verdict.n, target)), previous=verdict.samples, **graders)
+        except CheckError as exc:
+            problem = str(exc)
+        else:
+            problem = None
+        if problem is not None:  # outside the except block: no chained traceback in the report
+            pytest.fail(format_failure(plan, GradingFailure(problem)), pytrace=False)
+        verdict.judge_cost = grader.cost if grader else None
+        item.verdict = verdict  # type: ignore[attr-defined]
+
+    def _baseline_for(self, key: str) -> Counts | None:
+        if self._baseline_counts is None:
+            # The run this one will be compared with, as the report will pick it (see RunLog.finish).
+            probe = {"run_id": self.runlog.run_id, "started_at": utc_now(), "models": list(self.settings.models or [])}
+            try:
+                baseline = resolve_baseline(self.settings.baseline, self.settings.report_path, probe)
+            except RunFileError:
+                baseline = None  # RunLog reports an unusable baseline once, at the end
+            counts = ((i["key"], record_counts(i)) for i in (baseline or {}).get("items", ()))
+            self._baseline_counts = {key: c for key, c in counts if c is not None}
+        return self._baseline_counts.get(key)
+
     @staticmethod
     def _provider_failed(plan: ItemPlan, message: str) -> NoReturn:
         # pytest.fail without a traceback: the setup ERROR shows only the provider's message.
         pytest.fail(format_failure(plan, ProviderFailure(message)), pytrace=False)
 
     def judge(self, item: PromptItem) -> None:
-        verdict = judge(item.plan, item.samples)
-        item.verdict = verdict  # type: ignore[attr-defined]
+        verdict: Verdict = item.verdict  # type: ignore[attr-defined]
         if not verdict.passed:
             raise ItemFailure(verdict)
         if not verdict.has_real_checks:

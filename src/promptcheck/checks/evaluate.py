@@ -4,7 +4,8 @@ no check implements them itself.
 Rules, in the order they apply to one check:
 
 1. The check runs and returns a positive ``Verdict``; an exception becomes a failed
-   result ("check crashed: ...") instead of propagating.
+   result ("check crashed: ...") instead of propagating, except ``CheckError`` (a judge that
+   failed or answered nonsense), which propagates so the item becomes an ERROR.
 2. ``spec.threshold``, when set, replaces the check's own pass/fail: pass iff
    ``score >= threshold``. It applies to the positive score, before negation.
 3. ``spec.negate`` flips pass/fail and turns the score into ``1 - score``. A crashed or
@@ -24,7 +25,7 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from promptcheck.checks.registry import CheckContext, Verdict, known_check_types, lookup
+from promptcheck.checks.registry import CheckContext, CheckError, Verdict, known_check_types, lookup
 from promptcheck.spec import CheckGroup, CheckSpec
 
 # Scores are means of floats; without slack 0.1 + 0.2 would miss a 0.3 threshold.
@@ -63,6 +64,8 @@ def run_check(spec: CheckSpec, output: str, ctx: CheckContext | None = None) -> 
         return _broken(spec, f"unknown check type {spec.type!r}")
     try:
         verdict = check.run(output, spec, ctx if ctx is not None else CheckContext())
+    except CheckError:
+        raise  # no verdict at all: the item becomes an ERROR
     except Exception as exc:  # a broken check fails its own case, never the whole run
         return _broken(spec, f"check crashed: {type(exc).__name__}: {exc}")
     return _apply_rules(spec, verdict)

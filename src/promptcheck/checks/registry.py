@@ -4,9 +4,22 @@ thresholds are applied here, generically, so no check implements them itself."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from promptcheck.spec import CheckSpec
+
+if TYPE_CHECKING:
+    from promptcheck.providers.base import ProviderResponse
+
+# Model-graded checks reach the judge through these; the session supplies them (same pool,
+# cassettes, retries and cost accounting as model calls). None: no judge configured.
+JudgeFn = Callable[[list[tuple[str, str]]], "ProviderResponse"]
+EmbedFn = Callable[[list[str]], list[list[float]]]
+
+
+class CheckError(Exception):
+    """The check could not reach a verdict (the judge failed, or its reply cannot be parsed).
+    Unlike a crash, this makes the item an ERROR showing the message, never a silent fail."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +44,8 @@ class CheckContext:
     cost: float | None = None
     phrases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # extra constraint phrases
     base_dir: str = "."  # for file:// references in check values
+    judge: JudgeFn | None = None
+    embed: EmbedFn | None = None
 
 
 CheckFn = Callable[[str, CheckSpec, CheckContext], Verdict]
@@ -62,7 +77,7 @@ def known_check_types() -> list[str]:
 
 def _load_builtin_checks() -> None:
     # Importing registers the built-ins; done lazily so registry.py has no import cycle.
-    from promptcheck.checks import builtin, constraints, errorjson, promptfoo_checks  # noqa: F401
+    from promptcheck.checks import builtin, constraints, errorjson, graded, promptfoo_checks  # noqa: F401
 
 
 def quote(text: str, limit: int = 60) -> str:

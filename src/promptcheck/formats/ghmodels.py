@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from promptcheck.checks.errorjson import detect_error_json
+from promptcheck.checks.evaluate import validate_check
 from promptcheck.formats.cases import parse_case
 from promptcheck.formats.checkdecl import parse_check, parse_checks
 from promptcheck.formats.fields import Problems, get, mappings, string_list, type_name
@@ -196,9 +197,7 @@ def _evaluator(entry: dict[str, Any], problems: Problems, at: Location) -> Check
         (op, value), = rule.items()
         return CheckSpec(type=GH_STRING_CHECKS[op], value=str(value), name=name, location=at)
     if "llm" in entry or "uses" in entry:
-        kind = f"uses: {entry['uses']}" if "uses" in entry else "llm"
-        why = f"evaluator '{name or kind}' ({kind}) is model-graded; model-graded checks are not supported yet"
-        return CheckSpec(type="skip-unsupported", name=name or kind, options={"why": why, "declaration": dict(entry)}, location=at)
+        return _graded_evaluator(entry, name, problems, at)
     spec_source = {k: v for k, v in entry.items() if k != "description"}
     if "type" not in spec_source and name is not None and len(spec_source) == 2:
         # `{name: ..., contains: x}`: the one-key shorthand with a name beside it.
@@ -211,6 +210,28 @@ def _evaluator(entry: dict[str, Any], problems: Problems, at: Location) -> Check
         problems.error(f"{label} has no rule: give 'string:', 'llm:', 'uses:' or a check 'type:'", at)
         return None
     return parse_check(spec_source, problems, at)
+
+
+def _graded_evaluator(entry: dict[str, Any], name: str | None, problems: Problems, at: Location) -> CheckSpec | None:
+    """``llm:`` and ``uses: github/<name>``: model-graded, run by the judge (skipped without one)."""
+    uses = entry.get("uses")
+    if "llm" in entry:
+        llm = entry["llm"]
+        if not isinstance(llm, dict):
+            problems.error(f"evaluator '{name or 'llm'}': 'llm' must be a mapping with prompt and choices, got {type_name(llm)}", at)
+            return None
+        spec = CheckSpec(type="gh-llm", name=name or "llm", options=dict(llm), location=at)
+    elif isinstance(uses, str) and uses.startswith("github/"):
+        spec = CheckSpec(type="gh-builtin", value=uses.removeprefix("github/"), name=name or uses, location=at)
+    else:
+        why = f"evaluator '{name or uses}' (uses: {uses}) is not a GitHub built-in evaluator; only github/* can run"
+        return CheckSpec(type="skip-unsupported", name=name or f"uses: {uses}", options={"why": why, "declaration": dict(entry)}, location=at)
+    try:
+        validate_check(spec)
+    except ValueError as exc:
+        problems.error(f"evaluator '{spec.name}': {exc}", at)
+        return None
+    return spec
 
 
 def _error_json(data: dict[str, Any], messages: list[Message], problems: Problems) -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ One class covers three setups because they share the wire format:
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -104,6 +105,9 @@ class OpenAIProvider(SDKProvider):
         return model
 
     def _send(self, request: ProviderRequest) -> Any:
+        if request.params.get("endpoint") == "embeddings":  # model-graded `similar` checks
+            texts = [content for _, content in request.messages]
+            return self.client.embeddings.create(model=self.model_name(request), input=texts)
         kwargs = chat_params(request.params)
         if request.response_format is not None:
             kwargs["response_format"] = dict(request.response_format)
@@ -116,6 +120,10 @@ class OpenAIProvider(SDKProvider):
         )
 
     def _parse(self, result: Any) -> tuple[str, Usage, dict[str, Any]]:
+        if getattr(result, "object", None) == "list":  # an embeddings answer: the vector as JSON text
+            usage = result.usage
+            text = json.dumps(result.data[0].embedding)
+            return text, Usage(usage.prompt_tokens, 0) if usage else Usage(), {"model": result.model}
         choice = result.choices[0]
         message = choice.message
         usage = result.usage

@@ -51,6 +51,11 @@ MODEL_GRADED = {
     "max-score", "search-rubric", "moderation", "classifier", "conversation-relevance", "pi", "is-refusal",
     "similar:cosine", "similar:dot", "similar:euclidean", "agent-rubric", "trajectory:goal-success",
 }
+# Model-graded types promptcheck runs itself (promptfoo name -> registry name).
+GRADED_TYPES = {
+    "llm-rubric": "llm-rubric", "factuality": "factuality", "model-graded-factuality": "factuality",
+    "g-eval": "g-eval", "answer-relevance": "answer-relevance", "similar": "similar", "similar:cosine": "similar",
+}
 _KNOWN_KEYS = {"type", "value", "threshold", "weight", "metric", "config", "provider", "rubricPrompt", "assert"}
 _SHORTHAND = re.compile(r"^(not-)?([a-z][a-z-]*)(?:\((\d+(?:\.\d+)?)\))?(?::([\s\S]*))?$", re.IGNORECASE)
 
@@ -96,6 +101,11 @@ def parse_assert(node: Any, problems: Problems, at: Location, base: Path) -> Che
     if isinstance(node.get("config"), dict):
         options["config"] = dict(node["config"])
     value = node.get("value")
+    if base_type in GRADED_TYPES:
+        # Run by the judge (checks/graded.py), or skipped naming --judge-model when there is none.
+        if isinstance(node.get("rubricPrompt"), (str, list)):
+            options["rubricPrompt"] = node["rubricPrompt"]
+        return CheckSpec(GRADED_TYPES[base_type], value, negate, float(weight), _num(threshold), None, options, at, metric)
     if base_type in MODEL_GRADED:
         why = f"{base_type} is model-graded; model-graded assertions are not supported yet"
         return CheckSpec("skip-unsupported", value, negate, float(weight), None, f"{kind}", {"why": why}, at, metric)
