@@ -51,19 +51,23 @@ def _run(run_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
     return {"run_id": run_id, "items": items, "models": ["sim"]}
 
 
-def significant_rate(simulations: int, n: int, p_before: float, p_after: float, alpha: float, seed: int) -> float:
-    """Share of simulated keys that ``compare`` calls a significant regression."""
+def significant_rate(
+    simulations: int, n: int, p_before: float, p_after: float, alpha: float, seed: int,
+    shifts: tuple[str, ...] = ("significant_regression",),
+) -> float:
+    """Share of simulated keys whose ``compare`` verdict is one of ``shifts``."""
     rng = random.Random(seed)
     before, after = [], []
     for i in range(simulations):
         before.append(_item(f"k{i}", [rng.random() < p_before for _ in range(n)]))
         after.append(_item(f"k{i}", [rng.random() < p_after for _ in range(n)]))
     comparison = compare(_run(BASE_ID, before), _run(CUR_ID, after), alpha=alpha)
-    return len(comparison.with_shift("significant_regression")) / simulations
+    return len(comparison.with_shift(*shifts)) / simulations
 
 
 def false_significant_rate(simulations: int = 200, n: int = 30, p: float = 0.8, alpha: float = 0.05, seed: int = 1) -> float:
-    return significant_rate(simulations, n, p, p, alpha, seed)
+    """Identical distributions: the share called significant either way (regression or fix)."""
+    return significant_rate(simulations, n, p, p, alpha, seed, ("significant_regression", "significant_fix"))
 
 
 def auto_significant_rate(
@@ -84,11 +88,11 @@ def auto_significant_rate(
 
 
 def table(simulations: int, alpha: float) -> str:
-    rows = ["| Scenario | Samples per run | Flagged significant regression |", "|---|---|---|"]
+    rows = ["| Scenario | Samples per run | Flagged significant |", "|---|---|---|"]
     for p in (0.9, 0.8, 0.5):
         for n in (3, 10, 30):
-            rate = significant_rate(simulations, n, p, p, alpha, seed=int(p * 100) + n)
-            rows.append(f"| same rate {p:.0%} → {p:.0%} (false positives) | {n} | {rate:.1%} |")
+            rate = false_significant_rate(simulations, n, p, alpha, seed=int(p * 100) + n)
+            rows.append(f"| same rate {p:.0%} → {p:.0%} (false positives, either direction) | {n} | {rate:.1%} |")
     for n in (3, 10, 30, 60):
         rate = significant_rate(simulations, n, 0.9, 0.6, alpha, seed=1000 + n)
         rows.append(f"| real drop 90% → 60% (power) | {n} | {rate:.1%} |")
@@ -102,7 +106,8 @@ def section(simulations: int, alpha: float) -> str:
     return (
         f"{START}\n## Run-to-run verdicts: false positives and power\n\n"
         f"`python bench/bench_noise.py --simulations {simulations} --write` — {simulations} seeded simulated keys per row, "
-        f"two-sided Fisher exact test, α = {alpha}. A key is a \"significant regression\" when p < α and its pass rate dropped.\n\n"
+        f"two-sided Fisher exact test, α = {alpha}. A key is a \"significant regression\" when p < α and its pass rate dropped "
+        "(\"significant fix\" when it rose); power rows count significant regressions only.\n\n"
         f"{table(simulations, alpha)}\n\n"
         "Fisher's test is conservative on small samples, so the false-positive rate stays under α; with 3 samples "
         "a drop can never be significant, which is why such drops are reported as \"within noise\".\n"
