@@ -58,6 +58,8 @@ class PromptItem(pytest.Item):
             self.add_marker(register_marker(self.config, marker_name(marker)))
         if plan.xfail_reason:
             self.add_marker(pytest.mark.xfail(reason=plan.xfail_reason, strict=True))
+        if plan.skip_reason:
+            self.add_marker(pytest.mark.skip(reason=plan.skip_reason))
 
     @property
     def state(self) -> PromptcheckSession:

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 from promptcheck.checks.evaluate import CheckResult, Evaluation, evaluate
 from promptcheck.checks.registry import EmbedFn, JudgeFn
+from promptcheck.checks.scoring import rescore
 from promptcheck.plan import ItemPlan
 from promptcheck.providers.base import ProviderResponse
 from promptcheck.stats import wilson_interval
@@ -69,7 +70,10 @@ def judge(
     samples = list(previous)
     for response in responses:
         context = replace(plan.context, latency_s=response.latency_s, cost=response.cost, judge=judge_fn, embed=embed_fn)
-        samples.append(Sample(len(samples), response, evaluate(plan.checks, response.text, context, plan.case.threshold)))
+        evaluation = evaluate(plan.checks, response.text, context, plan.case.threshold)
+        # A case may replace the weighted-mean verdict with its own function (promptfoo).
+        evaluation = rescore(plan.case.scoring, plan.checks, evaluation, context, plan.case.threshold)
+        samples.append(Sample(len(samples), response, evaluation))
     skipped = [r for r in samples[0].evaluation.results if r.skipped] if samples else []
     return Verdict(samples, sum(s.evaluation.passed for s in samples), plan.pass_rate, skipped)
 

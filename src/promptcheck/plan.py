@@ -28,6 +28,7 @@ class ItemPlan:
     repeat_max: int | None = None  # --repeat auto: grow up to this many samples (None: fixed repeat)
     pass_rate: float = 1.0
     xfail_reason: str | None = None
+    skip_reason: str | None = None  # collected, never called: the item is skipped with this reason
     markers: list[str] = field(default_factory=list)
 
     @property
@@ -58,16 +59,19 @@ class ItemPlan:
         )
 
 
-def model_labels(spec: PromptSpec, settings: Settings) -> list[str]:
-    return list(settings.models) if settings.models else list(spec.models)
+def model_labels(spec: PromptSpec, settings: Settings, case: Case | None = None) -> list[str]:
+    """--models wins over the file; a case may name its own models (promptfoo's per-test provider)."""
+    if settings.models:
+        return list(settings.models)
+    return list(case.models) if case is not None and case.models else list(spec.models)
 
 
 def plan_items(spec: PromptSpec, settings: Settings, project_constraints: list[CheckSpec]) -> list[ItemPlan]:
     """Every item of one prompt spec; raises SpecErrors naming each case that cannot render."""
     errors: list[SpecError] = []
-    targets = [spec_target(spec, raw, settings) for raw in model_labels(spec, settings)]
     plans: list[ItemPlan] = []
     for case in spec.cases:
+        targets = [spec_target(spec, raw, settings) for raw in model_labels(spec, settings, case)]
         try:
             messages, checks, context = _render_case(spec, case, project_constraints, settings)
         except TemplateError as exc:
@@ -87,6 +91,7 @@ def plan_items(spec: PromptSpec, settings: Settings, project_constraints: list[C
                     repeat_max=settings.repeat_max if settings.repeat_auto and not (case.repeat or spec.repeat) else None,
                     pass_rate=_first(case.pass_rate, spec.pass_rate, settings.pass_rate),
                     xfail_reason=case.xfail.get(target.label, case.xfail.get("*")),
+                    skip_reason=case.skip_reason,
                     markers=list(dict.fromkeys(spec.tags + case.tags)),
                 )
             )
@@ -115,7 +120,10 @@ def _render_case(
     variables: dict[str, Any] = dict(case.vars)
     if case.expected is not None:
         variables.setdefault("expected", case.expected)
-    messages = tuple((m.role, render(m.content, variables)) for m in spec.messages)
+    if spec.message_builder is not None:  # messages built per case as a whole (raises TemplateError)
+        messages = tuple(spec.message_builder(variables))
+    else:
+        messages = tuple((m.role, render(m.content, variables)) for m in spec.messages)
     checks: list[CheckSpec | CheckGroup] = [_render_check(c, variables) for c in spec.checks + case.checks]
     if not case.expects_error:
         # Constraints describe a real answer; an expected error object is judged by the error rule alone.

@@ -88,7 +88,7 @@ class PromptcheckSession:
 
         pool = self._pool()
         for item in items:
-            if isinstance(item, PromptItem) and not self.providers.config_error(item.plan.target):
+            if isinstance(item, PromptItem) and not item.plan.skip_reason and not self.providers.config_error(item.plan.target):
                 for index in range(item.plan.repeat):
                     pool.submit(item.plan.request(index))
 

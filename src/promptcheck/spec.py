@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,10 @@ class Case:
     location: Location | None = None
     # promptfoo tests can carry per-test provider/prompt overrides; opaque here.
     options: dict[str, Any] = field(default_factory=dict)
+    models: list[str] | None = None  # this case's own models (raw names, as in PromptSpec.models)
+    skip_reason: str | None = None  # collected but not run: shown as the skip reason
+    # promptfoo's assertScoringFunction (file://x.py:fn or x.js:fn): replaces the weighted mean
+    scoring: str | None = None
 
     @property
     def expects_error(self) -> bool:
@@ -141,6 +145,10 @@ class PromptSpec:
     variant: str | None = None
     model_labels: dict[str, str] = field(default_factory=dict)  # raw model -> display label
     provider_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # raw model -> options
+    # When set, a case's messages come from this call on its vars instead of rendering each of
+    # ``messages``: for prompts whose message list is itself templated or computed by code.
+    # It raises render.TemplateError with a plain message when it cannot build them.
+    message_builder: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None
 
     @property
     def required_variables(self) -> list[str]:

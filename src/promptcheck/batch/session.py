@@ -20,7 +20,7 @@ def run_for_session(state: PromptcheckSession, items: list[pytest.Item]) -> Batc
     requests = [
         item.plan.request(index)
         for item in items
-        if isinstance(item, PromptItem) and not state.providers.config_error(item.plan.target)
+        if isinstance(item, PromptItem) and not item.plan.skip_reason and not state.providers.config_error(item.plan.target)
         for index in range(item.plan.repeat)
     ]
     progress = Progress(state.config)

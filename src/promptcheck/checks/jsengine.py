@@ -38,12 +38,21 @@ def run(program: str) -> Any:
     context = MiniRacer()
     try:
         raw = context.eval(program, timeout_sec=TIMEOUT_S)
+        if hasattr(raw, "get") and not isinstance(raw, (str, dict)):  # a Promise: user code may be async
+            raw = raw.get(timeout=TIMEOUT_S)
     except Exception as exc:  # mini-racer's exceptions carry V8's message and a JS stack
-        message = str(exc).strip().splitlines()
-        raise JSError(message[-1] if "timeout" not in str(exc) else f"timed out after {TIMEOUT_S:g}s") from None
+        raise JSError(_message(str(exc))) from None
     finally:
         context.close()  # an unclosed context can keep the interpreter from exiting
     return json.loads(raw) if isinstance(raw, str) else raw
+
+
+def _message(text: str) -> str:
+    """V8's error without its stack: the last line that is not a stack frame."""
+    if "timeout" in text.lower() or "timed out" in text.lower():
+        return f"timed out after {TIMEOUT_S:g}s"
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip() and not line.strip().startswith("at ")]
+    return (lines[-1] if lines else text.strip()).removeprefix("JavaScript rejected promise with reason: ")
 
 
 def literal(value: Any) -> str:

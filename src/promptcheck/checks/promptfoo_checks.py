@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from promptcheck.checks import jsengine, promptfoo_script  # noqa: F401  (registers python/javascript)
+from promptcheck.checks import jsengine, promptfoo_script, promptfoo_transform  # noqa: F401  (registers their checks)
 from promptcheck.checks.builtin import _check_schema, as_text, equals, schema_problem, show_regex
 from promptcheck.checks.errorjson import dumps, json_equal
 from promptcheck.checks.jsregex import PatternError, to_python

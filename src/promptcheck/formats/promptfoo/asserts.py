@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from promptcheck.checks.evaluate import validate_check
+from promptcheck.checks.promptfoo_transform import with_transform
 from promptcheck.formats.checkdecl import split_negation
 from promptcheck.formats.fields import Problems, type_name
 from promptcheck.formats.promptfoo.refs import RefError, is_ref, load_value
@@ -56,7 +57,7 @@ GRADED_TYPES = {
     "llm-rubric": "llm-rubric", "factuality": "factuality", "model-graded-factuality": "factuality",
     "g-eval": "g-eval", "answer-relevance": "answer-relevance", "similar": "similar", "similar:cosine": "similar",
 }
-_KNOWN_KEYS = {"type", "value", "threshold", "weight", "metric", "config", "provider", "rubricPrompt", "assert"}
+_KNOWN_KEYS = {"type", "value", "threshold", "weight", "metric", "config", "provider", "rubricPrompt", "assert", "transform"}
 _SHORTHAND = re.compile(r"^(not-)?([a-z][a-z-]*)(?:\((\d+(?:\.\d+)?)\))?(?::([\s\S]*))?$", re.IGNORECASE)
 
 
@@ -71,6 +72,17 @@ def parse_asserts(raw: Any, problems: Problems, where: Location, base: Path) -> 
 
 
 def parse_assert(node: Any, problems: Problems, at: Location, base: Path) -> CheckSpec | CheckGroup | None:
+    check = _parse_assert(node, problems, at, base)
+    transform = node.get("transform") if isinstance(node, dict) else None
+    if check is None or transform is None:
+        return check
+    if not isinstance(transform, str) or not transform.strip():
+        problems.error("an assertion's 'transform' must be JavaScript code or a file:// reference", at)
+        return None
+    return with_transform(check, transform, str(base))
+
+
+def _parse_assert(node: Any, problems: Problems, at: Location, base: Path) -> CheckSpec | CheckGroup | None:
     if not isinstance(node, dict):
         problems.error(f"an assertion must be a mapping with a 'type', got {type_name(node)}", at)
         return None
@@ -80,9 +92,6 @@ def parse_assert(node: Any, problems: Problems, at: Location, base: Path) -> Che
     kind = node.get("type")
     if not isinstance(kind, str) or not kind:
         problems.error("an assertion needs a 'type', e.g. 'type: contains'", at)
-        return None
-    if "transform" in node:
-        problems.error(f"unsupported feature: 'transform' on the {kind} assertion", at)
         return None
     weight = node.get("weight", 1)
     if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:

@@ -7,21 +7,27 @@ into every test, ``evaluateOptions`` sets repeats and notes concurrency."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from promptcheck.formats.cases import slugify
 from promptcheck.formats.fields import Problems, type_name
 from promptcheck.formats.promptfoo.nunjucks import to_jinja
-from promptcheck.formats.promptfoo.refs import SCRIPT_SUFFIXES, RefError, expand, is_ref, load_value, read_data, read_text
+from promptcheck.formats.promptfoo.providers import PARAM_KEYS, add_provider, apply_test_provider, read_providers
+from promptcheck.formats.promptfoo.refs import (
+    SCRIPT_SUFFIXES, RefError, expand, is_ref, load_value, read_data, read_text, split_function, strip_ref,
+)
+from promptcheck.formats.promptfoo.dynamic import Builder, filtered_builder, function_builder, read_filters, template_builder
+from promptcheck.formats.promptfoo.scenarios import scenario_tests
 from promptcheck.formats.promptfoo.tests import build_cases, raw_tests
+from promptcheck.render import Filters
 from promptcheck.spec import Location, Message, PromptSpec
 
 KNOWN_KEYS = {
     "description", "prompts", "providers", "targets", "tests", "defaultTest", "evaluateOptions", "outputPath",
     "sharing", "metadata", "env", "tags", "writeLatestResults", "commandLineOptions", "$schema", "version",
-    "assertionTemplates",
+    "assertionTemplates", "scenarios", "nunjucksFilters",
 }
 # Ignored with a warning: they change reporting or side effects, not what is asked or judged.
 IGNORED_KEYS = (
@@ -30,27 +36,15 @@ IGNORED_KEYS = (
 # An error: without them the config would test something else than the user wrote.
 UNSUPPORTED_KEYS = {
     "redteam": "red-team generation ('redteam')",
-    "scenarios": "'scenarios'",
-    "nunjucksFilters": "custom Nunjucks filters ('nunjucksFilters')",
 }
-PARAM_KEYS = {"temperature": "temperature", "max_tokens": "max_tokens", "top_p": "top_p", "max_output_tokens": "max_tokens",
-              "stop": "stop", "seed": "seed", "presence_penalty": "presence_penalty", "frequency_penalty": "frequency_penalty"}
-CONNECTION_KEYS = {"apiBaseUrl": "base_url", "apiHost": "base_url", "apiKeyEnvar": "api_key_env"}
-
 
 @dataclass
 class Prompt:
     label: str
     messages: list[Message]
     config: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Provider:
-    id: str
-    label: str
-    config: dict[str, Any]
-    prompts: list[str] | None = None
+    template: str | None = None  # a chat whose message list is templated: rendered whole per case
+    function: str | None = None  # a prompt function (file://x.py:fn), called per case
 
 
 def read_config(data: Any, path: str, base: Path, problems: Problems) -> list[PromptSpec]:
@@ -69,6 +63,9 @@ def read_config(data: Any, path: str, base: Path, problems: Problems) -> list[Pr
     data = resolve_refs(data, data, problems)
     default = _default_test(data.get("defaultTest"), problems, problems.at_key(data, "defaultTest"), base)
     tests = raw_tests(data.get("tests"), problems, problems.at_key(data, "tests"), base)
+    tests += scenario_tests(data.get("scenarios"), problems, problems.at_key(data, "scenarios"), base)
+    filters = _filters(data, problems, base)
+    warned: set[str] = set()
     description = data.get("description") if isinstance(data.get("description"), str) else ""
     options = data.get("evaluateOptions") if isinstance(data.get("evaluateOptions"), dict) else {}
     stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
@@ -79,18 +76,48 @@ def read_config(data: Any, path: str, base: Path, problems: Problems) -> list[Pr
         spec = PromptSpec(
             name=prompt.label if variant else (description or stem), path=path, messages=prompt.messages,
             description=description, format="promptfoo", location=Location(path, 1, 1), variant=variant,
-            cases=build_cases(tests, default, problems, base, prompt.label),
+            cases=build_cases(tests, default, problems, base, prompt.label, _text(prompt), _uses_conversation(prompt)),
             repeat=options.get("repeat") if isinstance(options.get("repeat"), int) else None,
+            message_builder=_builder(prompt, base, filters),
         )
+        for case in spec.cases:
+            apply_test_provider(spec, case, providers, problems, base, warned)
         if "maxConcurrency" in options:
             spec.metadata["maxConcurrency"] = options["maxConcurrency"]
         _apply_prompt_config(spec, prompt.config, base, problems)
         for provider in chosen:
-            _add_provider(spec, provider)
+            add_provider(spec, provider)
         specs.append(spec)
     if not prompts and "prompts" not in data:
         problems.error("the config has no 'prompts'", Location(path, 1, 1))
     return specs
+
+
+def _filters(data: dict[str, Any], problems: Problems, base: Path) -> Filters:
+    if "nunjucksFilters" not in data:
+        return ()
+    filters, errors = read_filters(data["nunjucksFilters"], base)
+    for error in errors:
+        problems.error(error, problems.at_key(data, "nunjucksFilters"))
+    return filters
+
+
+def _builder(prompt: Prompt, base: Path, filters: Filters) -> Builder | None:
+    """How a case's messages are made when rendering each message on its own is not enough."""
+    if prompt.function:
+        return function_builder(prompt.function, base)
+    if prompt.template:
+        return template_builder(prompt.template, filters)
+    return filtered_builder(prompt.messages, filters) if filters else None
+
+
+def _text(prompt: Prompt) -> str:
+    """The prompt as promptfoo hands it to var scripts: its raw template text."""
+    return prompt.template or prompt.function or "\n".join(m.content for m in prompt.messages)
+
+
+def _uses_conversation(prompt: Prompt) -> bool:
+    return any("_conversation" in m.content for m in prompt.messages)
 
 
 def resolve_refs(node: Any, root: dict[str, Any], problems: Problems) -> Any:
@@ -161,9 +188,9 @@ def _prompt(item: Any, problems: Problems, at: Location, base: Path) -> list[Pro
         return []
     if "raw" not in item and _names_file(source, base):
         found = _prompts_from_files(source, label, base, problems, at)
-        return [Prompt(p.label, p.messages, {**p.config, **config}) for p in found]
+        return [replace(p, config={**p.config, **config}) for p in found]
     prompt = _from_text(source, label or source.strip(), problems, at)
-    return [Prompt(prompt.label, prompt.messages, config)]
+    return [replace(prompt, config=config)]
 
 
 def _names_file(text: str, base: Path) -> bool:
@@ -177,8 +204,7 @@ def _prompts_from_files(ref: str, label: str | None, base: Path, problems: Probl
     prompts = []
     path_part = ref.removeprefix("file://")
     if path_part.rsplit(":", 1)[0].endswith(SCRIPT_SUFFIXES) or path_part.endswith(SCRIPT_SUFFIXES):
-        problems.error(f"unsupported feature: prompt functions ({ref}); use a text, JSON or YAML prompt file", at)
-        return []
+        return [_prompt_function(ref, label, base)]
     for path in expand(ref, base):
         name = label or path.name
         suffix = path.suffix.lower()
@@ -208,14 +234,26 @@ def _from_text(text: str, label: str, problems: Problems, at: Location) -> Promp
         try:
             data = json.loads(stripped)
         except ValueError:
-            if "{%" in stripped:
-                problems.error("unsupported feature: a chat prompt whose message list is built by template tags ({% ... %})", at)
-                return Prompt(label, [])
+            if "{%" in stripped or "{{" in stripped:
+                # Only valid JSON once rendered: promptfoo renders the whole text per test first.
+                template = to_jinja(text)
+                return Prompt(label, [Message("user", template)], template=template)
             data = None
         if isinstance(data, list) and data and all(isinstance(m, dict) and "role" in m for m in data):
-            messages = [Message(str(m["role"]), to_jinja(_content(m.get("content", "")))) for m in data]
+            messages = [Message(str(m["role"]), to_jinja(_content(m.get("content", m.get("parts", ""))))) for m in data]
             return Prompt(label, messages)
     return Prompt(label, [Message("user", to_jinja(text))])
+
+
+def _prompt_function(ref: str, label: str | None, base: Path) -> Prompt:
+    """``file://prompt.py:fn`` / ``file://prompt.js``: checked now, called per case."""
+    path_part, name = split_function(ref)
+    if not path_part.endswith((".py", ".js", ".cjs", ".mjs")):
+        raise RefError(f"unsupported feature: prompt functions in {Path(path_part).suffix} files ({path_part}); "
+                       "use Python or JavaScript")
+    path = expand(path_part, base)[0]  # raises RefError naming a missing file
+    absolute = f"file://{path}" + (f":{name}" if name else "")
+    return Prompt(label or strip_ref(ref), [], function=absolute)
 
 
 def _content(value: Any) -> str:
@@ -234,56 +272,6 @@ def _message(node: Any, base: Path, problems: Problems, at: Location) -> Message
             problems.error(f"prompt message: {exc}", at)
             return None
     return Message(str(node["role"]), to_jinja(_content(content)))
-
-
-# -- providers -----------------------------------------------------------------------------------
-
-
-def read_providers(node: Any, problems: Problems, data: dict[str, Any], base: Path) -> list[Provider]:
-    where = problems.at_key(data, "providers" if "providers" in data else "targets")
-    if node is None:
-        problems.error("the config has no 'providers' (or 'targets')", Location(where.path, 1, 1))
-        return []
-    items = node if isinstance(node, list) else [node]
-    providers = []
-    for index, item in enumerate(items):
-        at = problems.at_item(node, index) if isinstance(node, list) else where
-        if isinstance(item, str):
-            providers.append(Provider(item, item, {}))
-        elif isinstance(item, dict) and isinstance(item.get("id"), str):
-            config = item.get("config") if isinstance(item.get("config"), dict) else {}
-            resolved = {}
-            for key, value in config.items():
-                try:
-                    resolved[key] = load_value(value, base)
-                except RefError as exc:
-                    problems.error(f"provider '{item['id']}' config '{key}': {exc}", at)
-            wanted = item.get("prompts")
-            providers.append(Provider(item["id"], str(item.get("label") or item["id"]), resolved,
-                                      [str(p) for p in wanted] if isinstance(wanted, list) else None))
-        elif isinstance(item, dict) and len(item) == 1:  # the old {id: {config...}} spelling
-            (pid, body), = item.items()
-            body = body if isinstance(body, dict) else {}
-            providers.append(Provider(str(pid), str(body.get("label") or pid), dict(body.get("config") or {})))
-        else:
-            problems.error(f"a provider must be an id string or a mapping with 'id', got {type_name(item)}", at)
-    return providers
-
-
-def _add_provider(spec: PromptSpec, provider: Provider) -> None:
-    """The label is the model name items show; options carry the real id and mapped config."""
-    params = {PARAM_KEYS[k]: v for k, v in provider.config.items() if k in PARAM_KEYS}
-    options: dict[str, Any] = {"id": provider.id, "params": params, "config": provider.config}
-    for key, name in CONNECTION_KEYS.items():
-        if key in provider.config:
-            options[name] = provider.config[key]
-    if isinstance(provider.config.get("response_format"), dict):
-        options["response_format"] = provider.config["response_format"]
-    key = provider.label
-    if key not in spec.models:
-        spec.models.append(key)
-    spec.model_labels[key] = provider.label
-    spec.provider_options[key] = options
 
 
 def _apply_prompt_config(spec: PromptSpec, config: dict[str, Any], base: Path, problems: Problems) -> None:

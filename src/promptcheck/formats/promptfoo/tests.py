@@ -11,19 +11,22 @@ from typing import Any
 from promptcheck.formats.cases import derive_id, slugify
 from promptcheck.formats.fields import Problems, type_name
 from promptcheck.formats.promptfoo.asserts import assertion_from_string, parse_asserts
-from promptcheck.formats.promptfoo.refs import RefError, expand, is_ref, read_data, read_text
+from promptcheck.checks import scriptcall
+from promptcheck.checks.promptfoo_transform import with_transform
+from promptcheck.formats.promptfoo.providers import TEST_PROVIDER
+from promptcheck.formats.promptfoo.refs import RefError, expand, is_ref, read_data, read_text, strip_ref
+from promptcheck.formats.promptfoo.scenarios import conversation_turns
+from promptcheck.formats.promptfoo.varscripts import ScriptVar, script_vars
 from promptcheck.spec import Case, Location
 
 _TEST_KEYS = {
     "description", "vars", "assert", "options", "threshold", "metadata", "providerOutput", "prompts", "providers",
 }
 _UNSUPPORTED_TEST_KEYS = {
-    "provider": "a per-test 'provider' override",
     "dataset": "'dataset' test sources",
-    "assertScoringFunction": "custom 'assertScoringFunction'",
-    "scenarios": "'scenarios'",
+    "scenarios": "'scenarios' inside a test (they belong at the top level)",
 }
-_UNSUPPORTED_OPTIONS = {"transform", "postprocess", "transformVars", "prefix", "suffix", "runSerially", "storeOutputAs"}
+_UNSUPPORTED_OPTIONS = {"transformVars", "prefix", "suffix", "runSerially", "storeOutputAs"}
 
 
 def raw_tests(node: Any, problems: Problems, where: Location, base: Path) -> list[tuple[dict[str, Any], Location]]:
@@ -105,9 +108,11 @@ def expand_vars(variables: dict[str, Any]) -> list[dict[str, Any]]:
 
 def build_cases(
     tests: list[tuple[dict[str, Any], Location]], default: dict[str, Any], problems: Problems, base: Path,
-    prompt_label: str | None,
+    prompt_label: str | None, prompt_text: str = "", conversation: bool = False,
 ) -> list[Case]:
+    """``conversation``: the prompt reads ``_conversation`` (see scenarios.conversation_turns)."""
     cases: list[Case] = []
+    threads: list[str] = []
     for index, (raw, at) in enumerate(tests):
         if not _applies(raw, prompt_label):
             continue
@@ -116,18 +121,50 @@ def build_cases(
             continue
         variables = _vars(test.get("vars"), problems, at, base)
         checks = parse_asserts(test.get("assert"), problems, at, base)
+        options = dict(test.get("options") or {})
+        transform = options.get("transform", options.get("postprocess"))  # postprocess: its old name
+        if isinstance(transform, str) and transform.strip():
+            checks = [with_transform(c, transform, str(base)) for c in checks]
+        if "provider" in test:
+            options[TEST_PROVIDER] = test["provider"]
+        scoring = _scoring(test.get("assertScoringFunction"), problems, at, base)
         description = test.get("description") if isinstance(test.get("description"), str) else None
         threshold = test.get("threshold")
+        metadata = test.get("metadata") if isinstance(test.get("metadata"), dict) else {}
         for combo in expand_vars(variables):
+            combo = script_vars(combo, prompt_text, problems, at)
             fallback = f"test-{index + 1}"
             case_id = (slugify(description, 8, 64) or fallback) if description else derive_id(combo, fallback)
             cases.append(Case(
                 id=case_id, vars=combo, checks=list(checks), description=description, location=at,
                 threshold=float(threshold) if isinstance(threshold, (int, float)) else None,
-                options=dict(test.get("options") or {}),
+                options=dict(options), scoring=scoring,
                 reference_output=raw.get("providerOutput") if isinstance(raw.get("providerOutput"), str) else None,
             ))
+            threads.append(str(metadata.get("conversationId") or ""))
+    if conversation:
+        conversation_turns(cases, threads)
     return cases
+
+
+def _scoring(node: Any, problems: Problems, at: Location, base: Path) -> str | None:
+    """``assertScoringFunction``: a file reference made absolute. A missing file is a warning:
+    promptfoo fails only the tests that use it, at run time, and so does promptcheck."""
+    if node is None:
+        return None
+    if not is_ref(node):
+        problems.error("'assertScoringFunction' must be a file:// reference to a .py or .js function", at)
+        return None
+    try:
+        scriptcall.language_of(node)
+    except scriptcall.ScriptError as exc:
+        problems.error(f"assertScoringFunction: {exc}", at)
+        return None
+    path, name = scriptcall.split_ref(node, base)
+    if not path.is_file():
+        problems.warn(f"assertScoringFunction: file not found: '{strip_ref(node).split(':')[0]}' (looked in {base}); "
+                      "the tests that use it will fail", at)
+    return f"file://{path}" + (f":{name}" if name else "")
 
 
 def _applies(test: dict[str, Any], prompt_label: str | None) -> bool:
@@ -173,8 +210,10 @@ def _var_value(name: Any, value: Any, problems: Problems, at: Location, base: Pa
     except RefError as exc:
         problems.error(f"var '{name}': {exc}", at)
         return ""
-    if any(p.suffix in (".py", ".js", ".cjs", ".mjs", ".ts") for p in paths):
-        problems.error(f"unsupported feature: var '{name}' computed by a script ({value})", at)
+    if any(p.suffix == ".ts" for p in paths):
+        problems.error(f"unsupported feature: var '{name}' computed by a TypeScript file ({value})", at)
         return ""
+    if len(paths) == 1 and paths[0].suffix in (".py", ".js", ".cjs", ".mjs"):
+        return ScriptVar(str(name), f"file://{paths[0]}", base)  # computed per case, from the other vars
     texts = [read_text(p) for p in paths]
     return texts if len(texts) > 1 else texts[0]

@@ -1,0 +1,111 @@
+"""promptfoo ``providers``/``targets`` and the per-test ``provider`` override.
+
+A provider becomes one of a spec's models: its label is the model name items show, its
+options carry the real id and the mapped ``config``. A test's own ``provider`` (often set on
+``defaultTest``) replaces the config's providers for that test, as in promptfoo; a provider
+only promptfoo has (``promptfoo:...``, e.g. the prompt improver) is collected with a warning
+and its items are skipped, saying why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from promptcheck.formats.fields import Problems, type_name
+from promptcheck.formats.promptfoo.refs import RefError, load_value
+from promptcheck.spec import Case, Location, PromptSpec
+
+PARAM_KEYS = {"temperature": "temperature", "max_tokens": "max_tokens", "top_p": "top_p", "max_output_tokens": "max_tokens",
+              "stop": "stop", "seed": "seed", "presence_penalty": "presence_penalty", "frequency_penalty": "frequency_penalty"}
+# Where tests.py leaves a test's own ``provider`` (``options.provider`` is the graders' provider).
+TEST_PROVIDER = "__test_provider"
+CONNECTION_KEYS = {"apiBaseUrl": "base_url", "apiHost": "base_url", "apiKeyEnvar": "api_key_env"}
+
+
+@dataclass
+class Provider:
+    id: str
+    label: str
+    config: dict[str, Any]
+    prompts: list[str] | None = None
+
+
+def read_providers(node: Any, problems: Problems, data: dict[str, Any], base: Path) -> list[Provider]:
+    where = problems.at_key(data, "providers" if "providers" in data else "targets")
+    if node is None:
+        problems.error("the config has no 'providers' (or 'targets')", Location(where.path, 1, 1))
+        return []
+    items = node if isinstance(node, list) else [node]
+    providers = []
+    for index, item in enumerate(items):
+        at = problems.at_item(node, index) if isinstance(node, list) else where
+        provider = parse_provider(item, problems, at, base)
+        if provider is not None:
+            providers.append(provider)
+    return providers
+
+
+def parse_provider(item: Any, problems: Problems, at: Location, base: Path) -> Provider | None:
+    if isinstance(item, str):
+        return Provider(item, item, {})
+    if isinstance(item, dict) and isinstance(item.get("id"), str):
+        config = item.get("config") if isinstance(item.get("config"), dict) else {}
+        resolved = {}
+        for key, value in config.items():
+            try:
+                resolved[key] = load_value(value, base)
+            except RefError as exc:
+                problems.error(f"provider '{item['id']}' config '{key}': {exc}", at)
+        wanted = item.get("prompts")
+        return Provider(item["id"], str(item.get("label") or item["id"]), resolved,
+                        [str(p) for p in wanted] if isinstance(wanted, list) else None)
+    if isinstance(item, dict) and len(item) == 1:  # the old {id: {config...}} spelling
+        (pid, body), = item.items()
+        body = body if isinstance(body, dict) else {}
+        return Provider(str(pid), str(body.get("label") or pid), dict(body.get("config") or {}))
+    problems.error(f"a provider must be an id string or a mapping with 'id', got {type_name(item)}", at)
+    return None
+
+
+def add_provider(spec: PromptSpec, provider: Provider, *, listed: bool = True) -> None:
+    """The label is the model name items show; options carry the real id and mapped config.
+    ``listed=False``: known to the spec (a test's own provider) without running every case."""
+    params = {PARAM_KEYS[k]: v for k, v in provider.config.items() if k in PARAM_KEYS}
+    options: dict[str, Any] = {"id": provider.id, "params": params, "config": provider.config}
+    for key, name in CONNECTION_KEYS.items():
+        if key in provider.config:
+            options[name] = provider.config[key]
+    if isinstance(provider.config.get("response_format"), dict):
+        options["response_format"] = provider.config["response_format"]
+    key = provider.label
+    if listed and key not in spec.models:
+        spec.models.append(key)
+    spec.model_labels[key] = provider.label
+    spec.provider_options[key] = options
+
+
+def apply_test_provider(
+    spec: PromptSpec, case: Case, providers: list[Provider], problems: Problems, base: Path, warned: set[str]
+) -> None:
+    """A test's ``provider``: the case runs on it alone. A label or id of a config provider
+    means that provider (with its config); anything else is a provider of its own."""
+    node = case.options.pop(TEST_PROVIDER, None)
+    if node is None:
+        return
+    at = case.location or spec.location or Location(spec.path)
+    provider = parse_provider(node, problems, at, base)
+    if provider is None:
+        return
+    if provider.id.startswith("promptfoo:"):
+        # promptfoo's own machinery (prompt improver, red-team agents): nothing to call here.
+        case.skip_reason = f"this test runs on promptfoo's internal provider '{provider.id}', which promptcheck does not have"
+        if provider.id not in warned:
+            warned.add(provider.id)
+            problems.warn(f"tests on promptfoo's internal provider '{provider.id}' are collected but skipped", at)
+    elif isinstance(node, str):
+        known = next((p for p in providers if node in (p.label, p.id)), None)
+        provider = known or provider
+    case.models = [provider.label]
+    if provider.label not in spec.provider_options:
+        add_provider(spec, provider, listed=False)
