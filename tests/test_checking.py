@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 ANSWERS = '''\
@@ -183,6 +185,13 @@ testData:
     result = project.runpytest("-rA", "--models", "reference")
     result.assert_outcomes(passed=1, xfailed=1, failed=1)
     result.stdout.fnmatch_lines(["*XPASS(strict)*wrongly marked*"])
+    # In the run record a rejected bad answer is an expected failure, not a failing model.
+    [record] = [json.loads(p.read_text()) for p in (project.path / "reports" / "runs").glob("*.json")]
+    by_case = {i["case_id"]: i for i in record["items"]}
+    assert by_case["bad"]["status"] == "skip"
+    assert by_case["bad"]["skip_reason"] == "expected failure: bad answer must be rejected"
+    assert by_case["bad-but-accepted"]["status"] == "fail"
+    assert "but passed" in by_case["bad-but-accepted"]["error"]
 
 
 def test_provider_failure_is_an_error_with_the_message(project: pytest.Pytester) -> None:

@@ -216,6 +216,11 @@ class PromptcheckSession:
             error = str(call.excinfo.value) if call.excinfo else None
         if status == "skip" and call.excinfo is not None:
             skip_reason = str(getattr(call.excinfo.value, "msg", call.excinfo.value))
+        if getattr(report, "wasxfail", None) is not None and report.skipped:
+            # A deliberately bad answer that was rejected: not a failure of the model under test.
+            status, skip_reason = "skip", f"expected failure: {item.plan.xfail_reason}"
+        elif report.failed and status == "pass":  # strict xfail that passed: the check stopped rejecting
+            status, error = "fail", f"expected to fail ({item.plan.xfail_reason}) but passed"
         return build_record(item.plan, item.nodeid, status, verdict, error, skip_reason)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -245,13 +250,20 @@ class PromptcheckSession:
             store.mark_used({path: sorted(keys) for path, keys in self.cassettes_used.items()})
         self.providers.close()
         if self.stores_runs:
-            extra = {"models": list(self.models_seen), "cassettes_unused": len(store.unused_entries())}
+            extra = {
+                "models": list(self.models_seen),
+                "cassettes_unused": len(store.unused_entries()),
+                # What `promptcheck cassettes prune` keeps; paths relative to the cassette directory.
+                "cassettes_used": store.used_keys(relative=True),
+            }
             self.runlog.finish(session, exitstatus, extra)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        lines = [f"{label}: {error}" for label, error in self.providers.errors().items()]
-        unused = self.runlog.recorder.header.get("cassettes_unused") if self.runlog.recorder else 0
-        if unused:
+        lines = list(self.providers.errors().values())  # each message names its model already
+        header = self.runlog.recorder.header if self.runlog.recorder else {}
+        unused = header.get("cassettes_unused")
+        # After -k/-m/-x the other items' entries look unused too, and prune refuses such a run.
+        if unused and not header.get("selected_only"):
             lines.append(f"{unused} cassette entries were not used by this run; `promptcheck cassettes prune` removes them")
         lines += self.runlog.summary_lines()
         if lines:
