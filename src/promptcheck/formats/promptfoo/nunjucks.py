@@ -8,7 +8,8 @@ Jinja2 reads nearly all of the Nunjucks that prompts use. The differences handle
 - ``{% elseif %}`` is Nunjucks' spelling of ``{% elif %}``.
 - ``| safe`` exists in both; prompts are not HTML-escaped, so it changes nothing.
 
-Not handled: custom ``nunjucksFilters`` (JavaScript), JavaScript method calls inside
+Custom ``nunjucksFilters`` are per-config filters (see ``dynamic.py``). Not handled:
+JavaScript method calls inside
 ``{{ }}`` such as ``name.toUpperCase()``, and Nunjucks' empty rendering of undefined
 variables (promptcheck reports an undefined variable as an error, which catches typos)."""
 
