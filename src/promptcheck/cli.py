@@ -10,6 +10,7 @@ from typing import Callable, Sequence
 COMMAND_MODULES: tuple[str, ...] = (
     "promptcheck.commands.validate",
     "promptcheck.commands.runs",
+    "promptcheck.commands.cassettes",
 )
 
 Handler = Callable[[argparse.Namespace], int]

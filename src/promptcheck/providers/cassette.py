@@ -96,6 +96,7 @@ class _File:
     # process touched it in between (the stat signature tells).
     disk_doc: dict[str, Any] | None = None
     disk_sig: tuple[int, ...] | None = None
+    fragments: fmt.Fragments = field(default_factory=dict)  # each entry's YAML, reused by every write
 
 
 def _signature(path: Path) -> tuple[int, ...] | None:
@@ -220,26 +221,35 @@ class CassetteStore:
             # writing under ~10% of a recording run whatever the file size.
             wait = self.flush_interval_s and max(self.flush_interval_s, 9 * self._flush_cost)
             due = time.monotonic() - self._last_flush >= wait
-        if due:
-            self.flush()
+        # Never wait for a flush another thread is doing: every pool thread would queue behind
+        # the write lock and rewrite the file back to back (a convoy that stalls all calls).
+        # That flush, a later one or close() writes these entries.
+        if due and self._write_lock.acquire(blocking=False):
+            try:
+                self._flush_locked()
+            finally:
+                self._write_lock.release()
 
     def flush(self) -> None:
         """Merge every pending entry into its file on disk."""
         with self._write_lock:
-            started = time.monotonic()
-            with self._lock:
-                batches = [(f, f.pending) for f in self._files.values() if f.pending]
-                for cassette, _ in batches:
-                    cassette.pending = {}
-            for cassette, pending in batches:
-                try:
-                    self._merge_into(cassette, pending)
-                except BaseException:
-                    with self._lock:  # keep them for the next attempt rather than lose answers
-                        cassette.pending = {**pending, **cassette.pending}
-                    raise
-            self._last_flush = time.monotonic()
-            self._flush_cost = self._last_flush - started
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        started = time.monotonic()
+        with self._lock:
+            batches = [(f, f.pending) for f in self._files.values() if f.pending]
+            for cassette, _ in batches:
+                cassette.pending = {}
+        for cassette, pending in batches:
+            try:
+                self._merge_into(cassette, pending)
+            except BaseException:
+                with self._lock:  # keep them for the next attempt rather than lose answers
+                    cassette.pending = {**pending, **cassette.pending}
+                raise
+        self._last_flush = time.monotonic()
+        self._flush_cost = self._last_flush - started
 
     def _merge_into(self, cassette: _File, pending: dict[str, dict[str, Any]], drop: Collection[str] = ()) -> None:
         secrets = fmt.env_secrets()
@@ -265,7 +275,7 @@ class CassetteStore:
                 "created_by_run": doc.get("created_by_run") or self.run_id,
             }
             doc = {**doc, **fmt.scrub(header, secrets), "entries": entries}
-            fmt.write_atomic(path, fmt.dump(doc))
+            fmt.write_atomic(path, fmt.dump(doc, cassette.fragments))
             cassette.disk_doc, cassette.disk_sig = doc, _signature(path)
         cassette.created_by_run = header["created_by_run"]
 
@@ -281,10 +291,14 @@ class CassetteStore:
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
-    def used_keys(self) -> dict[str, list[str]]:
-        """Keys used by this process, by file (JSON-friendly, for xdist workeroutput)."""
+    def used_keys(self, *, relative: bool = False) -> dict[str, list[str]]:
+        """Keys used by this process, by file (JSON-friendly, for xdist workeroutput). ``relative``
+        names files by their POSIX path under the directory, for records read on other machines."""
         with self._lock:
-            return {str(p): sorted(f.used) for p, f in self._files.items() if f.used}
+            used = {p: sorted(f.used) for p, f in self._files.items() if f.used}
+        if not relative:
+            return {str(p): keys for p, keys in used.items()}
+        return {_relative_to(p, self.directory): keys for p, keys in used.items()}
 
     def mark_used(self, used: Mapping[str, list[str]]) -> None:
         for path, keys in used.items():
@@ -325,6 +339,13 @@ class CassetteStore:
                         cassette.recordings.pop(key, None)
                         cassette.items.pop(key, None)
         return unused
+
+
+def _relative_to(path: Path, directory: Path) -> str:
+    try:
+        return path.relative_to(directory).as_posix()
+    except ValueError:
+        return str(path)  # outside the directory (an absolute path from a worker): keep it whole
 
 
 @contextlib.contextmanager

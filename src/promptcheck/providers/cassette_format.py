@@ -106,6 +106,36 @@ def env_secrets() -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
+def _scoped(pattern: re.Pattern[str]) -> str:
+    source = pattern.pattern
+    return f"(?i:{source[4:]})" if source.startswith("(?i)") else source
+
+
+# Every pattern in one alternation: deciding that a clean text is clean takes one pass.
+_ANY_SECRET = re.compile("|".join(_scoped(p) for p in (*_SECRET_PATTERNS, _BEARER, _HEADER_VALUE)))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)
+
+
+def scrubbed(value: Any, literals: list[str]) -> Any:
+    """``scrub(value)``, but ``value`` itself when it holds nothing to scrub (the common case,
+    checked in one regex pass), so run records of 20,000 clean items stay cheap."""
+    text = "\n".join(_strings(value))
+    if any(secret in text for secret in literals) or _ANY_SECRET.search(text):
+        return scrub(value, literals)
+    return value
+
+
 def scrub(value: Any, literals: list[str]) -> Any:
     """Return ``value`` with every credential-looking substring replaced by [REDACTED]."""
     if isinstance(value, str):
@@ -292,16 +322,45 @@ def _styled(entry: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def dump(doc: dict[str, Any]) -> str:
+# key -> (the entry as last dumped, its YAML text under ``entries:``)
+Fragments = dict[str, tuple[Any, str]]
+
+
+def _yaml(value: Any) -> str:
+    text: str = yaml.dump(
+        value, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096, default_flow_style=False
+    )
+    return text
+
+
+def _entry_text(key: str, entry: Any) -> str:
+    # Dumped on its own and shifted under "entries:". Every non-empty line moves by the same
+    # two spaces, so block scalars keep their content (blank lines inside them stay blank).
+    text = _yaml({key: _styled(entry) if isinstance(entry, dict) else entry})
+    # libyaml closes a document that ends in a "|+" block with "..."; inside the file the
+    # next key (or the end of the file) ends the block instead.
+    text = text.removesuffix("\n...\n") + "\n" if text.endswith("\n...\n") else text
+    return "".join(line if line == "\n" else "  " + line for line in text.splitlines(keepends=True))
+
+
+def dump(doc: dict[str, Any], fragments: Fragments | None = None) -> str:
+    """The file's text. ``fragments`` caches each entry's text between writes of the same file:
+    representing YAML is pure Python, and re-dumping every entry on each batched write made
+    recording N answers cost O(N²)."""
     entries = doc.get("entries") or {}
     # Sorted by item so neighbouring cases stay neighbours in diffs, whatever the record order.
     ordered = sorted(entries.items(), key=lambda kv: (str((kv[1] or {}).get("item", "")), kv[0]))
+    cache = fragments if fragments is not None else {}
+    current: Fragments = {}
+    for key, entry in ordered:
+        cached = cache.get(key)
+        current[key] = cached if cached is not None and cached[0] == entry else (entry, _entry_text(key, entry))
+    cache.clear()
+    cache.update(current)
     body = {k: v for k, v in doc.items() if k != "entries"}
-    body["entries"] = {key: _styled(entry) for key, entry in ordered}
-    text: str = yaml.dump(
-        body, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096, default_flow_style=False
-    )
-    return HEADER + text
+    if not current:
+        return HEADER + _yaml({**body, "entries": {}})
+    return HEADER + _yaml(body) + "entries:\n" + "".join(text for _, text in current.values())
 
 
 def write_atomic(path: Path, text: str) -> None:
