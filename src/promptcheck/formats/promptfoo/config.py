@@ -16,7 +16,8 @@ from promptcheck.formats.fields import Problems, type_name
 from promptcheck.formats.promptfoo.nunjucks import to_jinja
 from promptcheck.formats.promptfoo.providers import PARAM_KEYS, add_provider, apply_test_provider, read_providers
 from promptcheck.formats.promptfoo.refs import (
-    SCRIPT_SUFFIXES, RefError, expand, is_ref, load_value, read_data, read_text, split_function, strip_ref,
+    SCRIPT_SUFFIXES, RefError, expand, is_ref, load_value, mapping_or_ref, read_data, read_text, split_function,
+    strip_ref,
 )
 from promptcheck.formats.promptfoo.dynamic import Builder, filtered_builder, function_builder, read_filters, template_builder
 from promptcheck.formats.promptfoo.scenarios import scenario_tests
@@ -61,7 +62,7 @@ def read_config(data: Any, path: str, base: Path, problems: Problems) -> list[Pr
     prompts = read_prompts(data.get("prompts"), problems, problems.at_key(data, "prompts"), base)
     providers = read_providers(data.get("providers", data.get("targets")), problems, data, base)
     data = resolve_refs(data, data, problems)
-    default = _default_test(data.get("defaultTest"), problems, problems.at_key(data, "defaultTest"), base)
+    default = mapping_or_ref(data.get("defaultTest"), "defaultTest", problems, problems.at_key(data, "defaultTest"), base)
     tests = raw_tests(data.get("tests"), problems, problems.at_key(data, "tests"), base)
     tests += scenario_tests(data.get("scenarios"), problems, problems.at_key(data, "scenarios"), base)
     filters = _filters(data, problems, base)
@@ -286,16 +287,3 @@ def _apply_prompt_config(spec: PromptSpec, config: dict[str, Any], base: Path, p
             spec.response_format = value
 
 
-def _default_test(node: Any, problems: Problems, where: Location, base: Path) -> dict[str, Any]:
-    if node is None:
-        return {}
-    if is_ref(node):
-        try:
-            node = read_data(expand(node, base)[0])
-        except RefError as exc:
-            problems.error(f"defaultTest: {exc}", where)
-            return {}
-    if not isinstance(node, dict):
-        problems.error(f"'defaultTest' must be a mapping, got {type_name(node)}", where)
-        return {}
-    return dict(node)

@@ -12,6 +12,9 @@ from typing import Any
 
 import yaml
 
+from promptcheck.formats.fields import Problems, type_name
+from promptcheck.spec import Location
+
 FILE_PREFIX = "file://"
 SCRIPT_SUFFIXES = (".js", ".cjs", ".mjs", ".ts", ".py", ".go", ".rb", ".sh")
 
@@ -88,3 +91,19 @@ def load_value(value: Any, base: Path) -> Any:
         return value
     paths = expand(value, base)
     return read_data(paths[0])
+
+
+def mapping_or_ref(node: Any, what: str, problems: Problems, at: Location, base: Path) -> dict[str, Any]:
+    """A mapping written inline or as a ``file://`` reference to one; problems recorded, {} returned."""
+    if node is None:
+        return {}
+    if is_ref(node):
+        try:
+            node = read_data(expand(node, base)[0])
+        except RefError as exc:
+            problems.error(f"{what}: {exc}", at)
+            return {}
+    if not isinstance(node, dict):
+        problems.error(f"'{what}' must be a mapping, got {type_name(node)}", at)
+        return {}
+    return dict(node)

@@ -14,7 +14,7 @@ from promptcheck.formats.promptfoo.asserts import assertion_from_string, parse_a
 from promptcheck.checks import scriptcall
 from promptcheck.checks.promptfoo_transform import with_transform
 from promptcheck.formats.promptfoo.providers import TEST_PROVIDER
-from promptcheck.formats.promptfoo.refs import RefError, expand, is_ref, read_data, read_text, strip_ref
+from promptcheck.formats.promptfoo.refs import RefError, expand, is_ref, mapping_or_ref, read_data, read_text, strip_ref
 from promptcheck.formats.promptfoo.scenarios import conversation_turns
 from promptcheck.formats.promptfoo.varscripts import ScriptVar, script_vars
 from promptcheck.spec import Case, Location
@@ -186,17 +186,7 @@ def _supported(test: dict[str, Any], problems: Problems, at: Location) -> bool:
 
 
 def _vars(node: Any, problems: Problems, at: Location, base: Path) -> dict[str, Any]:
-    if node is None:
-        return {}
-    if is_ref(node):
-        try:
-            node = read_data(expand(node, base)[0])
-        except RefError as exc:
-            problems.error(f"vars: {exc}", at)
-            return {}
-    if not isinstance(node, dict):
-        problems.error(f"'vars' must be a mapping, got {type_name(node)}", at)
-        return {}
+    node = mapping_or_ref(node, "vars", problems, at, base)
     return {str(k): _var_value(k, v, problems, at, base) for k, v in node.items()}
 
 
