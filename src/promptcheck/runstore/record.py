@@ -5,7 +5,6 @@ The schema itself is documented in ``promptcheck.runstore``.
 
 from __future__ import annotations
 
-import json
 import secrets
 import subprocess
 import sys
