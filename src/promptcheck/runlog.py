@@ -13,7 +13,7 @@ import pytest
 from promptcheck import shard
 from promptcheck.config import Settings
 from promptcheck.providers.cassette_format import env_secrets, scrubbed
-from promptcheck.report import WrittenReports, terminal_lines, write_reports
+from promptcheck.report import terminal_lines, write_reports
 from promptcheck.runstore import RunFileError, RunRecorder, new_run_id, resolve_baseline
 
 
@@ -23,7 +23,7 @@ class RunLog:
     run_id: str = field(default_factory=new_run_id)
     recorder: RunRecorder | None = None
     deselected: int = 0
-    written: WrittenReports | None = None
+    report_lines: list[str] = field(default_factory=list)  # the report's terminal summary
     problem: str | None = None  # a baseline or report failure, shown in the summary, never raised
     meta: dict[str, Any] | None = None  # set when this process stores runs
     # A model may repeat a key it was shown: records and reports get the cassettes' scrubbing.
@@ -62,7 +62,10 @@ class RunLog:
             self.problem = f"baseline not used: {exc}"
             baseline = None
         try:
-            self.written = write_reports(self.settings.report_path, current, baseline, alpha=self.settings.alpha)
+            written = write_reports(self.settings.report_path, current, baseline, alpha=self.settings.alpha)
+            # Only the lines are kept: the comparison holds both runs (millions of objects at
+            # 20,000 items) that pytest's exit-time garbage collections would walk five times.
+            self.report_lines = terminal_lines(written.comparison, _relative(written.path))
         except Exception as exc:  # the record is sealed already; a report bug must not end the session badly
             self.problem = f"report not written ({type(exc).__name__}: {exc}); the run record is intact"
 
@@ -80,8 +83,7 @@ class RunLog:
 
     def summary_lines(self) -> list[str]:
         lines: list[str] = []
-        if self.written is not None:
-            lines += terminal_lines(self.written.comparison, _relative(self.written.path))
+        lines += self.report_lines
         if self.recorder is not None:
             lines.append(f"run record: {_relative(self.recorder.path)}")
         if self.problem:

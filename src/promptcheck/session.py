@@ -90,7 +90,9 @@ class PromptcheckSession:
         for item in items:
             if isinstance(item, PromptItem) and not item.plan.skip_reason and not self.providers.config_error(item.plan.target):
                 for index in range(item.plan.repeat):
-                    pool.submit(item.plan.request(index))
+                    request = item.plan.request(index)
+                    if not self.providers.replays(request):  # a recorded answer needs no pool thread
+                        pool.submit(request)
 
     def _feed_worker_queue(self) -> None:
         self.prefetch(pending_worker_items(self.config))
@@ -107,9 +109,13 @@ class PromptcheckSession:
     def _fetch(self, plan: ItemPlan, indices: range) -> list[ProviderResponse]:
         pool = self._pool()
         requests = [plan.request(i) for i in indices]
-        for request in requests:  # all in flight at once; the pool may have them already
-            pool.submit(request)
-        outcomes = [pool.result(r, while_waiting=self._waiting) for r in requests]
+        # Replayed right here: handing 20,000 replays to pool threads only made them fight the
+        # item loop for the GIL.
+        replayed = [self.providers.replay(r) for r in requests]
+        for request, answer in zip(requests, replayed):  # the rest in flight at once; the pool may have them already
+            if answer is None:
+                pool.submit(request)
+        outcomes = [a if a is not None else pool.result(r, while_waiting=self._waiting) for r, a in zip(requests, replayed)]
         for request in requests:
             pool.forget(request)
         for outcome in outcomes:
@@ -200,6 +206,9 @@ class PromptcheckSession:
             return
         if report.when == "call" or (report.when == "setup" and not report.passed):
             report.user_properties.append(("promptcheck", self._record(item, report, call)))
+            # The record holds what is kept; answers and verdicts of 20,000 items need not stay.
+            item.__dict__.pop("samples", None)
+            item.__dict__.pop("verdict", None)
 
     def _record(self, item: PromptItem, report: pytest.TestReport, call: pytest.CallInfo[None]) -> dict[str, Any]:
         verdict = getattr(item, "verdict", None)

@@ -34,8 +34,13 @@ class ProviderRequest:
         }
 
     def key(self) -> str:
-        blob = json.dumps(self.canonical(), sort_keys=True, ensure_ascii=False, default=str)
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+        # Asked for by the pool and the cassettes several times per call: hash once per request.
+        cached: str | None = self.__dict__.get("_key")
+        if cached is None:
+            blob = json.dumps(self.canonical(), sort_keys=True, ensure_ascii=False, default=str)
+            cached = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+            object.__setattr__(self, "_key", cached)  # frozen dataclass; not a field, so eq/hash ignore it
+        return cached
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,7 @@ class CassetteStore:
         # little. 0 writes every answer through immediately.
         self.flush_interval_s = flush_interval_s
         self._files: dict[Path, _File] = {}
+        self._paths: dict[tuple[str, str, str, str], Path] = {}
         self._lock = threading.RLock()  # in-memory state
         self._write_lock = threading.Lock()  # one writer per process; flock covers the rest
         self._last_flush = float("-inf")  # the first answer is written at once
@@ -161,7 +162,12 @@ class CassetteStore:
     # -- reading -------------------------------------------------------------------------------
 
     def path_for(self, request: ProviderRequest) -> Path:
-        return self.directory.joinpath(*cassette_relpath(request).parts)
+        # One path per prompt file × model, asked for on every lookup: build it once.
+        which = (request.item_id.partition("::")[0], request.label, request.provider, request.model)
+        path = self._paths.get(which)
+        if path is None:
+            path = self._paths[which] = self.directory.joinpath(*cassette_relpath(request).parts)
+        return path
 
     def _file(self, path: Path) -> _File:
         with self._lock:
@@ -194,6 +200,10 @@ class CassetteStore:
             raw_meta=meta,
             replayed=True,
         )
+
+    def has(self, request: ProviderRequest) -> bool:
+        """Whether ``lookup`` would find an answer; marks nothing used."""
+        return request.key() in self._file(self.path_for(request)).recordings
 
     def may_record_once(self, request: ProviderRequest) -> bool:
         """``once`` semantics: the file is new in this run (possibly created by a sibling worker)."""
@@ -263,7 +273,7 @@ class CassetteStore:
             for key in drop:
                 entries.pop(key, None)
             for key, entry in pending.items():
-                entries[key] = fmt.scrub(entry, secrets)
+                entries[key] = fmt.scrubbed(entry, secrets)
             if not entries:
                 path.unlink(missing_ok=True)
                 cassette.disk_doc = cassette.disk_sig = None
@@ -394,9 +404,7 @@ class CassetteProvider:
         self._hint = hint
 
     def complete(self, request: ProviderRequest) -> ProviderResponse:
-        if self.mode == "all" and not self.store.recorded_this_run(request):
-            return self._record(request)
-        replayed = self.store.lookup(request)
+        replayed = self.replay(request)
         if replayed is not None:
             return replayed
         if self.mode == "new" or self.mode == "all":
@@ -404,6 +412,18 @@ class CassetteProvider:
         if self.mode == "once" and self.store.may_record_once(request):
             return self._record(request)
         raise ProviderError(self._missing_message(request))
+
+    def replays(self, request: ProviderRequest) -> bool:
+        """Whether ``complete`` answers from the cassette, checked without marking anything used."""
+        if self.mode == "all" and not self.store.recorded_this_run(request):
+            return False  # "all" records everything once per run
+        return self.store.has(request)
+
+    def replay(self, request: ProviderRequest) -> ProviderResponse | None:
+        """The recorded answer (marked used) when this mode replays it; never touches the network."""
+        if self.mode == "all" and not self.store.recorded_this_run(request):
+            return None
+        return self.store.lookup(request)
 
     def _record(self, request: ProviderRequest) -> ProviderResponse:
         response = self._inner_provider().complete(request)

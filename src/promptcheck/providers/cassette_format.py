@@ -33,6 +33,7 @@ blocks so that a pull request diff shows, line by line, how a model's answers ch
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import tempfile
@@ -106,32 +107,20 @@ def env_secrets() -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
-def _scoped(pattern: re.Pattern[str]) -> str:
-    source = pattern.pattern
-    return f"(?i:{source[4:]})" if source.startswith("(?i)") else source
-
-
-# Every pattern in one alternation: deciding that a clean text is clean takes one pass.
-_ANY_SECRET = re.compile("|".join(_scoped(p) for p in (*_SECRET_PATTERNS, _BEARER, _HEADER_VALUE)))
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(key)
-            yield from _strings(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _strings(item)
+# A substring every pattern above needs (lower case): a text with none of them has nothing to
+# scrub, and plain substring tests are ~50x cheaper than running the patterns. Keep in step.
+_MARKERS = ("sk-", "github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "akia", "xox", "bearer", "authorization", "x-api-key")
 
 
 def scrubbed(value: Any, literals: list[str]) -> Any:
-    """``scrub(value)``, but ``value`` itself when it holds nothing to scrub (the common case,
-    checked in one regex pass), so run records of 20,000 clean items stay cheap."""
-    text = "\n".join(_strings(value))
-    if any(secret in text for secret in literals) or _ANY_SECRET.search(text):
+    """``scrub(value)``, but ``value`` itself when it cannot hold anything to scrub (the common
+    case, decided on its JSON text), so run records of 20,000 clean items stay cheap."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    lowered = text.lower()
+    # Literals are looked for as JSON writes them, so quotes or backslashes in one cannot hide it.
+    if any(json.dumps(secret, ensure_ascii=False)[1:-1] in text for secret in literals) or any(
+        marker in lowered for marker in _MARKERS
+    ):
         return scrub(value, literals)
     return value
 

@@ -44,6 +44,16 @@ class ProviderFactory:
         provider = self._get(self._targets.get(request.label) or resolve_target(request.label, self.settings))
         return provider if isinstance(provider, CassetteProvider) else None
 
+    def replay(self, request: ProviderRequest) -> ProviderResponse | None:
+        """The recorded answer when the record mode replays this call, else None (a call is due)."""
+        cassette = self.cassette_provider(request)
+        return cassette.replay(request) if cassette is not None else None
+
+    def replays(self, request: ProviderRequest) -> bool:
+        """Whether ``replay`` answers this call; nothing is marked used or built."""
+        cassette = self.cassette_provider(request)
+        return cassette is not None and cassette.replays(request)
+
     def sdk_provider(self, request: ProviderRequest) -> Provider:
         """A fresh SDK provider for a network model, without its rate limit (a batch is one call)."""
         provider = self._sdk_provider(self._targets.get(request.label) or resolve_target(request.label, self.settings))
