@@ -83,12 +83,26 @@ class Catalog:
             return LoadedCaseFile(path, display, None, exc.errors)
         return LoadedCaseFile(path, display, case_file, problems.errors)
 
+    def load(self, path: Path) -> tuple[PromptSpec, list[SpecError]]:
+        """The prompt with its case files attached, plus warnings. Raises SpecErrors."""
+        spec, problems = self.inspect(path)
+        problems.raise_if_any()
+        assert spec is not None  # no errors means the reader got as far as a spec
+        return spec, problems.warnings
+
     def load_all(self, path: Path) -> tuple[list[PromptSpec], list[SpecError]]:
         """Every spec in one file (a promptfoo config holds one per prompt), plus the file's
         warnings. Raises SpecErrors."""
         specs, problems = self.inspect_all(path)
         problems.raise_if_any()
         return specs, problems.warnings
+
+    def inspect(self, path: Path) -> tuple[PromptSpec | None, Problems]:
+        """Like ``load`` but never raises: errors and warnings together, so ``validate`` can
+        show the warnings of a file that also has errors. The spec is None when the file
+        could not be read as a prompt at all, and may be incomplete when there are errors."""
+        specs, problems = self.inspect_all(path)
+        return (specs[0] if specs else None), problems
 
     def inspect_all(self, path: Path) -> tuple[list[PromptSpec], Problems]:
         """``inspect`` for files that may hold several specs."""
@@ -110,32 +124,6 @@ class Catalog:
             assign_unique_ids(spec.cases, problems)
             check_variables(spec, problems)
         return specs, problems
-
-    def load(self, path: Path) -> tuple[PromptSpec, list[SpecError]]:
-        """The prompt with its case files attached, plus warnings. Raises SpecErrors."""
-        spec, problems = self.inspect(path)
-        problems.raise_if_any()
-        assert spec is not None  # no errors means the reader got as far as a spec
-        return spec, problems.warnings
-
-    def inspect(self, path: Path) -> tuple[PromptSpec | None, Problems]:
-        """Like ``load`` but never raises: errors and warnings together, so ``validate`` can
-        show the warnings of a file that also has errors. The spec is None when the file
-        could not be read as a prompt at all, and may be incomplete when there are errors."""
-        display = self.display_path(path)
-        problems = Problems(display)
-        try:
-            data = yamlio.load_file(path, display)
-            spec = read_prompt(data, display, problems)
-        except SpecError as exc:
-            problems.errors.append(exc)
-            return None, problems
-        except SpecErrors:  # read_prompt stops early only after recording why in problems
-            return None, problems
-        self._attach_case_files(spec, problems)
-        assign_unique_ids(spec.cases, problems)
-        check_variables(spec, problems)
-        return spec, problems
 
     def read_case_file(self, path: Path) -> LoadedCaseFile:
         """One case file on its own (cached when it lives in a configured cases dir)."""
