@@ -20,9 +20,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pytest_runs import Measured, machine, median_of, run_pytest, spread, write_prompt, write_pyproject
+from pytest_runs import Measured, machine, median_of, run_pytest, spread, write_prompt, write_pyproject  # isort: skip  (puts tests/ on sys.path)
 
-from fakellm import FakeLLM
+from fakellm import FakeLLM  # noqa: I001
 from liveproject import peak_in_flight
 
 

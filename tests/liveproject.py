@@ -75,16 +75,16 @@ class Project:
         return [echo_last_user_message(r.kind, r.body) for r in self.fake.requests]
 
 
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLM]:
-    for name in KEY_VARS:  # no real credentials or endpoints leak in from the developer's shell
+def clean_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLM]:
+    """For a ``fake`` fixture: a fresh server, and no real credentials or endpoints from the shell."""
+    for name in KEY_VARS:
         monkeypatch.delenv(name, raising=False)
     with FakeLLM() as server:
         yield server
 
 
-@pytest.fixture
-def project(pytester: pytest.Pytester, fake: FakeLLM) -> Project:
+def greeter_project(pytester: pytest.Pytester, fake: FakeLLM) -> Project:
+    """For a ``project`` fixture: model ``local`` at ``fake``, one prompt with three cases."""
     made = Project(pytester, fake)
     made.configure()
     made.prompt(["Ada", "Linus", "Grace"])

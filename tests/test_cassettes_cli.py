@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from liveproject import PROMPT, Project, fake, project, warm_up_sdks  # noqa: F401  (fixtures)
+from fakellm import FakeLLM
+from liveproject import PROMPT, Project, clean_server, greeter_project, warm_up_sdks
 
 from promptcheck.cli import main
 
 warm_up_sdks()
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLM]:
+    yield from clean_server(monkeypatch)
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, fake: FakeLLM) -> Project:
+    return greeter_project(pytester, fake)
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

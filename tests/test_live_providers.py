@@ -4,13 +4,23 @@ prefetching pool and secret scrubbing, against the loopback FakeLLM (never a rea
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fakellm import echo_last_user_message
-from liveproject import FAST, PROMPT, Project, fake, peak_in_flight, project, warm_up_sdks  # noqa: F401  (fixtures)
+from fakellm import FakeLLM, echo_last_user_message
+from liveproject import FAST, PROMPT, Project, clean_server, greeter_project, peak_in_flight, warm_up_sdks
 
 warm_up_sdks()
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLM]:
+    yield from clean_server(monkeypatch)
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, fake: FakeLLM) -> Project:
+    return greeter_project(pytester, fake)
 
 
 def glob_escape(text: str) -> str:
