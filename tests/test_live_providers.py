@@ -283,8 +283,9 @@ def test_an_answer_that_repeats_a_key_is_scrubbed_everywhere(project: Project, m
     project.configure(providers="", models='["openai:gpt-4o-mini"]')
     project.fake.responder = lambda kind, body: f"{echo_last_user_message(kind, body)} Authorization: Bearer {OPENAI_KEY}"
 
-    project.run("--record-mode=new").assert_outcomes(passed=3)
+    project.run("--record-mode=new", "--junitxml=junit.xml").assert_outcomes(passed=3)
 
     written = [p for p in project.pytester.path.rglob("*") if p.is_file()]
+    assert "junit.xml" in [p.name for p in written]
     leaks = [p.name for p in written if OPENAI_KEY in p.read_text("utf-8", "replace")]
     assert leaks == []

@@ -12,7 +12,7 @@ import pytest
 
 from promptcheck import shard
 from promptcheck.config import Settings
-from promptcheck.providers.cassette_format import env_secrets, scrubbed
+from promptcheck.providers.cassette_format import env_secrets
 from promptcheck.report import terminal_lines, write_reports
 from promptcheck.runstore import RunFileError, RunRecorder, new_run_id, resolve_baseline
 
@@ -26,7 +26,8 @@ class RunLog:
     report_lines: list[str] = field(default_factory=list)  # the report's terminal summary
     problem: str | None = None  # a baseline or report failure, shown in the summary, never raised
     meta: dict[str, Any] | None = None  # set when this process stores runs
-    # A model may repeat a key it was shown: records and reports get the cassettes' scrubbing.
+    # A model may repeat a key it was shown: records get the cassettes' scrubbing at the source,
+    # before they reach test reports (xdist, --junitxml), run records or HTML.
     secrets: list[str] = field(default_factory=env_secrets, repr=False)
 
     def enable(self, config: pytest.Config) -> None:
@@ -43,7 +44,7 @@ class RunLog:
         if self.recorder is None:
             # Opened with the first prompt item, so sessions without prompts leave no empty runs.
             self.recorder = RunRecorder(self.settings.report_path, self.meta)
-        self.recorder.add(scrubbed(record, self.secrets))
+        self.recorder.add(record)  # scrubbed where it was built (see PromptcheckSession._record)
 
     def finish(self, session: pytest.Session, exitstatus: int, extra: dict[str, Any]) -> None:
         if self.recorder is None:

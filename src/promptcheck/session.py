@@ -20,6 +20,7 @@ from promptcheck.plan import ItemPlan
 from promptcheck.pool import CallPool, CostLimitReached
 from promptcheck.providers.base import ProviderError, ProviderResponse
 from promptcheck.providers.cassette import CassetteStore
+from promptcheck.providers.cassette_format import scrubbed
 from promptcheck.providers.factory import ProviderFactory
 from promptcheck.records import build_record
 from promptcheck.runlog import RunLog
@@ -205,7 +206,8 @@ class PromptcheckSession:
         if not isinstance(item, PromptItem):
             return
         if report.when == "call" or (report.when == "setup" and not report.passed):
-            report.user_properties.append(("promptcheck", self._record(item, report, call)))
+            record = scrubbed(self._record(item, report, call), self.runlog.secrets)
+            report.user_properties.append(("promptcheck", record))
             # The record holds what is kept; answers and verdicts of 20,000 items need not stay.
             item.__dict__.pop("samples", None)
             item.__dict__.pop("verdict", None)
