@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 from promptcheck.runstore import list_runs, load_run
 from promptcheck.runstore.store import JOURNAL_SUFFIX
@@ -49,8 +49,15 @@ def _statuses(path: Path, header: Mapping[str, Any]) -> Iterator[tuple[str, str]
     yield from _line_statuses(path)
 
 
-def recent_statuses(report_dir: Path | str, current: Mapping[str, Any], window: int = FLAKY_WINDOW) -> dict[str, list[str]]:
-    """Statuses of the current run's keys in up to ``window - 1`` runs stored before it, oldest first."""
+def recent_statuses(
+    report_dir: Path | str,
+    current: Mapping[str, Any],
+    window: int = FLAKY_WINDOW,
+    loaded: Sequence[Mapping[str, Any] | None] = (),
+) -> dict[str, list[str]]:
+    """Statuses of the current run's keys in up to ``window - 1`` runs stored before it, oldest first.
+    Runs in ``loaded`` (e.g. the baseline, already parsed by the caller) are not read again."""
+    in_memory = {str(r.get("run_id")): r for r in loaded if r}
     wanted = {item["key"] for item in current.get("items", ())}
     current_id = str(current.get("run_id"))
     started = (str(current.get("started_at") or ""), current_id)
@@ -58,7 +65,9 @@ def recent_statuses(report_dir: Path | str, current: Mapping[str, Any], window: 
     history: dict[str, list[str]] = {}
     for info in earlier[-(window - 1) :] if window > 1 else []:
         try:
-            for key, status in _statuses(info.path, info.header or {}):
+            record = in_memory.get(info.run_id)
+            pairs = ((i["key"], i["status"]) for i in record["items"]) if record else _statuses(info.path, info.header or {})
+            for key, status in pairs:
                 if key in wanted:
                     history.setdefault(key, []).append(status)
         except (OSError, ValueError):

@@ -11,3 +11,4 @@ if TYPE_CHECKING:
 
 SESSION_KEY: pytest.StashKey["PromptcheckSession"] = pytest.StashKey()
 RECORD_KEY: pytest.StashKey[dict[str, Any]] = pytest.StashKey()
+SHARD_DESELECTED: pytest.StashKey[int] = pytest.StashKey()  # items --shard deselected

@@ -12,6 +12,7 @@ import pytest
 
 from promptcheck import shard
 from promptcheck.config import Settings
+from promptcheck.keys import SHARD_DESELECTED
 from promptcheck.providers.cassette_format import env_secrets
 from promptcheck.report import terminal_lines, write_reports
 from promptcheck.runstore import RunFileError, RunRecorder, new_run_id, resolve_baseline
@@ -74,7 +75,7 @@ class RunLog:
         option = session.config.option
         explicit_nodes = any("::" in str(arg) for arg in session.config.invocation_params.args)
         return bool(
-            self.deselected - session.config.stash.get(shard.SHARD_DESELECTED, 0)
+            self.deselected - session.config.stash.get(SHARD_DESELECTED, 0)
             or option.keyword
             or option.markexpr
             or getattr(option, "lf", False)

@@ -10,11 +10,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pytest
-
-SHARD_DESELECTED: pytest.StashKey[int] = pytest.StashKey()
+if TYPE_CHECKING:  # merge_runs uses this module outside pytest; importing pytest costs ~0.15 s
+    import pytest
 
 
 @dataclass(frozen=True)
@@ -56,6 +55,8 @@ def item_key(item: pytest.Item) -> str:
 
 def deselect(config: pytest.Config, items: list[pytest.Item], shard: Shard | None) -> None:
     """Keep only this shard's items, reporting the others through pytest_deselected like -k does."""
+    from promptcheck.keys import SHARD_DESELECTED
+
     config.stash[SHARD_DESELECTED] = 0
     if shard is None or shard.count == 1:
         return

@@ -158,7 +158,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_diff(args: argparse.Namespace) -> int:
     baseline = load_run(args.baseline_run, args.report_dir)
     current = load_run(args.current_run, args.report_dir)
-    comparison = compare(baseline, current, alpha=args.alpha, history=recent_statuses(args.report_dir, current))
+    comparison = compare(baseline, current, alpha=args.alpha, history=recent_statuses(args.report_dir, current, loaded=[baseline]))
     if args.format == "json":
         print(json.dumps(comparison_summary(comparison), indent=2, ensure_ascii=False))
     elif args.format == "markdown":
