@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from promptcheck.providers.anthropic_provider import AnthropicProvider
 from promptcheck.providers.base import ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse
-from promptcheck.providers.cassette import CassetteProvider
+from promptcheck.providers.cassette import CassetteProvider, locked_dir
 from promptcheck.providers.factory import ProviderFactory
 from promptcheck.providers.openai_provider import OpenAIProvider
 from promptcheck.providers.sdk_common import describe_sdk_error
@@ -23,11 +22,6 @@ from promptcheck.providers.sdk_common import describe_sdk_error
 from .anthropic_batch import AnthropicBatch
 from .openai_batch import OpenAIBatch
 from .common import BatchAPI, BatchStatus, Limits, split
-
-try:
-    import fcntl
-except ImportError:  # Windows: no lock; only xdist siblings would race, and they are POSIX-only here
-    fcntl = None  # type: ignore[assignment]
 
 BATCH_PROVIDERS = ("openai", "anthropic")  # GitHub Models and local servers have no Batch API
 Progress = Callable[[str], None]
@@ -90,7 +84,7 @@ def run_batches(
     results = BatchResults()
     # xdist workers all reach here with the same items: the first runs the batches, the others
     # wait on the lock and then find the answers (or the finished batch of this run) ready.
-    with _locked(state_dir):
+    with locked_dir(state_dir):
         groups = _groups(requests, factory)
         for group in groups:
             _guard(group, results, lambda g=group: _start(g, factory, state_dir, run_id, limits or {}))
@@ -224,17 +218,3 @@ def _write(path: Path, state: Mapping[str, Any]) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(state, indent=1), encoding="utf-8")
     os.replace(tmp, path)
-
-
-@contextlib.contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    directory.mkdir(parents=True, exist_ok=True)
-    if fcntl is None:
-        yield
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)

@@ -263,7 +263,7 @@ class CassetteStore:
 
     def _merge_into(self, cassette: _File, pending: dict[str, dict[str, Any]], drop: Collection[str] = ()) -> None:
         secrets = fmt.env_secrets()
-        with _locked_dir(cassette.path.parent):
+        with locked_dir(cassette.path.parent):
             path = cassette.path
             doc = cassette.disk_doc if cassette.disk_sig == _signature(path) else None
             if doc is None:
@@ -359,7 +359,7 @@ def _relative_to(path: Path, directory: Path) -> str:
 
 
 @contextlib.contextmanager
-def _locked_dir(directory: Path) -> Iterator[None]:
+def locked_dir(directory: Path) -> Iterator[None]:
     # Locking the directory rather than a side file leaves no stray *.lock files to commit.
     directory.mkdir(parents=True, exist_ok=True)
     if fcntl is None:
