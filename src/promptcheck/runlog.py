@@ -63,6 +63,7 @@ class RunLog:
         except RunFileError as exc:
             self.problem = f"baseline not used: {exc}"
             baseline = None
+        _drop_baseline_prompts(baseline, current)
         try:
             written = write_reports(self.settings.report_path, current, baseline, alpha=self.settings.alpha)
             # Only the lines are kept: the comparison holds both runs (millions of objects at
@@ -98,3 +99,15 @@ def _relative(path: Path) -> str:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+def _drop_baseline_prompts(baseline: dict[str, Any] | None, current: dict[str, Any]) -> None:
+    """The report shows the current run's rendered prompt and compares prompts by hash, so a
+    baseline item that is still present needs no messages of its own: at 20,000 items they are
+    tens of MB held through the report step. Removed items keep theirs, which the report shows."""
+    if not baseline:
+        return
+    present = {item["key"] for item in current.get("items", ())}
+    for item in baseline.get("items", ()):
+        if item.get("key") in present:
+            item.pop("messages", None)

@@ -8,10 +8,10 @@ from typing import Any, Mapping, Sequence
 
 from promptcheck.compare import Comparison, compare
 from promptcheck.history import recent_statuses
-from promptcheck.report.html import render_html
+from promptcheck.report.html import render_html, render_html_chunks
 from promptcheck.report.text import render_markdown, terminal_lines
 from promptcheck.runstore import list_runs
-from promptcheck.runstore.store import write_text_atomic
+from promptcheck.runstore.store import copy_atomic, write_chunks_atomic
 from promptcheck.stats import DEFAULT_ALPHA
 
 __all__ = ["WrittenReports", "render_html", "render_markdown", "terminal_lines", "write_reports"]
@@ -47,8 +47,10 @@ def write_reports(
     report_dir = Path(report_dir)
     if outputs is None:
         outputs = (report_dir / f"{current['run_id']}.html", report_dir / "index.html")
-    comparison = compare(baseline, current, alpha=alpha, history=recent_statuses(report_dir, current))
-    html = render_html(comparison, current, baseline, history_headers(report_dir) if history is None else history)
-    for path in outputs:
-        write_text_atomic(path, html)
+    comparison = compare(baseline, current, alpha=alpha, history=recent_statuses(report_dir, current, loaded=[baseline]))
+    trend_runs = history_headers(report_dir) if history is None else history
+    first, *others = outputs
+    write_chunks_atomic(first, render_html_chunks(comparison, current, baseline, trend_runs))
+    for path in others:  # the same page again: copied, not rendered twice
+        copy_atomic(first, path)
     return WrittenReports(tuple(outputs), comparison)

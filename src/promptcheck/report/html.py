@@ -12,7 +12,7 @@ import base64
 import hashlib
 import json
 from functools import cache
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from markupsafe import Markup
 
@@ -76,16 +76,17 @@ def _signed_pts(delta: float | None) -> str:
     return f"{delta * 100:+.1f} pts"
 
 
-def render_html(
+def render_html_chunks(
     comparison: Comparison,
     current: Mapping[str, Any],
     baseline: Mapping[str, Any] | None,
     history: Sequence[Mapping[str, Any]] = (),
-) -> str:
+) -> Iterator[str]:
+    """The page in pieces, so a 20 MB report is written out without first being joined in memory."""
     script = _static("report.js")
     script_hash = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     models = [m.model for m in comparison.models]
-    return _environment().get_template("report.html.j2").render(
+    return _environment().get_template("report.html.j2").generate(
         comparison=comparison,
         current=current,
         baseline=baseline,
@@ -99,3 +100,12 @@ def render_html(
         script=Markup(script),
         script_hash=script_hash,
     )
+
+
+def render_html(
+    comparison: Comparison,
+    current: Mapping[str, Any],
+    baseline: Mapping[str, Any] | None,
+    history: Sequence[Mapping[str, Any]] = (),
+) -> str:
+    return "".join(render_html_chunks(comparison, current, baseline, history))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -53,6 +54,22 @@ def _write_atomic(path: Path, chunks: Iterable[str], durable: bool = False) -> N
 
 def write_text_atomic(path: Path, text: str) -> None:
     _write_atomic(path, (text,))
+
+
+def write_chunks_atomic(path: Path, chunks: Iterable[str]) -> None:
+    _write_atomic(path, chunks)
+
+
+def copy_atomic(source: Path, path: Path) -> None:
+    """``source``'s bytes at ``path``, replaced atomically like every other write here."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _record_chunks(
@@ -147,6 +164,7 @@ class RunRecorder:
             self.header["finished_at"] = utc_now()
             self.header["complete"] = bool(complete)
             self.flush()
+            self._lines = {}  # on disk now; a sealed record is never rewritten (~2 KB per item freed)
             self._journal.close()
             self.journal_path.unlink(missing_ok=True)
             atexit.unregister(self._at_exit)
@@ -188,8 +206,30 @@ def _check_items(path: Path, items: Any) -> None:
             raise RunFileError(path, f"item {index} is not a valid item record (needs key and status)")
 
 
+def _read_store_layout(path: Path) -> dict[str, Any] | None:
+    """A record in the store's own layout, parsed one line at a time: ``json.load`` would hold the
+    whole file's text next to its objects (tens of MB at 20,000 items). None: not that layout."""
+    with path.open(encoding="utf-8") as f:
+        first, second = f.readline(), f.readline()
+        if not first.endswith(",\n") or second != '"items": [\n':
+            return None
+        header = json.loads(first[:-2] + "}")
+        items = []
+        for line in f:
+            if line.startswith("]}"):
+                return header | {"items": items}
+            items.append(json.loads(line.rstrip("\n").removesuffix(",")))
+    return None  # truncated: let json.load say where
+
+
 def _read_json(path: Path) -> Any:
     try:
+        try:
+            record = _read_store_layout(path)
+        except ValueError:
+            record = None  # json.load below reports the exact position
+        if record is not None:
+            return record
         with path.open(encoding="utf-8") as f:
             return json.load(f)
     except FileNotFoundError:
