@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import jsonpath_ng.ext  # noqa: F401  (imported before pytester snapshots sys.modules; see below)
@@ -55,3 +56,16 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     """A project whose models default to echo, so no test needs a network provider."""
     pytester.makepyprojecttoml('[tool.promptcheck]\nmodels = ["echo"]\n')
     return pytester
+
+
+@pytest.fixture
+def pf(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A project for promptfoo configs: the models come from the config's own providers."""
+    pytester.makepyprojecttoml("[tool.promptcheck]\n")
+    return pytester
+
+
+def write(pytester: pytest.Pytester, name: str, text: str) -> None:
+    path = pytester.path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")

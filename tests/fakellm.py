@@ -380,3 +380,19 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def two_provider_pyproject(fake: "FakeLLM") -> str:
+    """[tool.promptcheck] with an OpenAI model `gpt` and an Anthropic model `claude`, both served by ``fake``."""
+    return f"""
+[tool.promptcheck]
+models = ["gpt", "claude"]
+[tool.promptcheck.providers.gpt]
+type = "openai"
+model = "gpt-4o"
+base_url = "{fake.openai_base_url}"
+[tool.promptcheck.providers.claude]
+type = "anthropic"
+model = "claude-3-5-haiku-20241022"
+base_url = "{fake.anthropic_base_url}"
+"""

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fakebatch import FakeBatchLLM
+from fakellm import two_provider_pyproject
 
 from promptcheck.batch.common import Limits, split
 from promptcheck.batch.runner import BatchResults, run_batches
@@ -160,20 +161,7 @@ testData:
 
 def test_batch_option_end_to_end(pytester: pytest.Pytester, fake: FakeBatchLLM) -> None:
     fake.outcome = lambda body: "expired" if "late" in body["messages"][-1]["content"] else "ok"
-    pytester.makepyprojecttoml(
-        f"""
-[tool.promptcheck]
-models = ["gpt", "claude"]
-[tool.promptcheck.providers.gpt]
-type = "openai"
-model = "gpt-4o"
-base_url = "{fake.openai_base_url}"
-[tool.promptcheck.providers.claude]
-type = "anthropic"
-model = "claude-3-5-haiku-20241022"
-base_url = "{fake.anthropic_base_url}"
-"""
-    )
+    pytester.makepyprojecttoml(two_provider_pyproject(fake))
     pytester.makefile(".prompt.yaml", batch=PROMPT)
     result = pytester.runpytest("--batch", "--record-mode", "all")
     result.assert_outcomes(passed=4, errors=2)

@@ -5,25 +5,16 @@ last user message, so each verdict below follows from the rendered prompt alone.
 
 from __future__ import annotations
 
-import textwrap
 
 import pytest
+
+from conftest import write
 
 from promptcheck.checks import jsengine
 
 needs_js = pytest.mark.skipif(not jsengine.available(), reason="needs the JS extra (mini-racer)")
 
 
-@pytest.fixture
-def pf(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makepyprojecttoml("[tool.promptcheck]\n")
-    return pytester
-
-
-def write(pytester: pytest.Pytester, name: str, text: str) -> None:
-    path = pytester.path / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:

@@ -3,9 +3,10 @@ references, CSV tests, array vars, ids, Nunjucks differences and clear unsupport
 
 from __future__ import annotations
 
-import textwrap
 
 import pytest
+
+from conftest import write
 
 from promptcheck.checks import jsengine
 
@@ -39,16 +40,6 @@ tests:
 """
 
 
-@pytest.fixture
-def pf(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makepyprojecttoml("[tool.promptcheck]\n")
-    return pytester
-
-
-def write(pytester: pytest.Pytester, name: str, text: str) -> None:
-    path = pytester.path / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
 
 
 def test_prompts_times_providers_times_tests(pf: pytest.Pytester) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakellm import FakeLLM
+from fakellm import FakeLLM, two_provider_pyproject
 
 from promptcheck.cli import main as cli_main
 from promptcheck.shard import Shard, merged_selected_only, shard_of
@@ -38,20 +38,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLM]:
 
 
 def project_with_cassettes(pytester: pytest.Pytester, fake: FakeLLM) -> pytest.Pytester:
-    pytester.makepyprojecttoml(
-        f"""
-[tool.promptcheck]
-models = ["gpt", "claude"]
-[tool.promptcheck.providers.gpt]
-type = "openai"
-model = "gpt-4o"
-base_url = "{fake.openai_base_url}"
-[tool.promptcheck.providers.claude]
-type = "anthropic"
-model = "claude-3-5-haiku-20241022"
-base_url = "{fake.anthropic_base_url}"
-"""
-    )
+    pytester.makepyprojecttoml(two_provider_pyproject(fake))
     pytester.makefile(".prompt.yaml", alpha=prompt("Alpha", 9), beta=prompt("Beta", 7))
     pytester.runpytest("--record-mode", "all", "--no-promptcheck-report").assert_outcomes(passed=20, failed=12)
     return pytester
