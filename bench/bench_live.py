@@ -59,6 +59,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each command")
     parser.add_argument("--record-mode", default="new", choices=("all", "new"), help="new: each run records into an empty cassette")
+    parser.add_argument("--call-process", default="auto", choices=("auto", "on", "off"), help="promptcheck's --call-process")
     parser.add_argument("--keep", type=Path, help="project directory to keep (default: a temp dir)")
     args = parser.parse_args()
 
@@ -82,7 +83,7 @@ def main() -> int:
             if args.record_mode == "new":
                 for old in (project / "cassettes").rglob("*.yaml"):
                     old.unlink()
-            run = run_pytest(project, f"--record-mode={args.record_mode}", "--concurrency", str(c), "-q")
+            run = run_pytest(project, f"--record-mode={args.record_mode}", f"--call-process={args.call_process}", "--concurrency", str(c), "-q")
             if run.returncode != 0 or len(fake.requests) != n:
                 print(run.output[-3000:])
                 raise SystemExit(f"live run failed: exit {run.returncode}, {len(fake.requests)} requests for {n} items")

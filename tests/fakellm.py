@@ -46,6 +46,7 @@ import json
 import socket
 import struct
 import threading
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -99,6 +100,11 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
     fake: FakeLLM
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away mid-answer (a killed process, a test's reset) is not news.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

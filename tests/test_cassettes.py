@@ -124,6 +124,31 @@ def test_answers_replay_exactly(cassettes: Path, text: str) -> None:
     assert (replayed.text, replayed.usage, replayed.replayed) == (text, Usage(1, 2), True)
 
 
+TRICKY_ANSWERS = ["", "one line", "trailing\n", "a\n\n\n", "  indented\n", "u\u2028v", "x\x85y", "tab\there", "...", "a\n...\n", "--- no doc", "key: value", "'quoted'", "✓ ünï\n"]
+
+
+def test_a_flush_of_many_answers_writes_what_one_at_a_time_writes(cassettes: Path) -> None:
+    # One flush dumps all pending entries with one YAML dumper and splits the text per entry;
+    # the file must not differ from writing them one flush each (diffs stay stable).
+    requests = [make_request(case=f"c{i:02d}", question=f"q{i}") for i in range(len(TRICKY_ANSWERS))]
+
+    def record(directory: Path, interval: float) -> str:
+        store = CassetteStore(directory, run_id="fixed", flush_interval_s=interval)
+        for request, text in zip(requests, TRICKY_ANSWERS):
+            store.record(request, ProviderResponse(text, Usage(1, 2), latency_s=0.5))
+        store.close()
+        (path,) = directory.rglob("*.yaml")
+        return path.read_text(encoding="utf-8")
+
+    one_flush = record(cassettes / "batched", interval=3600)  # the first answer is written at once, the rest together
+    one_each = record(cassettes / "single", interval=0)
+
+    strip_times = lambda text: "\n".join(l for l in text.splitlines() if "recorded_at" not in l)  # noqa: E731
+    assert strip_times(one_flush) == strip_times(one_each)
+    replayed = [run(cassettes / "batched", "none").complete(r).text for r in requests]
+    assert replayed == TRICKY_ANSWERS
+
+
 # -- record modes ----------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 RECORD_MODES = ("none", "once", "new", "all")
+CALL_PROCESS_SETTINGS = ("auto", "on", "off")
 REPEAT_AUTO_START = 3  # samples every key gets first under `repeat = "auto"`
 
 
@@ -34,6 +35,7 @@ class Settings:
     record_mode: str = "none"
     cassette_dir: str | None = None
     concurrency: int = 8
+    call_process: str = "auto"  # SDK calls in a child process: auto, on, off (providers/callprocess.py)
     repeat: int = 1
     pass_rate: float = 1.0
     report_dir: str = "reports"
@@ -60,7 +62,7 @@ class Settings:
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "prompt_globs": (list,), "prompt_dirs": (list,), "cases_dirs": (list,), "promptfoo_configs": (list,),
     "models": (list, str), "model_map": (dict,), "providers": (dict,), "record_mode": (str,),
-    "cassette_dir": (str,), "concurrency": (int,), "repeat": (int, str), "pass_rate": (float, int),
+    "cassette_dir": (str,), "concurrency": (int,), "call_process": (str,), "repeat": (int, str), "pass_rate": (float, int),
     "report_dir": (str,), "baseline": (str,), "max_cost": (float, int), "timeout_s": (float, int),
     "max_retries": (int,), "constraints": (list,), "phrases": (dict,), "prices": (dict,),
     "rate_limits": (dict,), "judge": (str,), "embedding_model": (str,), "alpha": (float, int),
@@ -115,6 +117,8 @@ def apply(settings: Settings, values: dict[str, Any], source: str) -> None:
 def validate(settings: Settings, source: str) -> None:
     if settings.record_mode not in RECORD_MODES:
         raise ConfigError(f"{source}: record mode must be one of {', '.join(RECORD_MODES)}, got '{settings.record_mode}'")
+    if settings.call_process not in CALL_PROCESS_SETTINGS:
+        raise ConfigError(f"{source}: call_process must be one of {', '.join(CALL_PROCESS_SETTINGS)}, got '{settings.call_process}'")
     if settings.concurrency < 1:
         raise ConfigError(f"{source}: concurrency must be at least 1, got {settings.concurrency}")
     if settings.repeat < 1:

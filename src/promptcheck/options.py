@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from promptcheck.config import (
-    RECORD_MODES, ConfigError, Settings, load_file_settings, set_repeat, split_models, validate,
+    CALL_PROCESS_SETTINGS, RECORD_MODES, ConfigError, Settings, load_file_settings, set_repeat, split_models, validate,
 )
 from promptcheck.shard import Shard
 
@@ -23,6 +23,12 @@ def add_options(parser: pytest.Parser) -> None:
         help="cassettes: none = replay only (default), once = record if no cassette, new = record missing, all = re-record",
     )
     group.addoption("--concurrency", type=int, default=None, help="model calls in flight at once (default 8)")
+    group.addoption(
+        "--call-process",
+        default=None,
+        choices=CALL_PROCESS_SETTINGS,
+        help="make SDK calls in a child process, on another core: auto (default: when there is a spare core and no xdist), on, off",
+    )
     group.addoption(
         "--repeat", default=None,
         help="samples per case × model (default 1), or 'auto': 3, more while the verdict vs the baseline is open (up to repeat_max)",
@@ -66,6 +72,7 @@ def _apply_cli(settings: Settings, config: pytest.Config) -> None:
         ("judge_model", "judge"),
         ("record_mode", "record_mode"),
         ("concurrency", "concurrency"),
+        ("call_process", "call_process"),
         ("report_dir", "report_dir"),
         ("baseline", "baseline"),
         ("max_cost", "max_cost"),

@@ -18,6 +18,7 @@ from promptcheck.judging import Grader, JudgeTargets
 from promptcheck.outcome import GradingFailure, ItemFailure, ProviderFailure, Verdict, format_failure, judge
 from promptcheck.plan import ItemPlan
 from promptcheck.pool import CallPool, CostLimitReached
+from promptcheck.providers import callprocess
 from promptcheck.providers.base import ProviderError, ProviderResponse
 from promptcheck.providers.cassette import CassetteStore
 from promptcheck.providers.cassette_format import scrubbed
@@ -94,6 +95,19 @@ class PromptcheckSession:
                     request = item.plan.request(index)
                     if not self.providers.replays(request):  # a recorded answer needs no pool thread
                         pool.submit(request)
+
+    def warm_call_process(self, plan: ItemPlan | None) -> None:
+        """The first collected item that may call an SDK starts the call process, so the SDK
+        imports there while pytest collects the rest."""
+        if (
+            isinstance(plan, ItemPlan)
+            and not plan.skip_reason
+            and self.settings.record_mode != "none"  # a replay-only run never calls
+            and not self.config.option.collectonly
+            and not self.config.getoption("batch")
+            and callprocess.wanted(self.settings.call_process, is_worker=self.is_worker)
+        ):
+            self.providers.warm_call_process(plan.target)
 
     def _feed_worker_queue(self) -> None:
         self.prefetch(pending_worker_items(self.config))
@@ -185,6 +199,9 @@ class PromptcheckSession:
         # the other prompts still run, and the session still exits non-zero.
         if report.failed and self.catalog.is_prompt_file(self.config.rootpath / report.nodeid.split("::")[0]):
             self.config.option.continue_on_collection_errors = True
+
+    def pytest_itemcollected(self, item: pytest.Item) -> None:
+        self.warm_call_process(getattr(item, "plan", None))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
 from .base import ProviderRequest, Usage
@@ -58,6 +59,8 @@ def _json_schema(response_format: Mapping[str, Any] | None) -> dict[str, Any] | 
 class AnthropicProvider(SDKProvider):
     """``complete()`` via ``anthropic.Anthropic(...).messages.create``."""
 
+    sdk_name = "anthropic"
+
     def __init__(
         self,
         *,
@@ -71,19 +74,13 @@ class AnthropicProvider(SDKProvider):
         default_max_tokens: int = DEFAULT_MAX_TOKENS,
     ) -> None:
         super().__init__(label=label, timeout_s=timeout_s, max_retries=max_retries, price_overrides=price_overrides)
-        key = resolve_api_key(api_key, api_key_env, required=True, who=label)
-        import anthropic  # here, not at module level: replay-only runs never pay for the import
-
-        self.sdk = anthropic
+        self._key = resolve_api_key(api_key, api_key_env, required=True, who=label)
         self.base_url = base_url or ANTHROPIC_DEFAULT_BASE_URL
         self.default_max_tokens = default_max_tokens
+
+    def _make_client(self, sdk: ModuleType) -> Any:
         # An explicit key keeps the SDK from consulting profiles and federation settings.
-        self.client = anthropic.Anthropic(
-            api_key=key,
-            base_url=self.base_url,
-            timeout=timeout_s,
-            max_retries=max_retries,
-        )
+        return sdk.Anthropic(api_key=self._key, base_url=self.base_url, timeout=self.timeout_s, max_retries=self.max_retries)
 
     def _send(self, request: ProviderRequest) -> Any:
         return self.client.messages.create(model=request.model, **messages_params(request, self.default_max_tokens))

@@ -12,6 +12,7 @@ from promptcheck.config import Settings
 from promptcheck.providers.base import Provider, ProviderConfigError, ProviderRequest, ProviderResponse
 from promptcheck.providers.local import EchoProvider, PythonProvider, ReferenceProvider
 from promptcheck.providers.anthropic_provider import AnthropicProvider
+from promptcheck.providers.callprocess import SDK_MODULES, CallProcess, RemoteProvider
 from promptcheck.providers.cassette import CassetteProvider, CassetteStore
 from promptcheck.providers.openai_provider import OpenAIProvider
 from promptcheck.providers.ratelimit import RateLimited
@@ -26,6 +27,15 @@ class ProviderFactory:
         self._errors: dict[str, str] = {}
         self._targets: dict[str, ModelTarget] = {}
         self._lock = threading.Lock()
+        self.call_process: CallProcess | None = None
+
+    def warm_call_process(self, target: ModelTarget) -> None:
+        """Start the call process if need be, and have it import ``target``'s SDK (see callprocess)."""
+        if target.provider not in SDK_MODULES:
+            return
+        if self.call_process is None:
+            self.call_process = CallProcess(self.settings.concurrency)
+        self.call_process.warm(SDK_MODULES[target.provider])
 
     def config_error(self, target: ModelTarget) -> str | None:
         """The reason this target cannot be called, or None; creates the provider on first use."""
@@ -95,9 +105,9 @@ class ProviderFactory:
         if mode != "none":
             # Recording may call the API: a missing key must show up now, once, before any call.
             self._sdk_provider(target)
-        return CassetteProvider(lambda: self._sdk_provider(target), self.cassettes, mode, label=target.label)
+        return CassetteProvider(lambda: self._sdk_provider(target, self.call_process), self.cassettes, mode, label=target.label)
 
-    def _sdk_provider(self, target: ModelTarget) -> Provider:
+    def _sdk_provider(self, target: ModelTarget, call_process: CallProcess | None = None) -> Provider:
         options = target.options
         common: dict[str, Any] = {
             "label": target.label,
@@ -122,8 +132,12 @@ class ProviderFactory:
             provider = OpenAIProvider.compatible(name, str(base_url), **common)
         else:
             provider = OpenAIProvider.openai(**({"base_url": base_url} if base_url else {}), **common)
+        if call_process is not None:
+            provider = RemoteProvider(provider, call_process)
         rpm = self.settings.rate_limits.get(target.label) or options.get("requests_per_minute")
         return RateLimited(provider, float(rpm)) if rpm else provider
 
     def close(self) -> None:
+        if self.call_process is not None:
+            self.call_process.close()
         self.cassettes.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
 from .base import ProviderRequest, Usage
@@ -50,6 +51,8 @@ def chat_params(params: Mapping[str, Any]) -> dict[str, Any]:
 class OpenAIProvider(SDKProvider):
     """``complete()`` via ``openai.OpenAI(...).chat.completions.create``."""
 
+    sdk_name = "openai"
+
     def __init__(
         self,
         *,
@@ -64,20 +67,14 @@ class OpenAIProvider(SDKProvider):
         model_prefix: str = "",
     ) -> None:
         super().__init__(label=label, timeout_s=timeout_s, max_retries=max_retries, price_overrides=price_overrides)
-        key = resolve_api_key(api_key, api_key_env, required=key_required, who=label)
-        import openai  # here, not at module level: replay-only runs never pay for the import
-
-        self.sdk = openai
+        self._key = resolve_api_key(api_key, api_key_env, required=key_required, who=label) or _NO_KEY
         self.base_url = base_url or OPENAI_DEFAULT_BASE_URL
+        self._model_prefix = model_prefix
+
+    def _make_client(self, sdk: ModuleType) -> Any:
         # Always pass key and base_url explicitly so the SDK never falls back to OPENAI_* env
         # values meant for a different server (a local server must not receive the OpenAI key).
-        self.client = openai.OpenAI(
-            api_key=key or _NO_KEY,
-            base_url=self.base_url,
-            timeout=timeout_s,
-            max_retries=max_retries,
-        )
-        self._model_prefix = model_prefix
+        return sdk.OpenAI(api_key=self._key, base_url=self.base_url, timeout=self.timeout_s, max_retries=self.max_retries)
 
     @classmethod
     def openai(cls, **kwargs: Any) -> OpenAIProvider:

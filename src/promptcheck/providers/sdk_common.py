@@ -8,8 +8,10 @@ subclasses only translate a ProviderRequest to SDK arguments and an SDK result b
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -105,9 +107,13 @@ def describe_sdk_error(exc: BaseException, sdk: ModuleType, *, who: str, timeout
 
 
 class SDKProvider(ABC):
-    """Call flow shared by the SDK-backed providers; subclasses map requests and results."""
+    """Call flow shared by the SDK-backed providers; subclasses map requests and results.
 
-    sdk: ModuleType  # the imported SDK package, set by the subclass constructor
+    The constructor only checks the configuration (the API key above all); the SDK is imported
+    and its client built on first use. Importing ``openai`` costs about a second of CPU, which
+    a run that replays, or that hands its calls to a call process, never needs to spend."""
+
+    sdk_name: str  # the SDK package to import, e.g. "openai"
 
     def __init__(
         self,
@@ -121,6 +127,35 @@ class SDKProvider(ABC):
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.prices = parse_price_overrides(price_overrides)
+        self._client: Any = None
+        self._client_lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Sent to a call process as its recipe: the configuration, not the live client or lock.
+        state = dict(self.__dict__)
+        state["_client"] = None
+        del state["_client_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._client_lock = threading.Lock()
+
+    @property
+    def sdk(self) -> ModuleType:
+        return importlib.import_module(self.sdk_name)
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            with self._client_lock:  # 64 pool threads may ask for it at once
+                if self._client is None:
+                    self._client = self._make_client(self.sdk)
+        return self._client
+
+    @abstractmethod
+    def _make_client(self, sdk: ModuleType) -> Any:
+        """The SDK client (``sdk.OpenAI(...)``, ``sdk.Anthropic(...)``)."""
 
     @abstractmethod
     def _send(self, request: ProviderRequest) -> Any:

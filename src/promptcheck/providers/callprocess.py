@@ -1,0 +1,213 @@
+"""SDK calls in a child process, so they run on another core than pytest's item loop.
+
+Each call costs about 2 ms of CPU inside the SDK (building the request, httpx, parsing the
+answer). Under one GIL, 2,000 calls plus importing the SDK took as much CPU as pytest's own
+protocol for the items, and a 64-wide pool could not keep the server busy. The child has its
+own GIL: it imports the SDK, builds the clients and runs up to ``concurrency`` calls at once,
+while the parent's pool threads only wait on a pipe. Everything else stays in the parent:
+cassettes, rate limits, ``--max-cost``, and the order and outcome of items.
+
+Wire format: pickles over the child's stdin/stdout, written under a lock.
+
+* parent → child: ``("import", sdk_module)`` to import an SDK before the first call needs it,
+  ``("provider", provider_id, provider)``, then ``("call", call_id, provider_id, request)``
+* child → parent: ``(call_id, "ok", ProviderResponse)`` or ``(call_id, "error", message)``
+
+Closing the child's stdin ends it at once; calls still in flight are abandoned, as the
+in-process pool abandons them after ``-x`` or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from .base import Provider, ProviderError, ProviderRequest, ProviderResponse
+
+SDK_MODULES = {"openai": "openai", "github": "openai", "compatible": "openai", "anthropic": "anthropic"}
+
+
+def wanted(setting: str, *, is_worker: bool, cpus: int | None = None) -> bool:
+    """Whether network calls go through a call process (``call_process`` = auto, on or off).
+
+    ``auto`` means yes when there is a core to spare: the child imports the SDK while pytest is
+    still collecting, so even a run of three calls gets its first answer no later. An xdist
+    worker shares the machine's cores with its siblings already."""
+    if setting != "auto":
+        return setting == "on"
+    return not is_worker and (cpus or os.cpu_count() or 1) > 1
+
+
+class _Stopped(ProviderError):
+    """The child is gone; the waiter adds its provider's label."""
+
+
+class CallProcess:
+    """The parent's end: starts the child, sends calls and hands each answer to its waiter."""
+
+    def __init__(self, concurrency: int) -> None:
+        # The child must import this very promptcheck even when pytest found it through
+        # `pythonpath = src` or a conftest, not through site-packages.
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+        # A file, not a pipe: nobody reads the child's stderr until it fails, and a full pipe
+        # would stall it. Its last lines explain an unexpected exit.
+        self._stderr = tempfile.TemporaryFile()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "promptcheck.providers.callprocess", str(concurrency)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=env,
+        )
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._inbox: IO[bytes] = self._process.stdin
+        self._lock = threading.Lock()
+        self._pending: dict[int, Future[ProviderResponse]] = {}
+        self._provider_ids: dict[int, int] = {}  # id(provider) -> number the child knows it by
+        self._next_call = 0
+        self._warmed: set[str] = set()
+        self._stopped: str | None = None
+        self._reader = threading.Thread(target=self._read, args=(self._process.stdout,), name="promptcheck-call-process", daemon=True)
+        self._reader.start()
+
+    def warm(self, sdk_module: str) -> None:
+        """Have the child import ``sdk_module`` now, while the parent still collects."""
+        with self._lock:
+            if sdk_module in self._warmed or self._stopped:
+                return
+            self._warmed.add(sdk_module)
+            self._send(("import", sdk_module))
+
+    def call(self, provider: Provider, request: ProviderRequest) -> ProviderResponse:
+        future: Future[ProviderResponse] = Future()
+        with self._lock:
+            if self._stopped:
+                raise ProviderError(f"{provider.label}: {self._stopped}")
+            self._next_call += 1
+            call_id = self._next_call
+            self._pending[call_id] = future
+            provider_id = self._provider_ids.get(id(provider))
+            if provider_id is None:
+                provider_id = self._provider_ids[id(provider)] = len(self._provider_ids) + 1
+                self._send(("provider", provider_id, provider))
+            self._send(("call", call_id, provider_id, request))
+        try:
+            return future.result()
+        except _Stopped as exc:
+            raise ProviderError(f"{provider.label}: {exc}") from None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._stopped is None:
+                self._stopped = "the call process was closed"
+            with contextlib.suppress(OSError):
+                self._inbox.close()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._reader.join(timeout=5)
+        self._stderr.close()
+
+    def _send(self, message: tuple[Any, ...]) -> None:
+        # Under self._lock. A dead child shows up as a broken pipe here and as end-of-file in
+        # the reader, which fails every pending call with the reason.
+        with contextlib.suppress(OSError, ValueError):
+            pickle.dump(message, self._inbox, pickle.HIGHEST_PROTOCOL)
+            self._inbox.flush()
+
+    def _read(self, outbox: IO[bytes]) -> None:
+        while True:
+            try:
+                call_id, kind, payload = pickle.load(outbox)
+            except Exception:  # end of file, or a child killed mid-message
+                break
+            with self._lock:
+                future = self._pending.pop(call_id, None)
+            if future is not None:
+                if kind == "ok":
+                    future.set_result(payload)
+                else:
+                    future.set_exception(ProviderError(payload))
+        code = self._process.wait()
+        with self._lock:
+            if self._stopped is None:
+                self._stopped = f"the call process stopped unexpectedly (exit code {code}){self._last_words()}"
+            waiting, self._pending = self._pending, {}
+        for future in waiting.values():
+            future.set_exception(_Stopped(self._stopped))
+
+    def _last_words(self) -> str:
+        size = self._stderr.seek(0, os.SEEK_END)
+        self._stderr.seek(max(0, size - 4096))
+        lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+        return f": {lines[-1]}" if lines else ""
+
+
+@dataclass
+class RemoteProvider:
+    """``provider`` (an SDK provider, configured and checked here) with its calls made in ``process``."""
+
+    provider: Provider
+    process: CallProcess
+
+    @property
+    def label(self) -> str:
+        return self.provider.label
+
+    def complete(self, request: ProviderRequest) -> ProviderResponse:
+        return self.process.call(self.provider, request)
+
+
+def _serve(concurrency: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it closes our stdin
+    inbox, outbox = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print must not corrupt the answer stream
+    lock = threading.Lock()
+
+    def reply(message: tuple[int, str, Any]) -> None:
+        with lock:
+            pickle.dump(message, outbox, pickle.HIGHEST_PROTOCOL)
+            outbox.flush()
+
+    def run(call_id: int, provider: Provider, request: ProviderRequest) -> None:
+        try:
+            reply((call_id, "ok", provider.complete(request)))
+        except ProviderError as exc:
+            reply((call_id, "error", str(exc)))
+        except BaseException as exc:  # a provider bug must reach the item, not kill the child
+            reply((call_id, "error", f"{type(exc).__name__}: {exc}"))
+
+    providers: dict[int, Provider] = {}
+    executor = ThreadPoolExecutor(concurrency, thread_name_prefix="promptcheck-call")
+    while True:
+        try:
+            message = pickle.load(inbox)
+        except EOFError:
+            break
+        if message[0] == "import":
+            importlib.import_module(message[1])
+        elif message[0] == "provider":
+            providers[message[1]] = message[2]
+        else:
+            _, call_id, provider_id, request = message
+            executor.submit(run, call_id, providers[provider_id], request)
+    outbox.flush()
+    os._exit(0)  # don't wait for calls nobody will read
+
+
+if __name__ == "__main__":
+    _serve(int(sys.argv[1]))

@@ -1,0 +1,113 @@
+"""SDK calls in a child process (providers/callprocess.py): where the calls run, what a user sees
+when the child dies, and the setting that picks it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fakellm import FakeLLM
+from liveproject import Project, clean_server, greeter_project, warm_up_sdks
+
+from promptcheck.providers.callprocess import wanted
+
+warm_up_sdks()
+
+# Written into the project: says at the end of the session whether pytest's own process
+# imported the SDK, and where the call process is.
+REPORTER = """
+import sys
+from pathlib import Path
+
+def pytest_sessionfinish(session):
+    Path("sdk-in-pytest.txt").write_text(str("openai" in sys.modules))
+"""
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLM]:
+    yield from clean_server(monkeypatch)
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, fake: FakeLLM) -> Project:
+    return greeter_project(pytester, fake)
+
+
+@pytest.mark.parametrize(
+    ("setting", "workers", "sdk_in_pytest"),
+    [("on", [], False), ("auto", [], False), ("off", [], True), ("on", ["-n", "2"], False)],
+    ids=["on", "auto", "off", "on-xdist"],
+)
+def test_the_setting_decides_which_process_imports_the_sdk_and_answers_agree(
+    project: Project, setting: str, workers: list[str], sdk_in_pytest: bool
+) -> None:
+    project.pytester.makeconftest(REPORTER)
+
+    # A fresh interpreter: in-process runs share this test process's already imported SDK.
+    result = project.pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--record-mode=new", f"--call-process={setting}", *workers
+    )
+
+    result.assert_outcomes(passed=3)
+    assert sorted(project.asked()) == ["Say hello to Ada.", "Say hello to Grace.", "Say hello to Linus."]
+    assert len(project.entries()) == 3
+    if not workers:  # under xdist the file is the controller's, which calls nothing
+        assert (project.pytester.path / "sdk-in-pytest.txt").read_text() == str(sdk_in_pytest)
+
+
+def test_a_replay_only_run_starts_no_call_process(project: Project) -> None:
+    project.run("--record-mode=new").assert_outcomes(passed=3)
+    project.pytester.makeconftest(
+        "def pytest_sessionfinish(session):\n"
+        "    from promptcheck.keys import SESSION_KEY\n"
+        "    assert session.config.stash[SESSION_KEY].providers.call_process is None\n"
+    )
+
+    project.run("--record-mode=none", "--call-process=on").assert_outcomes(passed=3)
+
+
+def test_a_child_that_dies_turns_the_calls_it_held_into_errors_that_say_so(project: Project) -> None:
+    project.fake.delay_s = 0.3
+    project.prompt(["Ada", "Linus", "Grace", "Barbara"])
+    # One call at a time; kill the child once the first answer is in, with the second in flight.
+    project.pytester.makeconftest(
+        "from promptcheck.keys import SESSION_KEY\n"
+        "CONFIG = []\n"
+        "def pytest_configure(config):\n"
+        "    CONFIG.append(config)\n"
+        "def pytest_runtest_logreport(report):\n"
+        "    if report.when == 'call' and 'ada' in report.nodeid:\n"
+        "        process = CONFIG[0].stash[SESSION_KEY].providers.call_process._process\n"
+        "        process.kill()\n"
+        "        process.wait()\n"
+    )
+
+    result = project.run("--record-mode=new", "--call-process=on", "--concurrency", "1")
+
+    result.assert_outcomes(passed=1, errors=3)
+    result.stdout.fnmatch_lines(["*provider error: local: the call process stopped unexpectedly (exit code -9)*"])
+    assert result.duration < 30
+
+
+def test_an_unknown_setting_is_a_usage_error_naming_the_choices(project: Project) -> None:
+    project.configure(settings='call_process = "sometimes"\n')
+
+    result = project.run("--record-mode=new")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*call_process must be one of auto, on, off, got 'sometimes'*"])
+
+
+@pytest.mark.parametrize(
+    ("setting", "is_worker", "cpus", "expected"),
+    [
+        ("auto", False, 2, True),
+        ("auto", False, 1, False),  # no spare core: the child would only add a second SDK import
+        ("auto", True, 8, False),  # xdist workers already spread the calls over the cores
+        ("on", True, 1, True),
+        ("off", False, 8, False),
+    ],
+)
+def test_auto_uses_a_child_only_with_a_spare_core_and_no_xdist(setting: str, is_worker: bool, cpus: int, expected: bool) -> None:
+    assert wanted(setting, is_worker=is_worker, cpus=cpus) is expected
