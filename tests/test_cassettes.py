@@ -128,8 +128,8 @@ TRICKY_ANSWERS = ["", "one line", "trailing\n", "a\n\n\n", "  indented\n", "u\u2
 
 
 def test_a_flush_of_many_answers_writes_what_one_at_a_time_writes(cassettes: Path) -> None:
-    # One flush dumps all pending entries with one YAML dumper and splits the text per entry;
-    # the file must not differ from writing them one flush each (diffs stay stable).
+    # Entries are dumped one by one and cached between flushes; a file must not depend on how
+    # the answers were grouped into flushes (diffs stay stable).
     requests = [make_request(case=f"c{i:02d}", question=f"q{i}") for i in range(len(TRICKY_ANSWERS))]
 
     def record(directory: Path, interval: float) -> str:

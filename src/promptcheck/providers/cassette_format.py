@@ -329,36 +329,7 @@ def _entry_text(key: str, entry: Any) -> str:
     # libyaml closes a document that ends in a "|+" block with "..."; inside the file the
     # next key (or the end of the file) ends the block instead.
     text = text.removesuffix("\n...\n") + "\n" if text.endswith("\n...\n") else text
-    return _indented(text.splitlines(keepends=True))
-
-
-def _indented(lines: list[str]) -> str:
-    return "".join(line if line == "\n" else "  " + line for line in lines)
-
-
-def _entry_texts(entries: list[tuple[str, Any]]) -> list[str]:
-    """``_entry_text`` of each entry, from one ``yaml.dump`` of them all: building a dumper per
-    entry cost 25x more than representing the entry, which made a 2,000-answer recording spend
-    most of its cassette time on set-up."""
-    if len(entries) < 2:
-        return [_entry_text(key, entry) for key, entry in entries]
-    text = _yaml({key: _styled(entry) if isinstance(entry, dict) else entry for key, entry in entries})
-    text = text.removesuffix("\n...\n") + "\n" if text.endswith("\n...\n") else text
-    chunks: list[list[str]] = []
-    upcoming = iter(key for key, _ in entries)
-    following = next(upcoming)
-    for line in text.splitlines(keepends=True):
-        # An entry starts where its key starts a line (plain or quoted); everything else in the
-        # dump is indented under some key.
-        if following is not None and line.lstrip("'\"").startswith(following) and not line[:1].isspace():
-            chunks.append([])
-            following = next(upcoming, None)
-        if not chunks:
-            break
-        chunks[-1].append(line)
-    if len(chunks) != len(entries):  # a layout this split does not expect: take the slow road
-        return [_entry_text(key, entry) for key, entry in entries]
-    return [_indented(chunk) for chunk in chunks]
+    return "".join(line if line == "\n" else "  " + line for line in text.splitlines(keepends=True))
 
 
 def dump(doc: dict[str, Any], fragments: Fragments | None = None) -> str:
@@ -369,9 +340,10 @@ def dump(doc: dict[str, Any], fragments: Fragments | None = None) -> str:
     # Sorted by item so neighbouring cases stay neighbours in diffs, whatever the record order.
     ordered = sorted(entries.items(), key=lambda kv: (str((kv[1] or {}).get("item", "")), kv[0]))
     cache = fragments if fragments is not None else {}
-    stale = [(key, entry) for key, entry in ordered if (cached := cache.get(key)) is None or cached[0] != entry]
-    fresh = dict(zip((key for key, _ in stale), _entry_texts(stale)))
-    current: Fragments = {key: (entry, fresh[key]) if key in fresh else cache[key] for key, entry in ordered}
+    current: Fragments = {}
+    for key, entry in ordered:
+        cached = cache.get(key)
+        current[key] = cached if cached is not None and cached[0] == entry else (entry, _entry_text(key, entry))
     cache.clear()
     cache.update(current)
     body = {k: v for k, v in doc.items() if k != "entries"}
