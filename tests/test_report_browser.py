@@ -86,6 +86,7 @@ def test_regressions_view_lists_exactly_the_regressions(tmp_path: Path) -> None:
         ("regression", f"prompts/greet.prompt.yaml::refuses[{gpt}]"),
     ]
     assert "Showing 2 of 2 items." in dom
+    assert f'title="prompts/greet.prompt.yaml::greets[{claude}]"' in dom, "a cut-off name has its whole key as tooltip"
     assert '<mark>pick a lock</mark>' in dom, "the failed check's span is highlighted"
     assert "provider said no" in dom, "an error shows the provider's message"
 

@@ -17,6 +17,7 @@ from promptcheck.cli import main
 from promptcheck.compare import compare
 from promptcheck.report import render_html, render_markdown, terminal_lines, write_reports
 from promptcheck.report.html import script_json
+from promptcheck.report.payload import build_payload
 from promptcheck.runstore import load_run, runs_dir
 from runfactory import check, make_item, make_run, store
 
@@ -76,6 +77,8 @@ def test_html_embeds_the_data_once_and_escapes_everything(pair: tuple[dict, dict
     assert "b" not in next(i for i in data["items"] if i["c"] == "unchanged"), "no baseline copy of an equal answer"
     assert data["strings"][regression["ck"][0][4]] == "found <script> | here"
     assert [i["c"] for i in data["items"]] == ["regression", "fix", "new", "removed", "unchanged"]
+    # The page writes its data block row by row; it must read back as the one object.
+    assert data == build_payload(compare(baseline, current))
 
 
 def test_html_is_offline_and_allows_only_its_own_script(pair: tuple[dict, dict]) -> None:

@@ -20,6 +20,7 @@ from promptcheck.runstore import (
     list_runs,
     load_run,
     new_run_id,
+    read_header,
     resolve_baseline,
     runs_dir,
 )
@@ -79,6 +80,28 @@ def test_list_runs_reads_only_headers(report_dir: Path) -> None:
     assert info.run_id == "20261128T010000Z-aaaaaa" and info.header and info.header["summary"]["counts"]["pass"] == 1
     with pytest.raises(RunFileError, match="not valid JSON"):
         load_run(path)
+
+
+def test_listings_leave_out_the_used_cassette_keys_and_read_header_has_them(report_dir: Path) -> None:
+    # Every listing holds all stored headers at once; a 20,000-item run's key list is 400 KB.
+    used = {"prompts/a/gpt.yaml": [f"{n:016x}" for n in range(1000)]}
+    path = store(report_dir, make_run([make_item("a")], "20261128T010000Z-aaaaaa", cassettes_used=used))
+
+    [info] = list_runs(report_dir)
+
+    assert info.header is not None and info.header["cassettes_used"] is True
+    assert read_header(path)["cassettes_used"] == used
+    assert load_run(path)["cassettes_used"] == used
+
+
+def test_a_big_record_loads_item_for_item_with_repeated_text_shared(report_dir: Path) -> None:
+    items = [make_item(f"case{n:04d}", "fail" if n % 7 == 0 else "pass") for n in range(1203)]  # spans parse chunks
+    path = store(report_dir, make_run(items, "20261128T010000Z-aaaaaa"))
+
+    loaded = load_run(path)["items"]
+
+    assert loaded == items
+    assert loaded[0]["prompt_path"] is loaded[-1]["prompt_path"], "one shared string, not 1,203 copies"
 
 
 def test_item_validation_happens_at_add(report_dir: Path) -> None:

@@ -284,6 +284,7 @@ class PromptcheckSession:
                 # What `promptcheck cassettes prune` keeps; paths relative to the cassette directory.
                 "cassettes_used": store.used_keys(relative=True),
             }
+            store.unload()
             self.runlog.finish(session, exitstatus, extra)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

@@ -20,7 +20,7 @@ from promptcheck.config import ConfigError, load_file_settings
 from promptcheck.providers import cassette_format as fmt
 from promptcheck.providers.base import ProviderError
 from promptcheck.providers.cassette import CassetteStore, UnusedEntry
-from promptcheck.runstore import RunFileError, list_runs, load_run, resolve_run_path
+from promptcheck.runstore import RunFileError, list_runs, read_header, resolve_run_path
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -110,9 +110,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
 
 def _run_header(ref: str, report_dir: Path) -> dict[str, Any]:
     path = resolve_run_path(ref, report_dir).resolve()
-    header = next((i.header for i in list_runs(report_dir) if i.path.resolve() == path and i.header), None)
-    if header is None:  # a record outside the store: read it whole
-        header = {k: v for k, v in load_run(path).items() if k != "items"}
+    header = read_header(path)  # with its cassettes_used, which listings leave out
     run_id = header.get("run_id", path.stem)
     if not header.get("complete"):
         raise PruneRefused(

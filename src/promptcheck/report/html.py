@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 from markupsafe import Markup
 
 from promptcheck.compare import CATEGORIES, Comparison
-from promptcheck.report.payload import build_matrix, build_payload, build_trend, filter_counts
+from promptcheck.report.payload import build_matrix, build_trend, filter_counts, payload_parts
 from promptcheck.report.text import count_label
 from promptcheck.report.verdicts import RATE_SECTIONS, rate_text, repeated
 
@@ -26,14 +26,38 @@ if TYPE_CHECKING:
 
 # Inside <script> only "</script" (and "<!--") can end the block early; escaping every <, > and &
 # rules out all of them. U+2028/9 are valid JSON but were line breaks to older JS parsers.
+# Where the data block goes; no template text or escaped value can contain it (autoescape turns "<").
+_DATA_SLOT = "<promptcheck-data-slot>"
+
 _SCRIPT_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
 
 
 def script_json(value: Any) -> Markup:
+    return Markup(_script_json_text(value))
+
+
+def _script_json_text(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     for raw, escaped in _SCRIPT_ESCAPES:
         text = text.replace(raw, escaped)
-    return Markup(text)
+    return text
+
+
+def _payload_json(comparison: Comparison) -> Iterator[str]:
+    """The page's data block, ``script_json(build_payload(...))`` in pieces: one row at a time,
+    escaped like the whole (each escape is one character, so no escape straddles two pieces)."""
+    yield '{"items":['
+    separator, in_items = "", True
+    for name, value in payload_parts(comparison):
+        if name == "item":
+            yield separator + _script_json_text(value)
+            separator = ","
+            continue
+        if in_items:
+            yield "]"
+            in_items = False
+        yield f',"{name}":' + _script_json_text(value)
+    yield "}"
 
 
 @cache
@@ -82,11 +106,12 @@ def render_html_chunks(
     baseline: Mapping[str, Any] | None,
     history: Sequence[Mapping[str, Any]] = (),
 ) -> Iterator[str]:
-    """The page in pieces, so a 20 MB report is written out without first being joined in memory."""
+    """The page in pieces, so a 20 MB report is written out without first being joined in memory,
+    and its data block without first being built as one object."""
     script = _static("report.js")
     script_hash = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     models = [m.model for m in comparison.models]
-    return _environment().get_template("report.html.j2").generate(
+    page = _environment().get_template("report.html.j2").generate(
         comparison=comparison,
         current=current,
         baseline=baseline,
@@ -95,11 +120,17 @@ def render_html_chunks(
         matrix=build_matrix(comparison, models),
         models=models,
         trend=build_trend(history, current),
-        data=script_json(build_payload(comparison)),
+        data=Markup(_DATA_SLOT),
         css=Markup(_static("report.css")),
         script=Markup(script),
         script_hash=script_hash,
     )
+    for chunk in page:
+        before, slot, after = chunk.partition(_DATA_SLOT)
+        yield before
+        if slot:
+            yield from _payload_json(comparison)
+            yield after
 
 
 def render_html(

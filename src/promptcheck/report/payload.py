@@ -7,7 +7,7 @@ short because a 20,000-item report repeats them 20,000 times; ``report.js`` docu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from promptcheck.compare import CATEGORIES, Comparison, ItemComparison
 from promptcheck.runstore import pass_rate, summarize
@@ -194,7 +194,22 @@ def build_trend(history: Iterable[Mapping[str, Any]], current: Mapping[str, Any]
 
 
 def build_payload(comparison: Comparison) -> dict[str, Any]:
+    """The page's data as one object (the page itself streams ``payload_parts``)."""
+    payload: dict[str, Any] = {"items": []}
+    for name, value in payload_parts(comparison):
+        if name == "item":
+            payload["items"].append(value)
+        else:
+            payload[name] = value
+    return payload
+
+
+def payload_parts(comparison: Comparison) -> Iterator[tuple[str, Any]]:
+    """``build_payload`` as a stream of ``("item", row)`` then ``("strings", table)`` and
+    ``("categories", names)``: a page of 20,000 items is written without holding every row."""
     strings = _Strings()
-    items = [_item_row(ic, strings) for ic in comparison.items]
-    return {"items": items, "strings": strings.table, "categories": list(CATEGORIES)}
+    for ic in comparison.items:
+        yield "item", _item_row(ic, strings)
+    yield "strings", strings.table
+    yield "categories", list(CATEGORIES)
 

@@ -56,6 +56,7 @@ from promptcheck.runstore.store import (
     RunRecorder,
     list_runs,
     load_run,
+    read_header,
     resolve_baseline,
     resolve_run_path,
     runs_dir,
@@ -64,7 +65,7 @@ from promptcheck.runstore.store import (
 
 __all__ = [
     "JOURNAL_SUFFIX", "SCHEMA", "STATUSES", "RunFileError", "RunInfo", "RunRecorder", "collect_git",
-    "collect_versions", "list_runs", "load_run", "new_header", "new_run_id",
+    "collect_versions", "list_runs", "load_run", "new_header", "read_header", "new_run_id",
     "pass_rate", "resolve_baseline", "resolve_run_path", "runs_dir", "summarize", "utc_now", "validate_item",
     "write_run",
 ]

@@ -207,19 +207,51 @@ def _check_items(path: Path, items: Any) -> None:
 
 
 def _read_store_layout(path: Path) -> dict[str, Any] | None:
-    """A record in the store's own layout, parsed one line at a time: ``json.load`` would hold the
-    whole file's text next to its objects (tens of MB at 20,000 items). None: not that layout."""
+    """A record in the store's own layout, parsed a few hundred lines at a time: ``json.load``
+    would hold the whole file's text next to its objects (tens of MB at 20,000 items), while one
+    ``json.loads`` per line gives every item its own copy of every key."""
     with path.open(encoding="utf-8") as f:
         first, second = f.readline(), f.readline()
         if not first.endswith(",\n") or second != '"items": [\n':
             return None
         header = json.loads(first[:-2] + "}")
-        items = []
+        items: list[dict[str, Any]] = []
+        shared: dict[str, str] = {}
+        chunk: list[str] = []
         for line in f:
             if line.startswith("]}"):
+                _parse_items(chunk, items, shared)
                 return header | {"items": items}
-            items.append(json.loads(line.rstrip("\n").removesuffix(",")))
+            chunk.append(line.rstrip("\n").removesuffix(","))
+            if len(chunk) == _ITEMS_PER_PARSE:
+                _parse_items(chunk, items, shared)
+                chunk = []
     return None  # truncated: let json.load say where
+
+
+_ITEMS_PER_PARSE = 500
+# Item fields whose values repeat from item to item (one prompt, model and check list for many
+# cases): one shared string each instead of 20,000 equal copies.
+_REPEATED_FIELDS = ("prompt_path", "prompt_name", "model", "status")
+_REPEATED_CHECK_FIELDS = ("name", "type")
+
+
+def _parse_items(lines: list[str], items: list[dict[str, Any]], shared: dict[str, str]) -> None:
+    share = shared.setdefault
+    for item in json.loads("[" + ",".join(lines) + "]"):
+        for name in _REPEATED_FIELDS:
+            value = item.get(name)
+            if isinstance(value, str):
+                item[name] = share(value, value)
+        for message in item.get("messages") or ():
+            if isinstance(message, list) and len(message) == 2 and all(isinstance(part, str) for part in message):
+                message[0], message[1] = share(message[0], message[0]), share(message[1], message[1])
+        for check in item.get("checks") or ():
+            for name in _REPEATED_CHECK_FIELDS:
+                value = check.get(name) if isinstance(check, dict) else None
+                if isinstance(value, str):
+                    check[name] = share(value, value)
+        items.append(item)
 
 
 def _read_json(path: Path) -> Any:
@@ -291,7 +323,27 @@ def load_run(path_or_id: str | Path, report_dir: Path | str = "reports") -> dict
     return record
 
 
-def _read_header(path: Path) -> dict[str, Any]:
+# Header fields that only `promptcheck cassettes` reads and that grow with the run (20,000 used
+# cassette keys are 400 KB): listings (baseline search, trend, flaky history) hold every stored
+# header at once, so there they only say that the field exists.
+BULKY_HEADER_FIELDS = ("cassettes_used",)
+
+
+def read_header(path: Path) -> dict[str, Any]:
+    """A stored run's header with every field, for the one run a command works on."""
+    return _read_header(path, whole=True)
+
+
+def _read_header(path: Path, *, whole: bool = False) -> dict[str, Any]:
+    header = _parse_header(path)
+    if not whole:
+        for name in BULKY_HEADER_FIELDS:
+            if name in header:
+                header[name] = True
+    return header
+
+
+def _parse_header(path: Path) -> dict[str, Any]:
     try:
         with path.open(encoding="utf-8") as f:
             first = f.readline().rstrip("\n")

@@ -298,8 +298,10 @@
     sum.setAttribute("aria-expanded", "false");
     sum.appendChild(el("span", "badge cat-" + it.c, it.c.replace("_", " ")));
     sum.appendChild(el("span", "badge st-" + (it.s || "none"), it.s || "—"));
-    sum.appendChild(el("span", "name mono", (it.n || it.pp || "") + " › " + (it.case || it.k)));
-    sum.appendChild(el("span", "model", it.m || ""));
+    // Long names are cut to fit the row; the tooltip (and the details' "key" line) has them whole.
+    var name = sum.appendChild(el("span", "name mono", (it.n || it.pp || "") + " › " + (it.case || it.k)));
+    name.title = it.k;
+    sum.appendChild(el("span", "model", it.m || "")).title = it.m || "";
     var why = el("span", "why", firstReason(it));
     if (it.sp) why.insertBefore(strip(it.sp.length > 20 ? it.sp.slice(0, 20) : it.sp), why.firstChild);
     if (it.fl) why.insertBefore(el("span", "badge flaky", "flaky"), why.firstChild);
