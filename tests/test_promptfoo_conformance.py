@@ -99,12 +99,22 @@ ROWS: list[tuple[A, str, bool]] = [
     ({"type": "is-json", "value": {"type": "object", "properties": {"n": {"type": "integer"}}}}, '{"n": 1.5}', False),
     ({"type": "is-json", "value": "type: array\nitems:\n  type: string\n"}, '["a", "b"]', True),  # docs: YAML schema text
     ({"type": "is-json", "value": "type: array\nitems:\n  type: string\n"}, '["a", 1]', False),
-    # contains-json: JSON anywhere in the output (docs)
+    # contains-json: JSON anywhere in the output (docs). promptfoo looks for objects only, adds
+    # missing closing braces and parses candidates as YAML; the lenient rows below are verdicts of
+    # the real promptfoo 0.120.8 (bench/promptfoo_crosscheck.py), not of its docs.
     ({"type": "contains-json"}, 'Sure! {"a": 1} hope it helps', True),
     ({"type": "contains-json"}, 'Result:\n```json\n{"a": [1, 2]}\n```', True),
-    ({"type": "contains-json"}, "no json {here", False),
+    ({"type": "contains-json"}, "no json {here", True),  # "{here}" is YAML for {here: null}
     ({"type": "contains-json"}, "", False),
-    ({"type": "contains-json"}, "list: [1, 2, 3]", True),
+    ({"type": "contains-json"}, "list: [1, 2, 3]", False),  # a bare array is not looked for
+    ({"type": "contains-json"}, '[{"a": 1}]', True),  # the object inside it is
+    ({"type": "contains-json"}, "{'a': 1}", True),
+    ({"type": "contains-json"}, "{a: 1}", True),
+    ({"type": "contains-json"}, "use {} here", True),
+    ({"type": "contains-json"}, '{"a": 1', True),  # closed for it
+    ({"type": "contains-json"}, 'x {"a": 1 // a comment\n}', True),
+    ({"type": "contains-json"}, "x {", False),
+    ({"type": "contains-json"}, "a } b", False),
     ({"type": "contains-json", "value": {"required": ["name"]}}, 'x {"name": "Ann"} y', True),
     ({"type": "contains-json", "value": {"required": ["name"]}}, 'x {"age": 3} y', False),
     ({"type": "contains-json", "value": {"required": ["name"]}}, '{"age": 3} and {"name": "B"}', True),
@@ -130,7 +140,8 @@ ROWS: list[tuple[A, str, bool]] = [
     ({"type": "word-count", "value": {"max": 1}}, "a", True),
     ({"type": "not-word-count", "value": 1}, "a b", True),
     # is-valid-openai-tools-call (pf-tests: list of {type, function: {name, arguments}})
-    ({"type": "is-valid-openai-tools-call"}, '[{"type": "function", "function": {"name": "get_weather", "arguments": "{\\"city\\": \\"Boston\\"}"}}]', True),
+    # no tools in the provider's config: nothing is a valid call (promptfoo 0.120.8, crosscheck)
+    ({"type": "is-valid-openai-tools-call"}, '[{"type": "function", "function": {"name": "get_weather", "arguments": "{\\"city\\": \\"Boston\\"}"}}]', False),
     ({"type": "is-valid-openai-tools-call"}, '[{"type": "function", "function": {"name": "f", "arguments": "not json"}}]', False),
     ({"type": "is-valid-openai-tools-call"}, "The weather is nice", False),
     ({"type": "is-valid-openai-tools-call"}, "[]", False),
@@ -177,7 +188,7 @@ JS_ROWS: list[tuple[A, str, bool]] = [
     ({"type": "javascript", "value": "context.vars.topic === 'fruit'"}, "x", True),
     ({"type": "javascript", "value": "output.toLowerCase().includes('clue') || output.toLowerCase().includes('evidence')"}, "The EVIDENCE was clear", True),  # corpus
     ({"type": "javascript", "value": "output.split('\\n').length >= 3"}, "a\nb", False),  # corpus: config-result-hooks
-    ({"type": "javascript", "value": "'true'"}, "x", True),
+    ({"type": "javascript", "value": "'true'"}, "x", False),  # a string is not a result (promptfoo 0.120.8); Python's is
     ({"type": "javascript", "value": "undefinedVariable > 1"}, "x", False),  # a thrown error fails
     ({"type": "javascript", "value": "[...output].length === 2"}, "😀é", True),  # unicode code points
     ({"type": "not-javascript", "value": "output.includes('x')"}, "abc", True),
@@ -298,8 +309,11 @@ def test_latency_and_cost(assertion: A, latency_s: float, cost: float | None, ex
     ([{"type": "contains", "value": "a", "weight": 3}, {"type": "contains", "value": "z"}], 0.8, "a", False, 0.75),
     # no threshold: every assertion must pass (docs)
     ([{"type": "contains", "value": "a"}, {"type": "contains", "value": "b"}], None, "ab", True, 1.0),
-    # weight 0 counts for nothing in the score but a failure still fails the test (pf-tests)
-    ([{"type": "contains", "value": "a"}, {"type": "contains", "value": "z", "weight": 0}], None, "a", False, 1.0),
+    # weight 0: reported, but counts for nothing, not even pass/fail (promptfoo 0.120.8, crosscheck)
+    ([{"type": "contains", "value": "a"}, {"type": "contains", "value": "z", "weight": 0}], None, "a", True, 1.0),
+    ([{"type": "contains", "value": "z", "weight": 0}], None, "a", True, 0.0),
+    # an assert-set of weight 0 still decides (promptfoo 0.120.8, crosscheck)
+    ([{"type": "assert-set", "weight": 0, "assert": [{"type": "contains", "value": "z"}]}, {"type": "contains", "value": "a"}], None, "a", False, 1.0),
     # assert-set with its own threshold counts as one assertion (docs)
     ([{"type": "assert-set", "threshold": 0.5, "assert": [{"type": "contains", "value": "a"}, {"type": "contains", "value": "z"}]}], None, "a", True, 0.5),
     ([{"type": "assert-set", "assert": [{"type": "contains", "value": "a"}, {"type": "contains", "value": "z"}]}], None, "a", False, 0.5),
@@ -309,6 +323,18 @@ def test_latency_and_cost(assertion: A, latency_s: float, cost: float | None, ex
 def test_scoring(asserts: list[A], threshold: float | None, answer: str, passed: bool, score: float) -> None:
     result = evaluate([build(a) for a in asserts], answer, CheckContext(), threshold)
     assert (result.passed, round(result.score, 4)) == (passed, score)
+
+
+TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "required": ["city"], "properties": {"city": {"type": "string"}}}}}]
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ('[{"type": "function", "function": {"name": "get_weather", "arguments": "{\\"city\\": \\"Boston\\"}"}}]', True),
+    ('[{"type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]', False),  # misses a required argument
+    ('[{"type": "function", "function": {"name": "get_time", "arguments": "{}"}}]', False),  # not a configured tool
+])
+def test_tool_calls_are_checked_against_the_providers_tools(answer: str, expected: bool) -> None:
+    assert verdict({"type": "is-valid-openai-tools-call"}, answer, CheckContext(tools=TOOLS)) is expected
 
 
 def test_table_size() -> None:

@@ -85,7 +85,7 @@ def plan_items(spec: PromptSpec, settings: Settings, project_constraints: list[C
                     target=target,
                     messages=messages,
                     checks=checks,
-                    context=context,
+                    context=_with_provider_tools(context, target),
                     repeat=case.repeat or spec.repeat or settings.repeat,
                     # A repeat written in the file is a fixed choice; auto grows only the default.
                     repeat_max=settings.repeat_max if settings.repeat_auto and not (case.repeat or spec.repeat) else None,
@@ -108,6 +108,13 @@ def spec_target(spec: PromptSpec, raw: str, settings: Settings) -> ModelTarget:
         return resolve_target(raw, settings)
     target = resolve_target(str(options.get("id", raw)), settings)
     return replace(target, label=spec.model_labels.get(raw, raw), options={**target.options, **options})
+
+
+def _with_provider_tools(context: CheckContext, target: ModelTarget) -> CheckContext:
+    """promptfoo validates tool calls against the provider's own ``tools`` config."""
+    config = target.options.get("config")
+    tools = config.get("tools", config.get("functions")) if isinstance(config, dict) else None
+    return replace(context, tools=tools) if isinstance(tools, list) else context
 
 
 def _first(*values: float | None) -> float:

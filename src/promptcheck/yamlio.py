@@ -163,6 +163,21 @@ def loads(text: str, display_path: str) -> Any:
         loader.dispose()
 
 
+def bounded_yaml(text: str) -> Any:
+    """Plain values from YAML text that is not a file of ours (e.g. a model's answer): aliases
+    are expanded only up to MAX_EXPANDED_NODES (ValueError beyond), so an alias bomb fails fast."""
+    loader = _BaseLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
+            raise ValueError(f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def load_file(path: Path, display_path: str) -> Any:
     try:
         raw = path.read_bytes()

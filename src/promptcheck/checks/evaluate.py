@@ -13,10 +13,11 @@ Rules, in the order they apply to one check:
 4. A skipped verdict stays skipped (and "passed"); negation and threshold leave it alone.
 
 Scoring a list (a case, or an assert-set) is promptfoo's: the score is the weighted mean
-of the non-skipped scores, where weight 0 means "report only" (no effect on the score).
-With a threshold the list passes iff ``score >= threshold``; without one every
-non-skipped check must pass. When nothing carries weight the score is 1.0 if everything
-passed, else 0.0; a list where everything was skipped passes with score 1.0.
+of the non-skipped scores, where weight 0 means "report only": such a check is shown but
+affects neither the score nor pass/fail (an assert-set of weight 0 still decides). With a
+threshold the list passes iff ``score >= threshold``; without one every non-skipped check
+that decides must pass. When nothing carries weight the score is 0.0, as in promptfoo; a
+list where everything was skipped passes with score 1.0.
 """
 
 from __future__ import annotations
@@ -147,12 +148,13 @@ def _evaluate_group(
 
 
 def _combine(results: list[CheckResult], threshold: float | None) -> tuple[float, bool]:
-    all_passed = all(r.passed for r in results)
+    # A check of weight 0 is shown but decides nothing; an assert-set of weight 0 still does.
+    all_passed = all(r.passed for r in results if r.weight > 0 or r.type == GROUP_TYPE)
     weight = sum(r.weight for r in results if r.weight > 0)
     if weight > 0:
         score = sum(r.score * r.weight for r in results if r.weight > 0) / weight
     else:
-        score = 1.0 if all_passed else 0.0
+        score = 0.0 if results else 1.0
     if threshold is None:
         return score, all_passed
     return score, score >= threshold - _EPSILON

@@ -13,10 +13,9 @@ from promptcheck.checks import jsengine, promptfoo_script, promptfoo_transform  
 from promptcheck.checks.builtin import _check_schema, as_text, equals, schema_problem, show_regex
 from promptcheck.checks.errorjson import dumps, json_equal
 from promptcheck.checks.jsregex import PatternError, to_python
+from promptcheck.checks.pfjson import json_objects_in
 from promptcheck.checks.registry import CheckContext, Verdict, quote, register
 from promptcheck.spec import CheckSpec
-
-_DECODER = json.JSONDecoder()
 
 
 @register("promptfoo-equals")
@@ -67,30 +66,11 @@ def _validate_schema_value(spec: CheckSpec) -> None:
         _check_schema(spec.value)
 
 
-def json_values_in(text: str) -> list[tuple[Any, int, int]]:
-    """Every JSON object or array embedded in prose, outermost first, with spans."""
-    found: list[tuple[Any, int, int]] = []
-    index = 0
-    while index < len(text):
-        if text[index] in "{[":
-            try:
-                value, end = _DECODER.raw_decode(text, index)
-            except ValueError:
-                index += 1
-                continue
-            if isinstance(value, (dict, list)):
-                found.append((value, index, end))
-                index = end
-                continue
-        index += 1
-    return found
-
-
 @register("contains-json", validate=_validate_schema_value)
 def contains_json(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
-    values = json_values_in(output)
+    values = json_objects_in(output)
     if not values:
-        return Verdict(False, 0.0, "answer contains no JSON object or array")
+        return Verdict(False, 0.0, "answer contains no JSON object")
     if spec.value is None:
         return Verdict(True, 1.0, f"answer contains JSON {quote(dumps(values[0][0]))}", values[0][1:])
     problem = ""
@@ -118,9 +98,9 @@ def _tool_call_problem(call: Any, functions: dict[str, Any] | None) -> str | Non
     return schema_problem(parsed, schema) if isinstance(schema, dict) else None
 
 
-def _functions(spec: CheckSpec) -> dict[str, Any] | None:
+def _functions(spec: CheckSpec, ctx: CheckContext) -> dict[str, Any] | None:
     """Tool name -> parameters schema from the provider's ``tools``/``functions`` config."""
-    config = spec.options.get("tools")
+    config = spec.options.get("tools", ctx.tools)
     if not isinstance(config, list):
         return None
     table = {}
@@ -145,8 +125,11 @@ def valid_tools_call(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict
         calls = calls.get("tool_calls", [calls])
     if not isinstance(calls, list) or not calls:
         return Verdict(False, 0.0, "answer is not a JSON list of tool calls")
+    functions = _functions(spec, ctx)
+    if functions is None:  # promptfoo: nothing to be valid against
+        return Verdict(False, 0.0, "no tools are configured for this provider (its config 'tools'), so no tool call can be valid")
     for call in calls:
-        if problem := _tool_call_problem(call, _functions(spec)):
+        if problem := _tool_call_problem(call, functions):
             return Verdict(False, 0.0, problem)
     return Verdict(True, 1.0, f"{len(calls)} valid tool call(s)")
 
@@ -154,7 +137,7 @@ def valid_tools_call(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict
 @register("is-valid-openai-function-call")
 def valid_function_call(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     call = _parsed(output)
-    problem = _tool_call_problem({"function": call}, _functions(spec)) if isinstance(call, dict) else "answer is not a JSON function call"
+    problem = _tool_call_problem({"function": call}, _functions(spec, ctx)) if isinstance(call, dict) else "answer is not a JSON function call"
     return Verdict(problem is None, 1.0 if problem is None else 0.0, problem or "valid function call")
 
 

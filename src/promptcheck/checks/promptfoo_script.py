@@ -22,7 +22,11 @@ class ScriptError(Exception):
 def normalize(result: Any, language: str) -> Verdict:
     """promptfoo's reading of a script result (scriptResultNormalization.ts): booleans pass
     as they are, a number passes when > 0 (a ``threshold`` is applied later, generically),
-    "true"/"false" strings and JSON-object strings are read, an object needs ``pass``."""
+    "true"/"false" strings and JSON-object strings are read, an object needs ``pass``. Only
+    Python's results arrive as text (its stdout); a JavaScript function that returns a string
+    fails, as in promptfoo."""
+    if isinstance(result, str) and language.lower() in ("javascript", "js"):
+        raise ScriptError(f"{language} assertion must return a boolean, number or {{pass, score, reason}}, got the string {quote(result)}")
     if isinstance(result, str):
         lowered = result.strip().lower()
         if lowered in ("true", "false"):

@@ -4,7 +4,7 @@ thresholds are applied here, generically, so no check implements them itself."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from promptcheck.spec import CheckSpec
 
@@ -44,6 +44,7 @@ class CheckContext:
     cost: float | None = None
     phrases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # extra constraint phrases
     base_dir: str = "."  # for file:// references in check values
+    tools: Sequence[Any] | None = None  # the item's provider's ``tools`` config (promptfoo's tool-call checks)
     judge: JudgeFn | None = None
     embed: EmbedFn | None = None
 
