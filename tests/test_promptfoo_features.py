@@ -353,3 +353,39 @@ def test_conversation_threads_run_first_turns_only(pf: pytest.Pytester) -> None:
     result = run(pf)
     result.assert_outcomes(passed=2, skipped=1)
     result.stdout.fnmatch_lines(["*later turn of conversation 'one': it needs the answers of earlier turns*"])
+
+
+def test_tool_calls_are_checked_against_each_providers_own_tools(pf: pytest.Pytester) -> None:
+    # As in promptfoo: is-valid-openai-tools-call validates against the provider's config.tools,
+    # and with no tools configured no call is valid. Echo answers with the rendered tool call.
+    write(pf, "promptfooconfig.yaml", """\
+        prompts:
+          - '[{"type": "function", "function": {"name": "{{fn}}", "arguments": "{}"}}]'
+        providers:
+          - id: echo
+            label: with-tools
+            config:
+              tools:
+                - type: function
+                  function: {name: get_weather, parameters: {type: object, properties: {city: {type: string}}}}
+          - id: echo
+            label: no-tools
+        tests:
+          - description: known tool
+            vars: {fn: get_weather}
+            assert: [{type: is-valid-openai-tools-call}]
+          - description: unknown tool
+            vars: {fn: get_time}
+            assert: [{type: is-valid-openai-tools-call}]
+    """)
+
+    result = run(pf, "-v")
+
+    result.assert_outcomes(passed=1, failed=3)
+    result.stdout.fnmatch_lines_random([
+        "*known-tool?with-tools? PASSED*",
+        "*unknown-tool?with-tools? FAILED*",
+        "*::known-tool?no-tools? FAILED*",
+        "*no tool named 'get_time' (known: get_weather)*",
+        "*no tools are configured for this provider*",
+    ])
