@@ -3,7 +3,13 @@ when the child dies, and the setting that picks it."""
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fakellm import FakeLLM
@@ -111,3 +117,41 @@ def test_an_unknown_setting_is_a_usage_error_naming_the_choices(project: Project
 )
 def test_auto_uses_a_child_only_with_a_spare_core_and_no_xdist(setting: str, is_worker: bool, cpus: int, expected: bool) -> None:
     assert wanted(setting, is_worker=is_worker, cpus=cpus) is expected
+
+
+def children_of(pid: int) -> list[str]:
+    """Process ids whose parent is ``pid`` (Linux /proc; field 4 of stat, after the command)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[1] == str(pid):
+            found.append(stat.parent.name)
+    return found
+
+
+def test_ctrl_c_with_a_call_in_flight_keeps_what_finished_and_leaves_no_process(project: Project) -> None:
+    project.fake.script(["ok", "hang"])  # the second call never gets an answer
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--record-mode=new", "--call-process=on", "--concurrency", "1"]
+    proc = subprocess.Popen(command, cwd=project.pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    runs = project.pytester.path / "reports" / "runs"
+    # Wait until the second call is at the server and the first item is in the run's journal.
+    while len(project.fake.requests) < 2 or not any(j.read_text() for j in runs.glob("*.journal.jsonl")):
+        assert time.monotonic() < deadline and proc.poll() is None, "the second call never started"
+        time.sleep(0.05)
+    children = children_of(proc.pid)
+
+    proc.send_signal(signal.SIGINT)
+    output = proc.communicate(timeout=60)[0].decode()
+
+    assert "KeyboardInterrupt" in output
+    [record] = [json.loads(p.read_text()) for p in runs.glob("*.json")]
+    assert record["complete"] is False
+    assert {i["case_id"]: i["status"] for i in record["items"]} == {"ada": "pass"}
+    assert [e["item"] for e in project.entries().values()] == ["prompts/greet.prompt.yaml::ada[local]"]
+    assert len(children) == 1, "one call process while running"
+    time.sleep(0.5)
+    assert not Path(f"/proc/{children[0]}").exists(), "the call process ended with the session"
