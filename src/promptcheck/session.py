@@ -4,7 +4,7 @@ process (the way pytest-xdist hands off to DSession and syrupy keeps a session o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generator, NoReturn
+from typing import TYPE_CHECKING, Any, Generator, Iterable, NoReturn
 
 import pytest
 
@@ -23,6 +23,7 @@ from promptcheck.providers.base import ProviderError, ProviderResponse
 from promptcheck.providers.cassette import CassetteStore
 from promptcheck.providers.cassette_format import scrubbed
 from promptcheck.providers.factory import ProviderFactory
+from promptcheck.providers.registry import ModelTarget, resolve_target
 from promptcheck.records import build_record
 from promptcheck.runlog import RunLog
 from promptcheck.runstore import RunFileError, resolve_baseline, utc_now
@@ -96,18 +97,19 @@ class PromptcheckSession:
                     if not self.providers.replays(request):  # a recorded answer needs no pool thread
                         pool.submit(request)
 
-    def warm_call_process(self, plan: ItemPlan | None) -> None:
-        """The first collected item that may call an SDK starts the call process, so the SDK
-        imports there while pytest collects the rest."""
+    def warm_call_process(self, targets: Iterable[ModelTarget]) -> None:
+        """Start the call process as soon as a model that may be called is known (from the
+        settings at session start, else from the first collected item), so its SDK imports there
+        while pytest still collects."""
         if (
-            isinstance(plan, ItemPlan)
-            and not plan.skip_reason
-            and self.settings.record_mode != "none"  # a replay-only run never calls
+            self.settings.record_mode != "none"  # a replay-only run never calls
             and not self.config.option.collectonly
             and not self.config.getoption("batch")
+            and not self.is_xdist_controller
             and callprocess.wanted(self.settings.call_process, is_worker=self.is_worker)
         ):
-            self.providers.warm_call_process(plan.target)
+            for target in targets:
+                self.providers.warm_call_process(target)
 
     def _feed_worker_queue(self) -> None:
         self.prefetch(pending_worker_items(self.config))
@@ -201,7 +203,9 @@ class PromptcheckSession:
             self.config.option.continue_on_collection_errors = True
 
     def pytest_itemcollected(self, item: pytest.Item) -> None:
-        self.warm_call_process(getattr(item, "plan", None))
+        plan = getattr(item, "plan", None)
+        if isinstance(plan, ItemPlan) and not plan.skip_reason:
+            self.warm_call_process([plan.target])
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> None:
@@ -264,6 +268,7 @@ class PromptcheckSession:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if self.stores_runs:
             self.runlog.enable(self.config)
+        self.warm_call_process(resolve_target(label, self.settings) for label in self.settings.models or ())
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.runlog.deselected += len(items)
