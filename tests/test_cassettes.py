@@ -15,7 +15,8 @@ import yaml
 from fakellm import FakeLLM
 
 from promptcheck.providers.base import ProviderError, ProviderRequest, ProviderResponse, Usage
-from promptcheck.providers.cassette import CassetteProvider, CassetteStore, cassette_relpath
+from promptcheck.providers.cassette import CassetteStore, cassette_relpath
+from promptcheck.providers.recording import CassetteProvider
 from promptcheck.providers.openai_provider import OpenAIProvider
 
 SRC = Path(__file__).resolve().parents[1] / "src"

@@ -14,7 +14,8 @@ from typing import Any
 
 from promptcheck.providers.anthropic_provider import AnthropicProvider
 from promptcheck.providers.base import ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse
-from promptcheck.providers.cassette import CassetteProvider, locked_dir
+from promptcheck.providers.cassette import locked_dir
+from promptcheck.providers.recording import CassetteProvider
 from promptcheck.providers.factory import ProviderFactory
 from promptcheck.providers.openai_provider import OpenAIProvider
 from promptcheck.providers.sdk_common import describe_sdk_error

@@ -13,7 +13,8 @@ from promptcheck.providers.base import Provider, ProviderConfigError, ProviderRe
 from promptcheck.providers.local import EchoProvider, PythonProvider, ReferenceProvider
 from promptcheck.providers.anthropic_provider import AnthropicProvider
 from promptcheck.providers.callprocess import SDK_MODULES, CallProcess, RemoteProvider
-from promptcheck.providers.cassette import CassetteProvider, CassetteStore
+from promptcheck.providers.cassette import CassetteStore
+from promptcheck.providers.recording import CassetteProvider
 from promptcheck.providers.openai_provider import OpenAIProvider
 from promptcheck.providers.ratelimit import RateLimited
 from promptcheck.providers.registry import NETWORK_TYPES, ModelTarget, resolve_target, unknown_model_message

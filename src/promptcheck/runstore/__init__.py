@@ -49,19 +49,8 @@ from promptcheck.runstore.record import (
     utc_now,
     validate_item,
 )
-from promptcheck.runstore.store import (
-    JOURNAL_SUFFIX,
-    RunFileError,
-    RunInfo,
-    RunRecorder,
-    list_runs,
-    load_run,
-    read_header,
-    resolve_baseline,
-    resolve_run_path,
-    runs_dir,
-    write_run,
-)
+from promptcheck.runstore.reading import RunInfo, list_runs, load_run, read_header, resolve_baseline, resolve_run_path
+from promptcheck.runstore.store import JOURNAL_SUFFIX, RunFileError, RunRecorder, runs_dir, write_run
 
 __all__ = [
     "JOURNAL_SUFFIX", "SCHEMA", "STATUSES", "RunFileError", "RunInfo", "RunRecorder", "collect_git",

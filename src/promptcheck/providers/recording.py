@@ -1,0 +1,86 @@
+"""Record/replay as a provider: answers from the cassettes when the record mode allows, calls
+the wrapped provider (and records its answer) when it must, and otherwise says how to record.
+
+The record modes are pytest-recording's; see cassette.py for what each means and for storage."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from .base import Provider, ProviderError, ProviderRequest, ProviderResponse
+from .cassette import RECORD_MODES, CassetteStore, split_item_id
+
+
+def record_command(request: ProviderRequest) -> str:
+    prompt, case = split_item_id(request.item_id)
+    target = f" {prompt}" if prompt else ""
+    select = f" -k '{case}'" if case else ""
+    return f"pytest{target} --record-mode=new{select}"
+
+
+class CassetteProvider:
+    """Wraps a provider with record/replay. The inner provider is built only when a call must
+    really be made, so replay-only runs need neither API keys nor SDK imports."""
+
+    def __init__(
+        self,
+        inner_factory: Callable[[], Provider],
+        store: CassetteStore,
+        mode: str = "none",
+        *,
+        label: str = "cassette",
+        hint: Callable[[ProviderRequest], str] = record_command,
+    ) -> None:
+        if mode not in RECORD_MODES:
+            raise ValueError(f"record mode must be one of {', '.join(RECORD_MODES)}, not {mode!r}")
+        self.label = label
+        self.mode = mode
+        self.store = store
+        self._inner_factory = inner_factory
+        self._inner: Provider | None = None
+        self._inner_lock = threading.Lock()
+        self._hint = hint
+
+    def complete(self, request: ProviderRequest) -> ProviderResponse:
+        replayed = self.replay(request)
+        if replayed is not None:
+            return replayed
+        if self.mode == "new" or self.mode == "all":
+            return self._record(request)
+        if self.mode == "once" and self.store.may_record_once(request):
+            return self._record(request)
+        raise ProviderError(self._missing_message(request))
+
+    def replays(self, request: ProviderRequest) -> bool:
+        """Whether ``complete`` answers from the cassette, checked without marking anything used."""
+        if self.mode == "all" and not self.store.recorded_this_run(request):
+            return False  # "all" records everything once per run
+        return self.store.has(request)
+
+    def replay(self, request: ProviderRequest) -> ProviderResponse | None:
+        """The recorded answer (marked used) when this mode replays it; never touches the network."""
+        if self.mode == "all" and not self.store.recorded_this_run(request):
+            return None
+        return self.store.lookup(request)
+
+    def _record(self, request: ProviderRequest) -> ProviderResponse:
+        response = self._inner_provider().complete(request)
+        self.store.record(request, response)
+        return response
+
+    def _inner_provider(self) -> Provider:
+        with self._inner_lock:
+            if self._inner is None:
+                self._inner = self._inner_factory()
+            return self._inner
+
+    def _missing_message(self, request: ProviderRequest) -> str:
+        path = self.store.path_for(request)
+        what = request.item_id or f"{request.label} (key {request.key()})"
+        why = (
+            "record mode 'once' only records into new cassette files"
+            if self.mode == "once"
+            else "record mode 'none' never calls the API"
+        )
+        return f"no recorded answer for {what} in {path} ({why}). Record it with: {self._hint(request)}"
