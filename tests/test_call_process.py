@@ -4,6 +4,7 @@ when the child dies, and the setting that picks it."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 from fakellm import FakeLLM
 from liveproject import Project, clean_server, greeter_project, warm_up_sdks
 
-from promptcheck.providers.callprocess import wanted
+from promptcheck.providers.callprocess import process_count, wanted
 
 warm_up_sdks()
 
@@ -84,7 +85,7 @@ def test_a_child_that_dies_turns_the_calls_it_held_into_errors_that_say_so(proje
         "    CONFIG.append(config)\n"
         "def pytest_runtest_logreport(report):\n"
         "    if report.when == 'call' and 'ada' in report.nodeid:\n"
-        "        process = CONFIG[0].stash[SESSION_KEY].providers.call_process._process\n"
+        "        process = CONFIG[0].stash[SESSION_KEY].providers.call_process.children[0]._process\n"
         "        process.kill()\n"
         "        process.wait()\n"
     )
@@ -155,3 +156,28 @@ def test_ctrl_c_with_a_call_in_flight_keeps_what_finished_and_leaves_no_process(
     assert len(children) == 1, "one call process while running"
     time.sleep(0.5)
     assert not Path(f"/proc/{children[0]}").exists(), "the call process ended with the session"
+
+
+@pytest.mark.parametrize(("concurrency", "cpus", "expected"), [(8, 2, 1), (32, 8, 1), (33, 8, 2), (64, 2, 2), (64, 1, 1), (256, 4, 4)])
+def test_one_call_process_per_32_calls_in_flight_and_per_core(concurrency: int, cpus: int, expected: int) -> None:
+    assert process_count(concurrency, cpus) == expected
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: one call process")
+def test_calls_spread_over_two_call_processes_and_all_are_recorded(project: Project) -> None:
+    project.fake.delay_s = 0.2
+    project.prompt([f"Person{i:02d}" for i in range(40)])
+    project.pytester.makeconftest(
+        "from pathlib import Path\n"
+        "from promptcheck.keys import SESSION_KEY\n"
+        "def pytest_sessionfinish(session):\n"
+        "    children = session.config.stash[SESSION_KEY].providers.call_process.children\n"
+        "    Path('calls-per-child.txt').write_text(' '.join(str(c._next_call) for c in children))\n"
+    )
+
+    # 64 in flight: two children on a machine with two cores or more.
+    project.run("--record-mode=new", "--call-process=on", "--concurrency", "64").assert_outcomes(passed=40)
+
+    calls = [int(n) for n in (project.pytester.path / "calls-per-child.txt").read_text().split()]
+    assert len(calls) == 2 and sum(calls) == 40 and min(calls) > 0, calls
+    assert len(project.entries()) == 40

@@ -12,7 +12,7 @@ from promptcheck.config import Settings
 from promptcheck.providers.base import Provider, ProviderConfigError, ProviderRequest, ProviderResponse
 from promptcheck.providers.local import EchoProvider, PythonProvider, ReferenceProvider
 from promptcheck.providers.anthropic_provider import AnthropicProvider
-from promptcheck.providers.callprocess import SDK_MODULES, CallProcess, RemoteProvider
+from promptcheck.providers.callprocess import SDK_MODULES, CallProcesses, RemoteProvider, process_count
 from promptcheck.providers.cassette import CassetteStore
 from promptcheck.providers.recording import CassetteProvider
 from promptcheck.providers.openai_provider import OpenAIProvider
@@ -28,14 +28,15 @@ class ProviderFactory:
         self._errors: dict[str, str] = {}
         self._targets: dict[str, ModelTarget] = {}
         self._lock = threading.Lock()
-        self.call_process: CallProcess | None = None
+        self.call_process: CallProcesses | None = None
 
     def warm_call_process(self, target: ModelTarget) -> None:
         """Start the call process if need be, and have it import ``target``'s SDK (see callprocess)."""
         if target.provider not in SDK_MODULES:
             return
         if self.call_process is None:
-            self.call_process = CallProcess(self.settings.concurrency)
+            concurrency = self.settings.concurrency
+            self.call_process = CallProcesses(concurrency, process_count(concurrency))
         self.call_process.warm(SDK_MODULES[target.provider])
 
     def config_error(self, target: ModelTarget) -> str | None:
@@ -108,7 +109,7 @@ class ProviderFactory:
             self._sdk_provider(target)
         return CassetteProvider(lambda: self._sdk_provider(target, self.call_process), self.cassettes, mode, label=target.label)
 
-    def _sdk_provider(self, target: ModelTarget, call_process: CallProcess | None = None) -> Provider:
+    def _sdk_provider(self, target: ModelTarget, call_process: CallProcesses | None = None) -> Provider:
         options = target.options
         common: dict[str, Any] = {
             "label": target.label,
