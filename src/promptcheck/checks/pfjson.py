@@ -25,16 +25,18 @@ def json_objects_in(text: str) -> list[tuple[dict[str, Any], int, int]]:
     found: list[tuple[dict[str, Any], int, int]] = []
     start = 0
     while start < len(text):
-        if text[start] == "{":
-            end = _object_end(text, start, found)
-            if end is not None:
-                start = end
-                continue
-        start += 1
+        hit = _object_at(text, start) if text[start] == "{" else None
+        if hit is not None:
+            found.append(hit)
+            start = hit[2]
+        else:
+            start += 1
     return found
 
 
-def _object_end(text: str, start: int, found: list[tuple[dict[str, Any], int, int]]) -> int | None:
+def _object_at(text: str, start: int) -> tuple[dict[str, Any], int, int] | None:
+    """The object whose ``{`` is at ``start``: tried at its matching ``}`` (or where the text or
+    MAX_CANDIDATE ends); an unbalanced candidate that fails to parse keeps looking further."""
     opened, closed = 1, 0
     limit = min(start + MAX_CANDIDATE, len(text))
     end = start + 1
@@ -45,11 +47,9 @@ def _object_end(text: str, start: int, found: list[tuple[dict[str, Any], int, in
             closed += 1
         end += 1
         if opened == closed or end == len(text) or end == start + MAX_CANDIDATE:
-            candidate = text[start:end] + "}" * (opened - closed)
-            value = _parse(candidate)
+            value = _parse(text[start:end] + "}" * (opened - closed))
             if isinstance(value, dict):
-                found.append((value, start, end))
-                return end
+                return value, start, end
             if value is _INVALID and opened == closed:
                 return None
     return None
