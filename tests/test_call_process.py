@@ -97,6 +97,23 @@ def test_a_child_that_dies_turns_the_calls_it_held_into_errors_that_say_so(proje
     assert result.duration < 30
 
 
+def test_a_child_that_crashes_says_its_last_words(project: Project) -> None:
+    # Before any call, a message naming a provider the child never got: its loop dies with a
+    # KeyError, and every item shows the last line the child wrote.
+    project.pytester.makeconftest(
+        "from promptcheck.keys import SESSION_KEY\n"
+        "def pytest_collection_finish(session):\n"
+        "    child = session.config.stash[SESSION_KEY].providers.call_process.children[0]\n"
+        "    with child._lock:\n"
+        "        child._send(('call', 0, 12345, None))\n"
+    )
+
+    result = project.run("--record-mode=new", "--call-process=on")
+
+    result.assert_outcomes(errors=3)
+    result.stdout.fnmatch_lines(["*provider error: local: the call process stopped unexpectedly (exit code 1): KeyError: 12345*"])
+
+
 def test_an_unknown_setting_is_a_usage_error_naming_the_choices(project: Project) -> None:
     project.configure(settings='call_process = "sometimes"\n')
 
