@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -365,3 +367,19 @@ def test_price_table_lookup_by_family_publisher_and_override() -> None:
 def test_bad_price_override_is_a_config_error() -> None:
     with pytest.raises(ProviderConfigError, match="price for 'x' must look like"):
         cost_for("x", Usage(1, 1), {"x": 3})
+
+
+@pytest.mark.parametrize("sdk", ["openai", "anthropic"])
+def test_the_answer_models_are_built_before_concurrent_calls_parse_answers(sdk: str) -> None:
+    # A fresh interpreter: this one may have built them already. Both SDKs defer building their
+    # pydantic models to first use, and threads racing in that build fail a call.
+    code = (
+        "from promptcheck.providers.sdk_common import answer_models, prepare_sdk\n"
+        f"models = answer_models({sdk!r})\n"
+        "unbuilt = lambda: sum(not m.__pydantic_complete__ for m in models)\n"
+        f"before = unbuilt(); prepare_sdk({sdk!r}); print(len(models), before, unbuilt())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    total, before, after = map(int, done.stdout.split())
+    assert total >= 5 and before == total
+    assert after == 0

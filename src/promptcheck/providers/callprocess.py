@@ -20,7 +20,6 @@ in-process pool abandons them after ``-x`` or Ctrl-C.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import math
 import os
 import pickle
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .base import Provider, ProviderError, ProviderRequest, ProviderResponse
+from .sdk_common import prepare_sdk
 
 SDK_MODULES = {"openai": "openai", "github": "openai", "compatible": "openai", "anthropic": "anthropic"}
 # Calls in flight per child. At 2-3 ms of SDK CPU per call, one child answering a fast server
@@ -231,7 +231,7 @@ def _serve(concurrency: int) -> None:
         except EOFError:
             break
         if message[0] == "import":
-            importlib.import_module(message[1])
+            prepare_sdk(message[1])
         elif message[0] == "provider":
             providers[message[1]] = message[2]
         else:

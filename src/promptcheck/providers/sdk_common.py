@@ -11,10 +11,12 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import sys
 import threading
 import time
+import typing
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -37,6 +39,51 @@ _REASONS = {
     504: "gateway timeout",
     529: "overloaded",
 }
+
+
+# The pydantic model each SDK parses an answer into (module, class), for prepare_sdk.
+ANSWER_MODELS = {"openai": ("openai.types.chat", "ChatCompletion"), "anthropic": ("anthropic.types", "Message")}
+_prepare_lock = threading.Lock()
+
+
+def prepare_sdk(name: str) -> ModuleType:
+    """Import SDK ``name`` and build the pydantic models of its answers, once, on this thread.
+
+    Both SDKs declare their models with ``defer_build``, so each model is built on first use.
+    When 32 threads parse their first answers at once they race in that build (pydantic#11849)
+    and one of them fails with "BaseModel cannot be instantiated directly"."""
+    sdk = sys.modules.get(name)
+    if sdk is not None and getattr(sdk, "_promptcheck_prepared", False):
+        return sdk
+    with _prepare_lock:
+        sdk = importlib.import_module(name)
+        if not getattr(sdk, "_promptcheck_prepared", False):
+            for model in answer_models(name):
+                model.model_rebuild()
+            sdk._promptcheck_prepared = True  # type: ignore[attr-defined]
+    return sdk
+
+
+def answer_models(name: str) -> list[type]:
+    """The answer model of SDK ``name`` and every model its fields can hold."""
+    module, model = ANSWER_MODELS[name]
+    return list(_models_reachable(getattr(importlib.import_module(module), model)))
+
+
+def _models_reachable(annotation: Any, seen: set[type] | None = None) -> Iterator[type]:
+    """Every pydantic model in ``annotation``'s field types, recursively (unions included)."""
+    seen = set() if seen is None else seen
+    fields = getattr(annotation, "model_fields", None)
+    if isinstance(annotation, type) and isinstance(fields, dict):
+        if annotation in seen:
+            return
+        seen.add(annotation)
+        yield annotation
+        for field in fields.values():
+            yield from _models_reachable(field.annotation, seen)
+        return
+    for argument in typing.get_args(annotation):
+        yield from _models_reachable(argument, seen)
 
 
 def resolve_api_key(explicit: str | None, env_var: str | None, *, required: bool, who: str) -> str | None:
@@ -143,7 +190,7 @@ class SDKProvider(ABC):
 
     @property
     def sdk(self) -> ModuleType:
-        return importlib.import_module(self.sdk_name)
+        return prepare_sdk(self.sdk_name)
 
     @property
     def client(self) -> Any:
