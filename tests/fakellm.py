@@ -33,6 +33,7 @@ Faults (one per incoming request, consumed in order; ``ok`` or an empty queue an
 * ``reset`` the socket is closed without any response
 * ``hang``  no answer until the server stops (longer than any sane client timeout)
 * ``badjson`` status 200 with a truncated JSON body
+* ``wrongshape`` status 200 with valid JSON that is not an answer of either API
 
 CLI for benchmarks: ``python tests/fakellm.py --port 8765 --delay 0.2``.
 """
@@ -58,7 +59,7 @@ from typing import Any
 # OpenAI gets them concatenated (its wire format has a single content string).
 Responder = Callable[[str, dict[str, Any]], "str | list[str]"]
 
-FAULTS = ("ok", "429", "500", "400", "401", "reset", "hang", "badjson")
+FAULTS = ("ok", "429", "500", "400", "401", "reset", "hang", "badjson", "wrongshape")
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(401, _error(kind, "authentication_error", "Incorrect API key provided."))
         elif name == "badjson":
             self._send_raw(200, b'{"id": "broken", "choices": [{"message": ')
+        elif name == "wrongshape":
+            self._send_json(200, {"id": "odd", "object": "something.else"})
         else:
             try:
                 answer = fake._answer(kind, body)

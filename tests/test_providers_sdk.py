@@ -333,6 +333,13 @@ def test_malformed_json_is_a_provider_error(each: tuple[Callable[..., Any], Prov
         make().complete(req)
 
 
+def test_valid_json_that_is_no_answer_is_a_provider_error(each: tuple[Callable[..., Any], ProviderRequest], fake: FakeLLM) -> None:
+    make, req = each
+    fake.script(["wrongshape"])
+    with pytest.raises(ProviderError, match="the API answer did not have the expected shape"):
+        make().complete(req)
+
+
 def test_concurrent_slow_calls_overlap(fake: FakeLLM) -> None:
     fake.delay_s = 0.2
     provider = openai_provider(fake)

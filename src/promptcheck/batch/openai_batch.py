@@ -46,8 +46,6 @@ class OpenAIBatch:
         return BatchStatus(batch_id, batch.status, batch.status in _ENDED, counts)
 
     def answers(self, batch_id: str, requests: Mapping[str, ProviderRequest]) -> Answers:
-        import openai.types.chat
-
         batch = self.client.batches.retrieve(batch_id)
         answers: Answers = {}
         for file_id in (batch.output_file_id, batch.error_file_id):
@@ -62,7 +60,7 @@ class OpenAIBatch:
                     continue
                 response = line.get("response") or {}
                 if response.get("status_code") == 200 and not line.get("error"):
-                    completion = openai.types.chat.ChatCompletion.model_validate(response.get("body") or {})
+                    completion = response.get("body") or {}
                     answers[custom_id] = self.provider.respond(requests[custom_id], completion, 0.0, BATCH_PRICE_FACTOR)
                 else:
                     answers[custom_id] = self._reason(line, batch_id)

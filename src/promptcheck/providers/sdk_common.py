@@ -227,7 +227,7 @@ class SDKProvider(ABC):
         """The response for an SDK result object; also used for Batch API results (half price)."""
         try:
             text, usage, meta = self._parse(result)
-        except (AttributeError, IndexError, TypeError) as exc:
+        except (AttributeError, IndexError, KeyError, TypeError) as exc:
             # Only reachable when a server's JSON is valid but not the API's shape.
             raise ProviderError(f"{self.label}: the API answer did not have the expected shape ({exc})") from exc
         cost = cost_for(request.model, usage, self.prices)
