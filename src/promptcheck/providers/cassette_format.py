@@ -332,6 +332,11 @@ def _entry_text(key: str, entry: Any) -> str:
     return "".join(line if line == "\n" else "  " + line for line in text.splitlines(keepends=True))
 
 
+def entry_fragment(key: str, entry: Any) -> tuple[Any, str]:
+    """``entry``'s YAML under ``entries:``, made ahead of a write, as ``dump`` caches it."""
+    return entry, _entry_text(key, entry)
+
+
 def dump(doc: dict[str, Any], fragments: Fragments | None = None) -> str:
     """The file's text. ``fragments`` caches each entry's text between writes of the same file:
     representing YAML is pure Python, and re-dumping every entry on each batched write made
