@@ -61,6 +61,19 @@ def test_recorder_writes_a_complete_record(report_dir: Path) -> None:
         recorder.add(make_item("c"))
 
 
+def test_release_hands_the_sealed_record_over_and_keeps_nothing(report_dir: Path) -> None:
+    recorder = RunRecorder(report_dir, META)
+    recorder.add(make_item("a"))
+    with pytest.raises(RuntimeError, match="not finished; finish\\(\\) it first"):
+        recorder.release()
+    recorder.finish(complete=True)
+    released = recorder.release()
+    assert [i["case_id"] for i in released["items"]] == ["a"] and released["complete"] is True
+    with pytest.raises(RuntimeError, match=f"handed over by release\\(\\); read it from {re.escape(str(recorder.path))}"):
+        recorder.record  # noqa: B018  (the property is what is tested)
+    assert load_run(recorder.path)["items"] == released["items"], "the file still has every item"
+
+
 def test_record_layout_has_the_header_on_line_one(report_dir: Path) -> None:
     recorder = RunRecorder(report_dir, META)
     recorder.add(make_item("a", answer="line one\nline two </script> \u2028"))

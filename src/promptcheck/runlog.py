@@ -57,7 +57,7 @@ class RunLog:
         self.recorder.header.update(extra)
         interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
         self.recorder.finish(complete=not interrupted)
-        current = self.recorder.record
+        current = self.recorder.release()
         try:
             baseline = resolve_baseline(self.settings.baseline, self.settings.report_path, current)
         except RunFileError as exc:

@@ -262,6 +262,9 @@ class PromptcheckSession:
             if name == "promptcheck":
                 self.models_seen.setdefault(value["model"])
                 self.runlog.add(value)
+        # Delivered (it only rides on the report to reach the process that records, under
+        # xdist). pytest keeps every report until it exits; the run record has the item now.
+        report.user_properties = [prop for prop in report.user_properties if prop[0] != "promptcheck"]
         if report.failed and self.pool is not None and self.config.getoption("maxfail", 0) == 1:
             self.pool.cancel_pending()  # -x: stop paying for answers nobody will look at
 

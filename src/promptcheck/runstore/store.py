@@ -122,6 +122,7 @@ class RunRecorder:
         self._backoff = 1.0 / max_flush_share
         self._next_flush = 0.0
         self._finished = False
+        self._released = False
         self.flush()  # the file exists from the first moment, so a crash before any item still shows
         self._journal = self.journal_path.open("a", encoding="utf-8")
         atexit.register(self._at_exit)
@@ -134,6 +135,8 @@ class RunRecorder:
     def record(self) -> dict[str, Any]:
         """The run as a record dict (what ``compare`` and the reports take)."""
         with self._lock:
+            if self._released:
+                raise RuntimeError(f"run {self.run_id} was handed over by release(); read it from {self.path}")
             items = list(self._items.values())
             return self.header | {"summary": summarize(items), "items": items}
 
@@ -177,6 +180,18 @@ class RunRecorder:
             self.journal_path.unlink(missing_ok=True)
             atexit.unregister(self._at_exit)
             return self.path
+
+    def release(self) -> dict[str, Any]:
+        """The sealed run as a record dict, handed over: the recorder keeps only its header, so
+        the items need not outlive the caller (pytest's exit-time garbage collections walk
+        every object still alive, five times)."""
+        with self._lock:
+            if not self._finished:
+                raise RuntimeError(f"run {self.run_id} is not finished; finish() it first")
+            record = self.record
+            self._items = {}
+            self._released = True
+            return record
 
     def _at_exit(self) -> None:
         # Reached only when the session never called finish(): a crash or an abrupt exit.
