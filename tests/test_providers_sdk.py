@@ -384,9 +384,12 @@ def test_the_answer_models_are_built_before_concurrent_calls_parse_answers(sdk: 
         "from promptcheck.providers.sdk_common import answer_models, prepare_sdk\n"
         f"models = answer_models({sdk!r})\n"
         "unbuilt = lambda: sum(not m.__pydantic_complete__ for m in models)\n"
-        f"before = unbuilt(); prepare_sdk({sdk!r}); print(len(models), before, unbuilt())\n"
+        "import sys\n"
+        "http_stack = lambda: int('h11' in sys.modules)\n"
+        f"before = unbuilt(), http_stack(); prepare_sdk({sdk!r}); print(len(models), *before, unbuilt(), http_stack())\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    total, before, after = map(int, done.stdout.split())
-    assert total >= 5 and before == total
-    assert after == 0
+    total, unbuilt_before, http_before, unbuilt_after, http_after = map(int, done.stdout.split())
+    assert total >= 5 and unbuilt_before == total and not http_before
+    assert unbuilt_after == 0
+    assert http_after, "a first client was made, importing the HTTP stack before the first call"

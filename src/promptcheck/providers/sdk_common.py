@@ -41,8 +41,9 @@ _REASONS = {
 }
 
 
-# The pydantic model each SDK parses an answer into (module, class), for prepare_sdk.
+# The pydantic model each SDK parses an answer into (module, class), and its client class.
 ANSWER_MODELS = {"openai": ("openai.types.chat", "ChatCompletion"), "anthropic": ("anthropic.types", "Message")}
+CLIENT_CLASSES = {"openai": "OpenAI", "anthropic": "Anthropic"}
 _prepare_lock = threading.Lock()
 
 
@@ -51,7 +52,10 @@ def prepare_sdk(name: str) -> ModuleType:
 
     Both SDKs declare their models with ``defer_build``, so each model is built on first use.
     When 32 threads parse their first answers at once they race in that build (pydantic#11849)
-    and one of them fails with "BaseModel cannot be instantiated directly"."""
+    and one of them fails with "BaseModel cannot be instantiated directly".
+
+    A first client is made and dropped too: it imports the HTTP stack (~0.1 s), which a call
+    process then does while pytest still collects instead of before its first request."""
     sdk = sys.modules.get(name)
     if sdk is not None and getattr(sdk, "_promptcheck_prepared", False):
         return sdk
@@ -60,6 +64,8 @@ def prepare_sdk(name: str) -> ModuleType:
         if not getattr(sdk, "_promptcheck_prepared", False):
             for model in answer_models(name):
                 model.model_rebuild()
+            # Port 9 (discard): nothing connects; building a client opens no connection.
+            getattr(sdk, CLIENT_CLASSES[name])(api_key="promptcheck-prepare", base_url="http://127.0.0.1:9").close()
             sdk._promptcheck_prepared = True  # type: ignore[attr-defined]
     return sdk
 
