@@ -10,13 +10,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from fakellm import FakeLLM
 from liveproject import Project, clean_server, greeter_project, warm_up_sdks
 
-from promptcheck.providers.callprocess import process_count, wanted
+from promptcheck.providers.base import ProviderError, ProviderRequest
+from promptcheck.providers.callprocess import CallProcesses, RemoteProvider, process_count, split_concurrency, wanted
+from promptcheck.providers.openai_provider import OpenAIProvider
 
 warm_up_sdks()
 
@@ -198,3 +201,38 @@ def test_calls_spread_over_two_call_processes_and_all_are_recorded(project: Proj
     calls = [int(n) for n in (project.pytester.path / "calls-per-child.txt").read_text().split()]
     assert len(calls) == 2 and sum(calls) == 40 and min(calls) > 0, calls
     assert len(project.entries()) == 40
+
+
+@pytest.mark.parametrize(("concurrency", "count", "shares"), [(64, 2, [32, 32]), (65, 3, [22, 22, 21]), (5, 4, [2, 1, 1, 1])])
+def test_the_children_limits_add_up_to_the_concurrency(concurrency: int, count: int, shares: list[int]) -> None:
+    assert split_concurrency(concurrency, count) == shares
+
+
+def test_cancel_drops_the_calls_a_child_has_not_started(fake: FakeLLM) -> None:
+    # One call in flight at a time: the other two wait in the child's queue until cancelled.
+    fake.delay_s = 0.5
+    processes = CallProcesses(concurrency=1)
+    remote = RemoteProvider(OpenAIProvider(base_url=fake.openai_base_url, api_key="test-key", max_retries=0), processes)
+    requests = [ProviderRequest("openai", "gpt-4o", "openai:gpt-4o", (("user", f"Say hello to Person{i}."),)) for i in range(3)]
+
+    def outcome(request: ProviderRequest) -> str:
+        try:
+            return remote.complete(request).text
+        except ProviderError as exc:
+            return str(exc)
+
+    try:
+        with ThreadPoolExecutor(3) as threads:
+            answers = [threads.submit(outcome, request) for request in requests]
+            deadline = time.monotonic() + 30
+            while not fake.requests and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.05)  # the other two calls reach the child's queue
+            processes.cancel_queued()
+        results = sorted((a.result() for a in answers), key=lambda text: "cancelled" not in text)
+    finally:
+        processes.close()
+
+    assert len(fake.requests) == 1
+    assert results[:2] == [f"{remote.label}: call cancelled before it started"] * 2
+    assert "Person" in results[2]

@@ -5,6 +5,7 @@ item then waits only for its own answers. pytest's ordering, -x and reporting st
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -44,9 +45,27 @@ Outcome = ProviderResponse | ProviderError | CostLimitReached
 
 
 class CallPool:
-    def __init__(self, call: Callable[[ProviderRequest], ProviderResponse], concurrency: int, max_cost: float | None) -> None:
+    """Up to ``concurrency`` calls at once, each on its own thread.
+
+    A call for which ``queues_elsewhere(request)`` is true waits in a call process's queue, and
+    that process keeps ``concurrency`` in flight itself; such calls take no slot here, and half
+    as many again are handed over. A call process then starts its next call the moment one
+    ends, instead of after the answer's round trip through this process and the pool's next
+    hand-over. Not under ``--max-cost``: the budget is checked when a call is handed over."""
+
+    def __init__(
+        self,
+        call: Callable[[ProviderRequest], ProviderResponse],
+        concurrency: int,
+        max_cost: float | None,
+        queues_elsewhere: Callable[[ProviderRequest], bool] | None = None,
+    ) -> None:
         self._call = call
-        self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="promptcheck-call")
+        self.concurrency = concurrency
+        self._queues_elsewhere = queues_elsewhere if max_cost is None else None
+        readahead = concurrency // 2 if self._queues_elsewhere is not None else 0
+        self._executor = ThreadPoolExecutor(max_workers=concurrency + readahead, thread_name_prefix="promptcheck-call")
+        self._slots = threading.BoundedSemaphore(concurrency)
         self._futures: dict[str, Future[Outcome]] = {}
         self._lock = threading.Lock()
         self.budget = Budget(max_cost)
@@ -86,6 +105,11 @@ class CallPool:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _run(self, request: ProviderRequest) -> Outcome:
+        takes_slot = self._queues_elsewhere is None or not self._queues_elsewhere(request)
+        with self._slots if takes_slot else contextlib.nullcontext():
+            return self._run_call(request)
+
+    def _run_call(self, request: ProviderRequest) -> Outcome:
         try:
             self.budget.check()
         except CostLimitReached as exc:

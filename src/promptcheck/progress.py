@@ -64,8 +64,15 @@ class ProgressPool(CallPool):
     Test results are on screen by then, so these are whole lines (never an in-place rewrite that
     could clobber pytest's current line), spaced out well apart."""
 
-    def __init__(self, progress: Progress, call: Callable[[ProviderRequest], ProviderResponse], concurrency: int, max_cost: float | None) -> None:
-        super().__init__(call, concurrency, max_cost)
+    def __init__(
+        self,
+        progress: Progress,
+        call: Callable[[ProviderRequest], ProviderResponse],
+        concurrency: int,
+        max_cost: float | None,
+        queues_elsewhere: Callable[[ProviderRequest], bool] | None = None,
+    ) -> None:
+        super().__init__(call, concurrency, max_cost, queues_elsewhere)
         self._progress = progress
         self._every = 10.0
 
@@ -82,15 +89,23 @@ class ProgressPool(CallPool):
             if now - started >= WAIT_BEFORE_S and now - last >= self._every:
                 last = now
                 with self._lock:
-                    queued = sum(not f.done() for f in self._futures.values()) - self.in_flight
-                line = f"promptcheck: waiting for answers: {self.done} done, {self.in_flight} in flight, {max(queued, 0)} queued"
+                    # Calls handed over beyond the limit wait in a call process's queue.
+                    in_flight = min(self.in_flight, self.concurrency)
+                    queued = sum(not f.done() for f in self._futures.values()) - in_flight
+                line = f"promptcheck: waiting for answers: {self.done} done, {in_flight} in flight, {max(queued, 0)} queued"
                 self._progress.status(line, force=True)
 
         return super().result(request, tick)
 
 
-def make_pool(config: pytest.Config, call: Callable[[ProviderRequest], ProviderResponse], concurrency: int, max_cost: float | None) -> CallPool:
+def make_pool(
+    config: pytest.Config,
+    call: Callable[[ProviderRequest], ProviderResponse],
+    concurrency: int,
+    max_cost: float | None,
+    queues_elsewhere: Callable[[ProviderRequest], bool] | None = None,
+) -> CallPool:
     progress = Progress(config, lines_only=True)  # see ProgressPool
     if not progress.active:
-        return CallPool(call, concurrency, max_cost)
-    return ProgressPool(progress, call, concurrency, max_cost)
+        return CallPool(call, concurrency, max_cost, queues_elsewhere)
+    return ProgressPool(progress, call, concurrency, max_cost, queues_elsewhere)

@@ -83,7 +83,8 @@ class PromptcheckSession:
     def _pool(self) -> CallPool:
         if self.pool is None:
             call = self.batches.wrap(self.providers.call) if self.batches else self.providers.call
-            self.pool = make_pool(self.config, call, self.settings.concurrency, self.settings.max_cost)
+            queues_elsewhere = None if self.batches else self.providers.queues_in_call_process
+            self.pool = make_pool(self.config, call, self.settings.concurrency, self.settings.max_cost, queues_elsewhere)
         return self.pool
 
     def prefetch(self, items: list[pytest.Item]) -> None:
@@ -267,6 +268,7 @@ class PromptcheckSession:
         report.user_properties = [prop for prop in report.user_properties if prop[0] != "promptcheck"]
         if report.failed and self.pool is not None and self.config.getoption("maxfail", 0) == 1:
             self.pool.cancel_pending()  # -x: stop paying for answers nobody will look at
+            self.providers.cancel_queued_calls()
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if self.stores_runs:

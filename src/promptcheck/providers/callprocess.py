@@ -10,7 +10,8 @@ cassettes, rate limits, ``--max-cost``, and the order and outcome of items.
 Wire format: pickles over the child's stdin/stdout, written under a lock.
 
 * parent → child: ``("import", sdk_module)`` to import an SDK before the first call needs it,
-  ``("provider", provider_id, provider)``, then ``("call", call_id, provider_id, request)``
+  ``("provider", provider_id, provider)``, then ``("call", call_id, provider_id, request)``;
+  ``("cancel", call_id)`` drops the calls up to ``call_id`` that have not started
 * child → parent: ``(call_id, "ok", ProviderResponse)`` or ``(call_id, "error", message)``
 
 Closing the child's stdin ends it at once; calls still in flight are abandoned, as the
@@ -46,6 +47,11 @@ CALLS_PER_PROCESS = 32
 def process_count(concurrency: int, cpus: int | None = None) -> int:
     """Children for ``concurrency`` calls in flight: one per CALLS_PER_PROCESS, at most one per core."""
     return max(1, min(cpus or os.cpu_count() or 1, math.ceil(concurrency / CALLS_PER_PROCESS)))
+
+
+def split_concurrency(concurrency: int, count: int) -> list[int]:
+    """Calls in flight per child; the shares add up to exactly ``concurrency``."""
+    return [concurrency // count + (1 if i < concurrency % count else 0) for i in range(count)]
 
 
 def wanted(setting: str, *, is_worker: bool, cpus: int | None = None) -> bool:
@@ -121,6 +127,12 @@ class CallProcess:
     def pending(self) -> int:
         return len(self._pending)
 
+    def cancel_queued(self) -> None:
+        """Drop the calls sent so far that the child has not started (after ``-x``)."""
+        with self._lock:
+            if not self._stopped:
+                self._send(("cancel", self._next_call))
+
     def close(self) -> None:
         with self._lock:
             if self._stopped is None:
@@ -174,8 +186,9 @@ class CallProcesses:
     """One or more call processes used as one: a call goes to the child with the fewest pending."""
 
     def __init__(self, concurrency: int, count: int = 1) -> None:
-        share = math.ceil(concurrency / count)
-        self.children = [CallProcess(share) for _ in range(count)]
+        # Shares add up to exactly ``concurrency``: the children's own limits are what bounds
+        # the calls in flight once the pool hands over more (see CallPool).
+        self.children = [CallProcess(share) for share in split_concurrency(concurrency, count) if share]
 
     def warm(self, sdk_module: str) -> None:
         for child in self.children:
@@ -183,6 +196,10 @@ class CallProcesses:
 
     def call(self, provider: Provider, request: ProviderRequest) -> ProviderResponse:
         return min(self.children, key=CallProcess.pending).call(provider, request)
+
+    def cancel_queued(self) -> None:
+        for child in self.children:
+            child.cancel_queued()
 
     def close(self) -> None:
         for child in self.children:
@@ -215,7 +232,12 @@ def _serve(concurrency: int) -> None:
             pickle.dump(message, outbox, pickle.HIGHEST_PROTOCOL)
             outbox.flush()
 
+    cancelled_up_to = 0  # calls up to this number that have not started are dropped
+
     def run(call_id: int, provider: Provider, request: ProviderRequest) -> None:
+        if call_id <= cancelled_up_to:
+            reply((call_id, "error", f"{provider.label}: call cancelled before it started"))
+            return
         try:
             reply((call_id, "ok", provider.complete(request)))
         except ProviderError as exc:
@@ -234,6 +256,8 @@ def _serve(concurrency: int) -> None:
             prepare_sdk(message[1])
         elif message[0] == "provider":
             providers[message[1]] = message[2]
+        elif message[0] == "cancel":
+            cancelled_up_to = message[1]
         else:
             _, call_id, provider_id, request = message
             executor.submit(run, call_id, providers[provider_id], request)

@@ -71,6 +71,17 @@ class ProviderFactory:
         provider = self._sdk_provider(self._targets.get(request.label) or resolve_target(request.label, self.settings))
         return provider.inner if isinstance(provider, RateLimited) else provider
 
+    def queues_in_call_process(self, request: ProviderRequest) -> bool:
+        """Whether this call waits in a call process's queue, which bounds calls in flight by
+        itself; not when a rate limit here decides when it starts (see CallPool)."""
+        provider = self._providers.get(request.label)
+        return isinstance(provider, CassetteProvider) and isinstance(provider.inner, RemoteProvider)
+
+    def cancel_queued_calls(self) -> None:
+        """Calls handed to a call process and not started yet are dropped (after ``-x``)."""
+        if self.call_process is not None:
+            self.call_process.cancel_queued()
+
     def errors(self) -> dict[str, str]:
         return dict(self._errors)
 

@@ -69,6 +69,11 @@ class CassetteProvider:
         self.store.record(request, response)
         return response
 
+    @property
+    def inner(self) -> Provider | None:
+        """The wrapped provider once a call has built it, else None."""
+        return self._inner
+
     def _inner_provider(self) -> Provider:
         with self._inner_lock:
             if self._inner is None:
