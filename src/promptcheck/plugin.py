@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from promptcheck import options, shard
+from promptcheck import gcfreeze, options, shard
 from promptcheck.collect import PromptFile
 from promptcheck.keys import SESSION_KEY
 from promptcheck.session import PromptcheckSession, XdistHooks
@@ -17,6 +17,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    gcfreeze.session_started(config)
     state = PromptcheckSession.start(config, options.settings_from_config(config))
     config.stash[SESSION_KEY] = state
     config.pluginmanager.register(state, "promptcheck-session")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Generator, Iterable, NoReturn
 
 import pytest
 
+from promptcheck import gcfreeze
 from promptcheck.config import Settings
 from promptcheck.formats.checkdecl import parse_checks
 from promptcheck.formats.fields import Problems
@@ -48,6 +49,7 @@ class PromptcheckSession:
     runlog: RunLog
     pool: CallPool | None = None
     batches: BatchResults | None = None  # --batch: requests the batches could not answer
+    has_prompt_items: bool = False
     models_seen: dict[str, None] = field(default_factory=dict)
     cassettes_used: dict[str, set[str]] = field(default_factory=dict)  # from xdist workers
     _baseline_counts: dict[str, Counts] | None = None  # for --repeat auto, loaded on first use
@@ -275,6 +277,13 @@ class PromptcheckSession:
             self.runlog.enable(self.config)
         self.warm_call_process(resolve_target(label, self.settings) for label in self.settings.models or ())
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        from promptcheck.collect import PromptItem
+
+        self.has_prompt_items = any(isinstance(item, PromptItem) for item in session.items)
+        if self.has_prompt_items:
+            gcfreeze.freeze()  # the items and their plans live to the end
+
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.runlog.deselected += len(items)
 
@@ -296,6 +305,8 @@ class PromptcheckSession:
             }
             store.unload()
             self.runlog.finish(session, exitstatus, extra)
+        if self.has_prompt_items or self.runlog.recorder is not None:
+            gcfreeze.freeze()  # pytest's reports live to the end; its unconfigure walks them five times
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         lines = list(self.providers.errors().values())  # each message names its model already
