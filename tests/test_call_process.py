@@ -12,9 +12,10 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
-from fakellm import FakeLLM
+from fakellm import FakeLLM, echo_last_user_message
 from liveproject import Project, clean_server, greeter_project, warm_up_sdks
 
 from promptcheck.providers.base import ProviderError, ProviderRequest
@@ -236,3 +237,79 @@ def test_cancel_drops_the_calls_a_child_has_not_started(fake: FakeLLM) -> None:
     assert len(fake.requests) == 1
     assert results[:2] == [f"{remote.label}: call cancelled before it started"] * 2
     assert "Person" in results[2]
+
+
+TWO_CHILDREN = pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: one call process")
+
+
+@TWO_CHILDREN
+@pytest.mark.skipif(sys.platform != "linux", reason="siblings are forked on Linux only")
+def test_the_second_call_process_is_forked_from_the_first_and_ends_with_the_session(project: Project) -> None:
+    project.prompt([f"Person{i:02d}" for i in range(6)])
+    project.pytester.makeconftest(
+        "from pathlib import Path\n"
+        "from promptcheck.keys import SESSION_KEY\n"
+        "def pytest_runtest_call(item):\n"
+        "    first, second = item.config.stash[SESSION_KEY].providers.call_process.children\n"
+        "    parent_of_second = Path(f'/proc/{second.pid}/stat').read_text().rsplit(')', 1)[1].split()[1]\n"
+        "    Path('pids.txt').write_text(f'{first.pid} {second.pid} {parent_of_second}')\n"
+    )
+
+    project.run("--record-mode=new", "--call-process=on", "--concurrency", "64").assert_outcomes(passed=6)
+
+    first, second, parent_of_second = map(int, (project.pytester.path / "pids.txt").read_text().split())
+    assert parent_of_second == first
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{second}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{second}").exists(), "the forked call process ended with the session"
+
+
+@TWO_CHILDREN
+def test_a_call_process_that_dies_fails_only_the_calls_it_held(project: Project) -> None:
+    def answer(kind: str, body: dict[str, Any]) -> str:
+        text = echo_last_user_message(kind, body)
+        if "Person00" not in text:
+            project.fake._stopping.wait(1.0)  # still in flight when the first item has its answer
+        return text
+
+    project.fake.responder = answer
+    project.prompt([f"Person{i:02d}" for i in range(40)])
+    # Every call is handed over at once, half to each child; the second dies with the first answer.
+    project.pytester.makeconftest(
+        "import os, signal\n"
+        "from promptcheck.keys import SESSION_KEY\n"
+        "CONFIG = []\n"
+        "def pytest_configure(config):\n"
+        "    CONFIG.append(config)\n"
+        "def pytest_runtest_logreport(report):\n"
+        "    if report.when == 'call' and 'person00' in report.nodeid:\n"
+        "        os.kill(CONFIG[0].stash[SESSION_KEY].providers.call_process.children[1].pid, signal.SIGKILL)\n"
+    )
+
+    result = project.run("--record-mode=new", "--call-process=on", "--concurrency", "64")
+
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed", 0) >= 10 and outcomes.get("errors", 0) >= 10, outcomes
+    assert outcomes["passed"] + outcomes["errors"] == 40
+    result.stdout.fnmatch_lines(["*provider error: local: the call process stopped unexpectedly*"])
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="siblings are forked on Linux only")
+def test_a_sibling_asked_for_once_calls_run_is_started_afresh_rather_than_forked(fake: FakeLLM) -> None:
+    # A fork copies the threads' locks mid-use; the parent asks for siblings before any call,
+    # and the first child falls back to a fresh process if it is ever asked later.
+    processes = CallProcesses(concurrency=2, count=2)
+    provider = OpenAIProvider(base_url=fake.openai_base_url, api_key="test-key", max_retries=0)
+    first, second = processes.children
+    try:
+        assert "Ada" in first.call(provider, ProviderRequest("openai", "gpt-4o", "openai:gpt-4o", (("user", "Say hello to Ada."),))).text
+        processes.warm("openai")  # sends the fork request now, after the first child's call
+        assert "Linus" in second.call(provider, ProviderRequest("openai", "gpt-4o", "openai:gpt-4o", (("user", "Say hello to Linus."),))).text
+        assert second.pid is not None
+        command = Path(f"/proc/{second.pid}/cmdline").read_bytes().split(b"\0")
+        parent = int(Path(f"/proc/{second.pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    finally:
+        processes.close()
+    assert parent == first.pid
+    assert command[-3:] == [b"promptcheck.providers.callserver", b"1", b""], "its own command, not the first child's"

@@ -7,12 +7,14 @@ own GIL: it imports the SDK, builds the clients and runs up to ``concurrency`` c
 while the parent's pool threads only wait on a pipe. Everything else stays in the parent:
 cassettes, rate limits, ``--max-cost``, and the order and outcome of items.
 
-Wire format: pickles over the child's stdin/stdout, written under a lock.
+Wire format: pickles over each child's pipes, written under a lock (callserver.py is the child).
 
 * parent → child: ``("import", sdk_module)`` to import an SDK before the first call needs it,
   ``("provider", provider_id, provider)``, then ``("call", call_id, provider_id, request)``;
-  ``("cancel", call_id)`` drops the calls up to ``call_id`` that have not started
-* child → parent: ``(call_id, "ok", ProviderResponse)`` or ``(call_id, "error", message)``
+  ``("cancel", call_id)`` drops the calls up to ``call_id`` that have not started;
+  ``("fork", concurrency, in_fd, out_fd)`` asks the first child to start a sibling on those pipes
+* child → parent: ``(0, "pid", pid)`` first, then ``(call_id, "ok", ProviderResponse)`` or
+  ``(call_id, "error", message)``
 
 Closing the child's stdin ends it at once; calls still in flight are abandoned, as the
 in-process pool abandons them after ``-x`` or Ctrl-C.
@@ -29,13 +31,12 @@ import subprocess
 import sys
 import tempfile
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from .base import Provider, ProviderError, ProviderRequest, ProviderResponse
-from .sdk_common import prepare_sdk
 
 SDK_MODULES = {"openai": "openai", "github": "openai", "compatible": "openai", "anthropic": "anthropic"}
 # Calls in flight per child. At 2-3 ms of SDK CPU per call, one child answering a fast server
@@ -69,34 +70,45 @@ class _Stopped(ProviderError):
     """The child is gone; the waiter adds its provider's label."""
 
 
-class CallProcess:
-    """The parent's end: starts the child, sends calls and hands each answer to its waiter."""
+# Siblings are forked from the first child on Linux only: elsewhere a fork after importing the
+# SDK's TLS stack is not safe (macOS), or there is no fork (Windows).
+FORK_SIBLINGS = sys.platform == "linux"
 
-    def __init__(self, concurrency: int) -> None:
-        # The child must import this very promptcheck even when pytest found it through
-        # `pythonpath = src` or a conftest, not through site-packages.
-        package_root = str(Path(__file__).resolve().parents[2])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
-        # A file, not a pipe: nobody reads the child's stderr until it fails, and a full pipe
-        # would stall it. Its last lines explain an unexpected exit.
-        self._stderr = tempfile.TemporaryFile()
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "promptcheck.providers.callprocess", str(concurrency)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            env=env,
-        )
-        assert self._process.stdin is not None and self._process.stdout is not None
-        self._inbox: IO[bytes] = self._process.stdin
+
+class CallProcess:
+    """The parent's end of one child: sends calls and hands each answer to its waiter."""
+
+    def __init__(self, inbox: IO[bytes], outbox: IO[bytes], stderr: IO[bytes], process: subprocess.Popen[bytes] | None = None) -> None:
+        self._inbox = inbox
+        self._stderr = stderr  # shared by all the children, closed by CallProcesses
+        self._process = process  # None for a sibling forked by the first child
+        self.pid: int | None = process.pid if process else None
         self._lock = threading.Lock()
         self._pending: dict[int, Future[ProviderResponse]] = {}
         self._provider_ids: dict[int, int] = {}  # id(provider) -> number the child knows it by
         self._next_call = 0
         self._warmed: set[str] = set()
         self._stopped: str | None = None
-        self._reader = threading.Thread(target=self._read, args=(self._process.stdout,), name="promptcheck-call-process", daemon=True)
+        self._reader = threading.Thread(target=self._read, args=(outbox,), name="promptcheck-call-process", daemon=True)
         self._reader.start()
+
+    @classmethod
+    def spawn(cls, concurrency: int, stderr: IO[bytes], sibling_fds: list[int] | None = None) -> CallProcess:
+        # The child must import this very promptcheck even when pytest found it through
+        # `pythonpath = src` or a conftest, not through site-packages.
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+        fds = sibling_fds or []
+        process = subprocess.Popen(
+            [sys.executable, "-m", "promptcheck.providers.callserver", str(concurrency), ",".join(map(str, fds))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            env=env,
+            pass_fds=fds,
+        )
+        assert process.stdin is not None and process.stdout is not None
+        return cls(process.stdin, process.stdout, stderr, process)
 
     def warm(self, sdk_module: str) -> None:
         """Have the child import ``sdk_module`` now, while the parent still collects."""
@@ -129,23 +141,38 @@ class CallProcess:
 
     def cancel_queued(self) -> None:
         """Drop the calls sent so far that the child has not started (after ``-x``)."""
+        self.send(("cancel", self._next_call))
+
+    def send(self, message: tuple[Any, ...]) -> None:
         with self._lock:
             if not self._stopped:
-                self._send(("cancel", self._next_call))
+                self._send(message)
 
-    def close(self) -> None:
+    @property
+    def stopped(self) -> bool:
+        return self._stopped is not None
+
+    def close_inbox(self) -> None:
+        """The child ends when it reads the end of its inbox."""
         with self._lock:
             if self._stopped is None:
                 self._stopped = "the call process was closed"
             with contextlib.suppress(OSError):
                 self._inbox.close()
-        try:
-            self._process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+
+    def close(self) -> None:
+        self.close_inbox()
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
         self._reader.join(timeout=5)
-        self._stderr.close()
+        if self._reader.is_alive() and self.pid is not None:  # a sibling that did not end with its pipe
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+            self._reader.join(timeout=5)
 
     def _send(self, message: tuple[Any, ...]) -> None:
         # Under self._lock. A dead child shows up as a broken pipe here and as end-of-file in
@@ -160,6 +187,9 @@ class CallProcess:
                 call_id, kind, payload = pickle.load(outbox)
             except Exception:  # end of file, or a child killed mid-message
                 break
+            if kind == "pid":
+                self.pid = payload
+                continue
             with self._lock:
                 future = self._pending.pop(call_id, None)
             if future is not None:
@@ -167,10 +197,11 @@ class CallProcess:
                     future.set_result(payload)
                 else:
                     future.set_exception(ProviderError(payload))
-        code = self._process.wait()
+        # A forked sibling is not our child: its exit code is its parent's to know.
+        code = f" (exit code {self._process.wait()})" if self._process is not None else ""
         with self._lock:
             if self._stopped is None:
-                self._stopped = f"the call process stopped unexpectedly (exit code {code}){self._last_words()}"
+                self._stopped = f"the call process stopped unexpectedly{code}{self._last_words()}"
             waiting, self._pending = self._pending, {}
         for future in waiting.values():
             future.set_exception(_Stopped(self._stopped))
@@ -188,22 +219,53 @@ class CallProcesses:
     def __init__(self, concurrency: int, count: int = 1) -> None:
         # Shares add up to exactly ``concurrency``: the children's own limits are what bounds
         # the calls in flight once the pool hands over more (see CallPool).
-        self.children = [CallProcess(share) for share in split_concurrency(concurrency, count) if share]
+        shares = [share for share in split_concurrency(concurrency, count) if share]
+        # A file, not a pipe: nobody reads the children's stderr until one fails, and a full
+        # pipe would stall it. Its last lines explain an unexpected exit.
+        self._stderr: IO[bytes] = tempfile.TemporaryFile()
+        self._forks: list[tuple[Any, ...]] = []  # what the first child is asked, once it has the SDK
+        self._forks_lock = threading.Lock()
+        if not FORK_SIBLINGS or len(shares) == 1:
+            self.children = [CallProcess.spawn(share, self._stderr) for share in shares]
+            return
+        # Per sibling, a pipe each way; the first child holds the sibling's ends until it forks.
+        pipes = [(os.pipe(), os.pipe()) for _ in shares[1:]]
+        sibling_ends = [fd for (to_read, _), (_, from_write) in pipes for fd in (to_read, from_write)]
+        first = CallProcess.spawn(shares[0], self._stderr, sibling_ends)
+        for fd in sibling_ends:
+            os.close(fd)
+        siblings = [CallProcess(os.fdopen(to_write, "wb"), os.fdopen(from_read, "rb"), self._stderr) for (_, to_write), (from_read, _) in pipes]
+        self._forks = [("fork", share, to_read, from_write) for share, ((to_read, _), (_, from_write)) in zip(shares[1:], pipes)]
+        self.children = [first, *siblings]
 
     def warm(self, sdk_module: str) -> None:
         for child in self.children:
             child.warm(sdk_module)
+        self._start_siblings()  # after the first child's import, so the forks share it
 
     def call(self, provider: Provider, request: ProviderRequest) -> ProviderResponse:
-        return min(self.children, key=CallProcess.pending).call(provider, request)
+        self._start_siblings()  # no-op once done; a call without a warm-up must not wait forever
+        # A child that died fails only the calls it held; the others take the rest.
+        alive = [child for child in self.children if not child.stopped] or self.children
+        return min(alive, key=CallProcess.pending).call(provider, request)
 
     def cancel_queued(self) -> None:
         for child in self.children:
             child.cancel_queued()
 
     def close(self) -> None:
+        for child in self.children:  # all at once: the first child waits for the siblings it forked
+            child.close_inbox()
         for child in self.children:
             child.close()
+        self._stderr.close()
+
+    def _start_siblings(self) -> None:
+        if self._forks:
+            with self._forks_lock:
+                forks, self._forks = self._forks, []
+            for message in forks:
+                self.children[0].send(message)
 
 
 @dataclass
@@ -219,51 +281,3 @@ class RemoteProvider:
 
     def complete(self, request: ProviderRequest) -> ProviderResponse:
         return self.process.call(self.provider, request)
-
-
-def _serve(concurrency: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it closes our stdin
-    inbox, outbox = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # a stray print must not corrupt the answer stream
-    lock = threading.Lock()
-
-    def reply(message: tuple[int, str, Any]) -> None:
-        with lock:
-            pickle.dump(message, outbox, pickle.HIGHEST_PROTOCOL)
-            outbox.flush()
-
-    cancelled_up_to = 0  # calls up to this number that have not started are dropped
-
-    def run(call_id: int, provider: Provider, request: ProviderRequest) -> None:
-        if call_id <= cancelled_up_to:
-            reply((call_id, "error", f"{provider.label}: call cancelled before it started"))
-            return
-        try:
-            reply((call_id, "ok", provider.complete(request)))
-        except ProviderError as exc:
-            reply((call_id, "error", str(exc)))
-        except BaseException as exc:  # a provider bug must reach the item, not kill the child
-            reply((call_id, "error", f"{type(exc).__name__}: {exc}"))
-
-    providers: dict[int, Provider] = {}
-    executor = ThreadPoolExecutor(concurrency, thread_name_prefix="promptcheck-call")
-    while True:
-        try:
-            message = pickle.load(inbox)
-        except EOFError:
-            break
-        if message[0] == "import":
-            prepare_sdk(message[1])
-        elif message[0] == "provider":
-            providers[message[1]] = message[2]
-        elif message[0] == "cancel":
-            cancelled_up_to = message[1]
-        else:
-            _, call_id, provider_id, request = message
-            executor.submit(run, call_id, providers[provider_id], request)
-    outbox.flush()
-    os._exit(0)  # don't wait for calls nobody will read
-
-
-if __name__ == "__main__":
-    _serve(int(sys.argv[1]))
