@@ -289,3 +289,17 @@ def test_an_answer_that_repeats_a_key_is_scrubbed_everywhere(project: Project, m
     assert "junit.xml" in [p.name for p in written]
     leaks = [p.name for p in written if OPENAI_KEY in p.read_text("utf-8", "replace")]
     assert leaks == []
+
+
+@pytest.mark.parametrize("call_process", ["off", "on"])  # on: a call process queues one more itself
+def test_an_item_that_waits_long_says_how_many_answers_are_done_in_flight_and_queued(
+    project: Project, monkeypatch: pytest.MonkeyPatch, call_process: str
+) -> None:
+    monkeypatch.setattr("promptcheck.progress.WAIT_BEFORE_S", 0.3)  # 3 s in real use
+    project.fake.delay_s = 1.0
+    project.prompt(["Ada", "Linus", "Grace", "Barbara"])
+
+    result = project.run("--record-mode=new", f"--call-process={call_process}", "--concurrency", "2")
+
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["promptcheck: waiting for answers: 0 done, 2 in flight, 2 queued"])

@@ -79,7 +79,7 @@ class ProgressPool(CallPool):
     def result(self, request: ProviderRequest, while_waiting: Callable[[], None] | None = None) -> Outcome:
         if not self._progress.active:
             return super().result(request, while_waiting)
-        started = last = time.monotonic()
+        started, last = time.monotonic(), float("-inf")  # the first line as soon as the wait drags on
 
         def tick() -> None:
             nonlocal last
