@@ -20,6 +20,9 @@ from promptcheck.stats import FLAKY_WINDOW
 
 _ITEM = re.compile(r'^\{"key":("(?:[^"\\]|\\.)*")')
 _STATUS = re.compile(r'"status":"(pass|fail|error|skip)"')
+# One shared string per status: at 20,000 keys × 9 earlier runs, a new string per status read
+# was ~10 MB, which made the report's peak grow with the number of stored runs.
+_SHARED = {status: status for status in ("pass", "fail", "error", "skip")}
 
 
 def _line_statuses(path: Path) -> Iterator[tuple[str, str]]:
@@ -28,7 +31,7 @@ def _line_statuses(path: Path) -> Iterator[tuple[str, str]]:
         for line in lines:
             key, status = _ITEM.match(line), _STATUS.search(line)
             if key and status:
-                yield json.loads(key.group(1)), status.group(1)
+                yield json.loads(key.group(1)), _SHARED[status.group(1)]
                 continue
             stripped = line.strip().rstrip(",")
             if stripped.startswith("{"):
@@ -37,7 +40,8 @@ def _line_statuses(path: Path) -> Iterator[tuple[str, str]]:
                 except ValueError:
                     continue
                 if isinstance(item, dict) and "key" in item:
-                    yield str(item["key"]), str(item.get("status"))
+                    status_text = str(item.get("status"))
+                    yield str(item["key"]), _SHARED.get(status_text, status_text)
 
 
 def _statuses(path: Path, header: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
