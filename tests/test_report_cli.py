@@ -271,3 +271,26 @@ def test_cli_as_a_subprocess(report_dir: Path) -> None:
         capture_output=True, text=True, env=env, timeout=60,
     )
     assert done.returncode == 2 and done.stderr == f"promptcheck diff: error: {runs_dir(report_dir) / 'nope.json'}: no such run file\n"
+
+
+def test_the_compiled_template_is_cached_and_a_cache_that_cannot_be_written_is_no_error(
+    pair: tuple[dict, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+    import tempfile
+
+    from promptcheck.report import html
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    environment = html._environment.__wrapped__()
+    monkeypatch.setattr(html, "_environment", lambda: environment)
+    baseline, current = pair
+    comparison = compare(baseline, current)
+
+    first = render_html(comparison, current, baseline)
+    [cache_dir] = tmp_path.glob("_jinja2-cache-*")
+    assert [p.name.startswith("__promptcheck_") for p in cache_dir.iterdir()] == [True]
+
+    shutil.rmtree(cache_dir)  # gone before the next write
+    environment.cache.clear()  # compile again, as the next session would
+    assert render_html(comparison, current, baseline) == first
