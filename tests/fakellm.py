@@ -34,6 +34,8 @@ Faults (one per incoming request, consumed in order; ``ok`` or an empty queue an
 * ``hang``  no answer until the server stops (longer than any sane client timeout)
 * ``badjson`` status 200 with a truncated JSON body
 * ``wrongshape`` status 200 with valid JSON that is not an answer of either API
+* ``textplain`` a normal answer labelled ``text/plain`` (as some self-hosted servers send it)
+* ``html`` status 200 with an HTML page (a captive portal or a proxy's login page)
 
 CLI for benchmarks: ``python tests/fakellm.py --port 8765 --delay 0.2``.
 """
@@ -59,7 +61,7 @@ from typing import Any
 # OpenAI gets them concatenated (its wire format has a single content string).
 Responder = Callable[[str, dict[str, Any]], "str | list[str]"]
 
-FAULTS = ("ok", "429", "500", "400", "401", "reset", "hang", "badjson", "wrongshape")
+FAULTS = ("ok", "429", "500", "400", "401", "reset", "hang", "badjson", "wrongshape", "textplain", "html")
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(401, _error(kind, "authentication_error", "Incorrect API key provided."))
         elif name == "badjson":
             self._send_raw(200, b'{"id": "broken", "choices": [{"message": ')
+        elif name == "html":
+            self._send_raw(200, b"<html><body>Please log in to the proxy</body></html>", content_type="text/html")
         elif name == "wrongshape":
             self._send_json(200, {"id": "odd", "object": "something.else"})
         else:
@@ -170,7 +174,10 @@ class _Handler(BaseHTTPRequestHandler):
             except Exception as exc:  # a broken test responder should read as such, not as a reset
                 self._send_json(500, _error(kind, "api_error", f"fakellm responder failed: {exc!r}"))
                 return
-            self._send_json(200, answer)
+            if name == "textplain":
+                self._send_raw(200, json.dumps(answer).encode("utf-8"), content_type="text/plain; charset=utf-8")
+            else:
+                self._send_json(200, answer)
 
     def _reset(self) -> None:
         # SO_LINGER 0 turns close() into a TCP RST: the client sees a dropped connection,
@@ -182,9 +189,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         self._send_raw(status, json.dumps(payload).encode("utf-8"), headers)
 
-    def _send_raw(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+    def _send_raw(self, status: int, data: bytes, headers: dict[str, str] | None = None, content_type: str = "application/json") -> None:
         self.send_response(status)
-        self.send_header("content-type", "application/json")
+        self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)

@@ -340,6 +340,19 @@ def test_valid_json_that_is_no_answer_is_a_provider_error(each: tuple[Callable[.
         make().complete(req)
 
 
+def test_an_html_page_instead_of_an_answer_is_a_provider_error(each: tuple[Callable[..., Any], ProviderRequest], fake: FakeLLM) -> None:
+    make, req = each
+    fake.script(["html"])
+    with pytest.raises(ProviderError, match="the API answer did not have the expected shape"):
+        make().complete(req)
+
+
+def test_an_answer_labelled_as_plain_text_is_still_read(each: tuple[Callable[..., Any], ProviderRequest], fake: FakeLLM) -> None:
+    make, req = each
+    fake.script(["textplain"])
+    assert make().complete(req).text == "hello there"
+
+
 def test_concurrent_slow_calls_overlap(fake: FakeLLM) -> None:
     fake.delay_s = 0.2
     provider = openai_provider(fake)

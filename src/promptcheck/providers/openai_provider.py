@@ -118,7 +118,14 @@ class OpenAIProvider(SDKProvider):
         return self.client.post("/chat/completions", body=body, cast_to=object)
 
     def _parse(self, result: Any) -> tuple[str, Usage, dict[str, Any]]:
-        # A chat answer arrives as the API's JSON object; embeddings.create gives an SDK model.
+        # A chat answer arrives as the API's JSON object, or as its text when a server labels it
+        # other than JSON (the SDK then hands the body over as it is); embeddings.create gives
+        # an SDK model.
+        if isinstance(result, str):
+            try:
+                result = json.loads(result)
+            except ValueError:
+                raise TypeError(f"not JSON: {result[:200]!r}") from None
         answer: Mapping[str, Any] = result.model_dump() if hasattr(result, "model_dump") else result
         usage = answer.get("usage") or {}
         if answer.get("object") == "list":  # an embeddings answer: the vector as JSON text
