@@ -58,7 +58,7 @@ def serve(inbox: IO[bytes], outbox: IO[bytes], concurrency: int, sibling_fds: se
     reply((0, "pid", os.getpid()))
     siblings: list[int] = []  # the pids of the siblings this child started
     providers: dict[int, Provider] = {}
-    executor: ThreadPoolExecutor | None = None  # threads start with the first call: forks come before
+    executor: ThreadPoolExecutor | None = None  # threads start with the first call; forks come first
     while True:
         try:
             message = pickle.load(inbox)
@@ -70,7 +70,8 @@ def serve(inbox: IO[bytes], outbox: IO[bytes], concurrency: int, sibling_fds: se
         elif kind == "fork":
             _, share, in_fd, out_fd = message
             sibling_fds -= {in_fd, out_fd}
-            siblings.append(_start_sibling(share, in_fd, out_fd, sibling_fds, forking=executor is None))
+            forking = executor is None and threading.active_count() == 1  # no thread's lock to copy mid-use
+            siblings.append(_start_sibling(share, in_fd, out_fd, sibling_fds, forking=forking))
         elif kind == "provider":
             providers[message[1]] = message[2]
         elif kind == "cancel":
