@@ -226,9 +226,9 @@ def test_cancel_drops_the_calls_a_child_has_not_started(fake: FakeLLM) -> None:
         with ThreadPoolExecutor(3) as threads:
             answers = [threads.submit(outcome, request) for request in requests]
             deadline = time.monotonic() + 30
-            while not fake.requests and time.monotonic() < deadline:
+            while (not fake.requests or processes.children[0].pending() < 3) and time.monotonic() < deadline:
                 time.sleep(0.01)
-            time.sleep(0.05)  # the other two calls reach the child's queue
+            time.sleep(0.05)  # the other two calls, sent, reach the child's queue
             processes.cancel_queued()
         results = sorted((a.result() for a in answers), key=lambda text: "cancelled" not in text)
     finally:
@@ -249,8 +249,12 @@ def test_the_second_call_process_is_forked_from_the_first_and_ends_with_the_sess
     project.pytester.makeconftest(
         "from pathlib import Path\n"
         "from promptcheck.keys import SESSION_KEY\n"
+        "import time\n"
         "def pytest_runtest_call(item):\n"
         "    first, second = item.config.stash[SESSION_KEY].providers.call_process.children\n"
+        "    deadline = time.monotonic() + 10\n"
+        "    while second.pid is None and time.monotonic() < deadline:  # its first message says it\n"
+        "        time.sleep(0.01)\n"
         "    parent_of_second = Path(f'/proc/{second.pid}/stat').read_text().rsplit(')', 1)[1].split()[1]\n"
         "    Path('pids.txt').write_text(f'{first.pid} {second.pid} {parent_of_second}')\n"
     )
@@ -277,14 +281,18 @@ def test_a_call_process_that_dies_fails_only_the_calls_it_held(project: Project)
     project.prompt([f"Person{i:02d}" for i in range(40)])
     # Every call is handed over at once, half to each child; the second dies with the first answer.
     project.pytester.makeconftest(
-        "import os, signal\n"
+        "import os, signal, time\n"
         "from promptcheck.keys import SESSION_KEY\n"
         "CONFIG = []\n"
         "def pytest_configure(config):\n"
         "    CONFIG.append(config)\n"
         "def pytest_runtest_logreport(report):\n"
         "    if report.when == 'call' and 'person00' in report.nodeid:\n"
-        "        os.kill(CONFIG[0].stash[SESSION_KEY].providers.call_process.children[1].pid, signal.SIGKILL)\n"
+        "        second = CONFIG[0].stash[SESSION_KEY].providers.call_process.children[1]\n"
+        "        deadline = time.monotonic() + 10\n"
+        "        while second.pid is None and time.monotonic() < deadline:\n"
+        "            time.sleep(0.01)\n"
+        "        os.kill(second.pid, signal.SIGKILL)\n"
     )
 
     result = project.run("--record-mode=new", "--call-process=on", "--concurrency", "64")

@@ -26,16 +26,14 @@ class HeldCalls:
         self.release.wait(10)
         return ProviderResponse(text=request.item_id)
 
-    def settled_count(self) -> int:
-        """How many calls are held once no more arrive."""
-        last, stable_since = -1, time.monotonic()
-        while time.monotonic() - stable_since < 0.3:
-            with self.lock:
-                now = self.holding
-            if now != last:
-                last, stable_since = now, time.monotonic()
+    def count_after_reaching(self, expected: int) -> int:
+        """How many calls are held once ``expected`` have arrived (or 10 s passed) and 0.3 s more."""
+        deadline = time.monotonic() + 10
+        while self.holding < expected and time.monotonic() < deadline:
             time.sleep(0.01)
-        return last
+        time.sleep(0.3)  # time for any call beyond the limit to arrive too
+        with self.lock:
+            return self.holding
 
 
 def request(i: int) -> ProviderRequest:
@@ -59,7 +57,7 @@ def test_calls_a_call_process_queues_are_handed_over_half_again_beyond_the_limit
     pool = CallPool(calls, concurrency=8, max_cost=max_cost, queues_elsewhere=queues_elsewhere)
     futures = [pool.submit(request(i)) for i in range(30)]
     try:
-        assert calls.settled_count() == handed_over
+        assert calls.count_after_reaching(handed_over) == handed_over
     finally:
         calls.release.set()
     assert [f.result(10).text for f in futures] == [request(i).item_id for i in range(30)]  # type: ignore[union-attr]
