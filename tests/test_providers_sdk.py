@@ -333,16 +333,10 @@ def test_malformed_json_is_a_provider_error(each: tuple[Callable[..., Any], Prov
         make().complete(req)
 
 
-def test_valid_json_that_is_no_answer_is_a_provider_error(each: tuple[Callable[..., Any], ProviderRequest], fake: FakeLLM) -> None:
+@pytest.mark.parametrize("fault", ["wrongshape", "html"], ids=["json-that-is-no-answer", "html-page"])
+def test_a_body_that_is_no_answer_is_a_provider_error(each: tuple[Callable[..., Any], ProviderRequest], fake: FakeLLM, fault: str) -> None:
     make, req = each
-    fake.script(["wrongshape"])
-    with pytest.raises(ProviderError, match="the API answer did not have the expected shape"):
-        make().complete(req)
-
-
-def test_an_html_page_instead_of_an_answer_is_a_provider_error(each: tuple[Callable[..., Any], ProviderRequest], fake: FakeLLM) -> None:
-    make, req = each
-    fake.script(["html"])
+    fake.script([fault])
     with pytest.raises(ProviderError, match="the API answer did not have the expected shape"):
         make().complete(req)
 

@@ -9,7 +9,6 @@ gets the pipe ends the parent made for it, passed to the first child at its star
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
 import signal
@@ -92,10 +91,12 @@ def _reap(pids: list[int], within_s: float = 5.0) -> None:
     waiting = set(pids)
     while waiting and time.monotonic() < deadline:
         for pid in list(waiting):
-            with contextlib.suppress(ChildProcessError):
-                if os.waitpid(pid, os.WNOHANG)[0] == 0:
-                    continue
-            waiting.discard(pid)
+            try:
+                ended = os.waitpid(pid, os.WNOHANG)[0] != 0
+            except ChildProcessError:  # reaped already
+                ended = True
+            if ended:
+                waiting.discard(pid)
         if waiting:
             time.sleep(0.01)
 

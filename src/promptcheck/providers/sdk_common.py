@@ -45,6 +45,7 @@ _REASONS = {
 ANSWER_MODELS = {"openai": ("openai.types.chat", "ChatCompletion"), "anthropic": ("anthropic.types", "Message")}
 CLIENT_CLASSES = {"openai": "OpenAI", "anthropic": "Anthropic"}
 _prepare_lock = threading.Lock()
+_prepared: set[str] = set()  # SDKs prepare_sdk has done, in this process
 
 
 def prepare_sdk(name: str) -> ModuleType:
@@ -56,17 +57,16 @@ def prepare_sdk(name: str) -> ModuleType:
 
     A first client is made and dropped too: it imports the HTTP stack (~0.1 s), which a call
     process then does while pytest still collects instead of before its first request."""
-    sdk = sys.modules.get(name)
-    if sdk is not None and getattr(sdk, "_promptcheck_prepared", False):
-        return sdk
+    if name in _prepared:
+        return sys.modules[name]
     with _prepare_lock:
         sdk = importlib.import_module(name)
-        if not getattr(sdk, "_promptcheck_prepared", False):
+        if name not in _prepared:
             for model in answer_models(name):
                 model.model_rebuild()
             # Port 9 (discard): nothing connects; building a client opens no connection.
             getattr(sdk, CLIENT_CLASSES[name])(api_key="promptcheck-prepare", base_url="http://127.0.0.1:9").close()
-            sdk._promptcheck_prepared = True  # type: ignore[attr-defined]
+            _prepared.add(name)
     return sdk
 
 
