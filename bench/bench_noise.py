@@ -1,7 +1,7 @@
 """How often does the run-to-run verdict cry wolf, and how often does it catch a real drop?
 
 Pure simulation: each simulated key draws Bernoulli samples for a baseline and a current run,
-builds the same item records a session writes, and runs ``promptcheck.compare.compare`` on them.
+builds the same item records a session writes, and runs ``promptcheck.runs.compare.compare`` on them.
 
     python bench/bench_noise.py                 # prints the Markdown table
     python bench/bench_noise.py --write         # and replaces the stats section of docs/benchmarks.md
@@ -22,8 +22,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
-from promptcheck.compare import compare  # noqa: E402
-from promptcheck.stats import fisher_exact, next_sample_size  # noqa: E402
+from promptcheck.runs.compare import compare  # noqa: E402
+from promptcheck.runs.stats import fisher_exact, next_sample_size  # noqa: E402
 
 START, END = "<!-- stats:start -->", "<!-- stats:end -->"
 BASE_ID, CUR_ID = "20261127T010000Z-aaaaaa", "20261128T010000Z-bbbbbb"

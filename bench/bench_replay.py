@@ -19,8 +19,8 @@ from pathlib import Path
 from pytest_runs import Measured, machine, median_of, run_pytest, spread, write_prompt, write_pyproject
 
 from promptcheck.config import load_file_settings
-from promptcheck.loader import Catalog
-from promptcheck.plan import plan_items
+from promptcheck.formats.catalog import Catalog
+from promptcheck.engine.plan import plan_items
 from promptcheck.providers.base import ProviderResponse, Usage
 from promptcheck.providers.cassette import CassetteStore
 

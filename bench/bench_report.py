@@ -26,10 +26,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
-from promptcheck.compare import compare  # noqa: E402
+from promptcheck.runs.compare import compare  # noqa: E402
 from promptcheck.report import render_html  # noqa: E402
-from promptcheck.runstore import RunRecorder, load_run  # noqa: E402
-from promptcheck.runstore.store import write_text_atomic  # noqa: E402
+from promptcheck.runs import RunRecorder, load_run  # noqa: E402
+from promptcheck.runs.store import write_text_atomic  # noqa: E402
 
 MODELS = ["openai:gpt-4o", "openai:gpt-4o-mini", "anthropic:claude-sonnet", "github:phi-4"]
 CASES_PER_PROMPT = 10

@@ -25,8 +25,8 @@ from typing import Callable
 import pytest
 
 from promptcheck.config import Settings
-from promptcheck.loader import Catalog
-from promptcheck.plan import plan_items
+from promptcheck.formats.catalog import Catalog
+from promptcheck.engine.plan import plan_items
 from promptcheck.spec import SpecErrors
 
 REPO = Path(__file__).resolve().parents[1]

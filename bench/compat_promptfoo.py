@@ -8,8 +8,8 @@ import argparse
 from pathlib import Path
 
 from promptcheck.config import Settings
-from promptcheck.loader import Catalog
-from promptcheck.plan import plan_items
+from promptcheck.formats.catalog import Catalog
+from promptcheck.engine.plan import plan_items
 from promptcheck.spec import SpecErrors
 
 TARGET = 0.90

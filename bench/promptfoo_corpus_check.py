@@ -111,8 +111,8 @@ def ours(corpus: Path, configs: list[Path]) -> dict[str, str]:
     ones whose names promptcheck does not collect by itself (promptfooconfig-x.yaml) count too."""
     # Imported here, after the sys.path change, so --help works without promptcheck installed.
     from promptcheck.config import Settings
-    from promptcheck.loader import Catalog
-    from promptcheck.plan import plan_items
+    from promptcheck.formats.catalog import Catalog
+    from promptcheck.engine.plan import plan_items
     from promptcheck.spec import SpecErrors
 
     listed = [str(c.relative_to(corpus)) for c in configs]

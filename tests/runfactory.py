@@ -8,7 +8,7 @@ from typing import Any
 import hashlib
 import json
 
-from promptcheck.runstore import new_header, runs_dir, summarize, write_run
+from promptcheck.runs import new_header, runs_dir, summarize, write_run
 
 GIT = {"commit": "0123456789abcdef0123456789abcdef01234567", "branch": "main", "dirty": False}
 VERSIONS = {"python": "3.11", "pytest": "9", "promptcheck": "0.1.0"}

@@ -10,8 +10,8 @@ import pytest
 from fakebatch import FakeBatchLLM
 from fakellm import two_provider_pyproject
 
-from promptcheck.batch.common import Limits, split
-from promptcheck.batch.runner import BatchResults, run_batches
+from promptcheck.providers.batch.common import Limits, split
+from promptcheck.providers.batch.runner import BatchResults, run_batches
 from promptcheck.config import Settings
 from promptcheck.providers.base import ProviderError, ProviderRequest
 from promptcheck.providers.cassette import CassetteStore

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from promptcheck import compare as compare_module
-from promptcheck.compare import MergeError, classify, compare, merge_runs, parse_json_answer, word_diff
+from promptcheck.runs import compare as compare_module
+from promptcheck.runs.compare import MergeError, classify, compare, merge_runs, parse_json_answer, word_diff
 from runfactory import check, make_item, make_run
 
 BASE_ID, CUR_ID = "20261127T010000Z-aaaaaa", "20261128T010000Z-bbbbbb"

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from conftest import GH_PROMPT
-from promptcheck import gcfreeze
+from promptcheck.pytest_plugin import gcfreeze
 
 # Written into the inner project: how many objects were frozen while its items ran.
 PROBE = """

@@ -295,7 +295,7 @@ def test_an_answer_that_repeats_a_key_is_scrubbed_everywhere(project: Project, m
 def test_an_item_that_waits_long_says_how_many_answers_are_done_in_flight_and_queued(
     project: Project, monkeypatch: pytest.MonkeyPatch, call_process: str
 ) -> None:
-    monkeypatch.setattr("promptcheck.progress.WAIT_BEFORE_S", 0.3)  # 3 s in real use
+    monkeypatch.setattr("promptcheck.pytest_plugin.progress.WAIT_BEFORE_S", 0.3)  # 3 s in real use
     project.fake.delay_s = 1.0
     project.prompt(["Ada", "Linus", "Grace", "Barbara"])
 

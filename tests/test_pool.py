@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from promptcheck.pool import CallPool
+from promptcheck.engine.pool import CallPool
 from promptcheck.providers.base import ProviderRequest, ProviderResponse
 
 

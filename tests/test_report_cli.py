@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from promptcheck.cli import main
-from promptcheck.compare import compare
+from promptcheck.runs.compare import compare
 from promptcheck.report import render_html, render_markdown, terminal_lines, write_reports
 from promptcheck.report.html import script_json
 from promptcheck.report.payload import build_payload
-from promptcheck.runstore import load_run, runs_dir
+from promptcheck.runs import load_run, runs_dir
 from runfactory import check, make_item, make_run, store
 
 SRC = Path(__file__).resolve().parents[1] / "src"

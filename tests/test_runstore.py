@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from promptcheck.runstore import (
+from promptcheck.runs import (
     RunFileError,
     RunRecorder,
     collect_git,
@@ -144,7 +144,7 @@ def test_flushes_are_throttled_but_the_journal_holds_every_item(report_dir: Path
 
 
 def test_flushes_every_interval_and_back_off_when_rewrites_get_slow(report_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from promptcheck.runstore import store as store_module
+    from promptcheck.runs import store as store_module
 
     clock = [100.0]
     write_cost = [0.0]
@@ -179,7 +179,7 @@ def test_flushes_every_interval_and_back_off_when_rewrites_get_slow(report_dir: 
 CRASHING_SESSION = """
 import os, signal, sys
 sys.path[:0] = [{src!r}, {tests!r}]
-from promptcheck.runstore import RunRecorder
+from promptcheck.runs import RunRecorder
 from runfactory import make_item
 recorder = RunRecorder({report_dir!r}, {{"git": None, "versions": {{}}, "models": ["m"]}}, flush_interval=3600)
 for n in range(3):

@@ -11,7 +11,7 @@ import pytest
 from fakellm import FakeLLM, two_provider_pyproject
 
 from promptcheck.cli import main as cli_main
-from promptcheck.shard import Shard, merged_selected_only, shard_of
+from promptcheck.pytest_plugin.shard import Shard, merged_selected_only, shard_of
 
 PROMPT = """\
 name: {name}

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from promptcheck.cli import main
-from promptcheck.compare import compare
-from promptcheck.history import recent_statuses
+from promptcheck.runs.compare import compare
+from promptcheck.runs.history import recent_statuses
 from promptcheck.report import render_html, render_markdown, terminal_lines
-from promptcheck.stats import (
+from promptcheck.runs.stats import (
     counts_against,
     fisher_exact,
     flaky_reason,
@@ -213,7 +213,7 @@ def test_diff_json_carries_counts_and_p_values(stored: Path, capsys: pytest.Capt
 
 
 def test_reports_show_strip_interval_and_verdicts(stored: Path) -> None:
-    from promptcheck.runstore import load_run
+    from promptcheck.runs import load_run
 
     baseline, current = load_run(BASE_ID, stored), load_run(CUR_ID, stored)
     comparison = compare(baseline, current)

@@ -20,7 +20,7 @@ from promptcheck.config import ConfigError, load_file_settings
 from promptcheck.providers import cassette_format as fmt
 from promptcheck.providers.base import ProviderError
 from promptcheck.providers.cassette import CassetteStore, UnusedEntry
-from promptcheck.runstore import RunFileError, list_runs, read_header, resolve_run_path
+from promptcheck.runs import RunFileError, list_runs, read_header, resolve_run_path
 
 EXIT_OK, EXIT_USAGE = 0, 2
 

@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from promptcheck.compare import MergeError, compare, merge_runs
-from promptcheck.history import recent_statuses
+from promptcheck.runs.compare import MergeError, compare, merge_runs
+from promptcheck.runs.history import recent_statuses
 from promptcheck.report import history_headers, render_markdown, terminal_lines, write_reports
 from promptcheck.report.text import comparison_summary
-from promptcheck.runstore import RunFileError, list_runs, load_run, pass_rate, resolve_baseline, write_run
-from promptcheck.stats import DEFAULT_ALPHA, FAIL_ON
+from promptcheck.runs import RunFileError, list_runs, load_run, pass_rate, resolve_baseline, write_run
+from promptcheck.runs.stats import DEFAULT_ALPHA, FAIL_ON
 
 EXIT_OK, EXIT_REGRESSIONS, EXIT_USAGE = 0, 1, 2
 Handler = Callable[[argparse.Namespace], int]

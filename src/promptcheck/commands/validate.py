@@ -16,8 +16,8 @@ from typing import Any, Literal
 from promptcheck.config import ConfigError, Settings, load_file_settings
 from promptcheck.formats.checkdecl import parse_checks
 from promptcheck.formats.fields import Problems
-from promptcheck.loader import YAML_SUFFIXES, Catalog, LoadedCaseFile, unmatched_case_files
-from promptcheck.plan import plan_items
+from promptcheck.formats.catalog import YAML_SUFFIXES, Catalog, LoadedCaseFile, unmatched_case_files
+from promptcheck.engine.plan import plan_items
 from promptcheck.spec import CheckSpec, Location, PromptSpec, SpecError, SpecErrors
 
 # Never prompt files, and walking them is slow (virtualenvs, node_modules) or pointless.

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
 from promptcheck.spec import Location, SpecError, SpecErrors
-from promptcheck.yamlio import item_location, key_location, node_location
+from promptcheck.formats.yamlio import item_location, key_location, node_location
 
 _TYPE_NAMES = {
     str: "a string",

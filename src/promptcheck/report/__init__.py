@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from promptcheck.compare import Comparison, compare
-from promptcheck.history import recent_statuses
+from promptcheck.runs.compare import Comparison, compare
+from promptcheck.runs.history import recent_statuses
 from promptcheck.report.html import render_html, render_html_chunks
 from promptcheck.report.text import render_markdown, terminal_lines
-from promptcheck.runstore import list_runs
-from promptcheck.runstore.store import copy_atomic, write_chunks_atomic
-from promptcheck.stats import DEFAULT_ALPHA
+from promptcheck.runs import list_runs
+from promptcheck.runs.store import copy_atomic, write_chunks_atomic
+from promptcheck.runs.stats import DEFAULT_ALPHA
 
 __all__ = ["WrittenReports", "render_html", "render_markdown", "terminal_lines", "write_reports"]
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from markupsafe import Markup
 
-from promptcheck.compare import CATEGORIES, Comparison
+from promptcheck.runs.compare import CATEGORIES, Comparison
 from promptcheck.report.payload import build_matrix, build_trend, filter_counts, payload_parts
 from promptcheck.report.text import count_label
 from promptcheck.report.verdicts import RATE_SECTIONS, rate_text, repeated

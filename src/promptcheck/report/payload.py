@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from promptcheck.compare import CATEGORIES, Comparison, ItemComparison
-from promptcheck.runstore import pass_rate, summarize
-from promptcheck.stats import wilson_interval
+from promptcheck.runs.compare import CATEGORIES, Comparison, ItemComparison
+from promptcheck.runs import pass_rate, summarize
+from promptcheck.runs.stats import wilson_interval
 
 _FAILED = ("fail", "error")
 CHANGED_CATEGORIES = ("regression", "fix", "new", "removed", "changed")

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from promptcheck.compare import Comparison, ItemComparison, ModelStats
+from promptcheck.runs.compare import Comparison, ItemComparison, ModelStats
 from promptcheck.report.verdicts import stat_fields, stat_markdown, stat_terminal_lines
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from promptcheck.compare import Comparison, ItemComparison
-from promptcheck.stats import SHIFT_LABELS, Shift, wilson_interval
+from promptcheck.runs.compare import Comparison, ItemComparison
+from promptcheck.runs.stats import SHIFT_LABELS, Shift, wilson_interval
 
 # Display order and the terminal's label for each rate verdict worth listing.
 RATE_SECTIONS: tuple[tuple[Shift, str, str], ...] = (

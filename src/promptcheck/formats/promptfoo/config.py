@@ -22,7 +22,7 @@ from promptcheck.formats.promptfoo.refs import (
 from promptcheck.formats.promptfoo.dynamic import Builder, filtered_builder, function_builder, read_filters, template_builder
 from promptcheck.formats.promptfoo.scenarios import scenario_tests
 from promptcheck.formats.promptfoo.tests import build_cases, raw_tests
-from promptcheck.render import Filters
+from promptcheck.formats.templating import Filters
 from promptcheck.spec import Location, Message, PromptSpec
 
 KNOWN_KEYS = {

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import yaml
 
 from promptcheck.checks import jsengine, scriptcall
-from promptcheck.render import Filters, TemplateError, render
+from promptcheck.formats.templating import Filters, TemplateError, render
 from promptcheck.spec import Message
 
 Builder = Callable[[dict[str, Any]], list[tuple[str, str]]]

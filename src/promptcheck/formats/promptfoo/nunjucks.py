@@ -19,7 +19,7 @@ import json
 import re
 from typing import Any
 
-from promptcheck import render
+from promptcheck.formats import templating as render
 
 _ELSEIF = re.compile(r"(\{%-?\s*)elseif\b")
 

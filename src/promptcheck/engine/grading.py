@@ -12,7 +12,7 @@ from typing import Callable
 
 from promptcheck.checks.registry import CheckError
 from promptcheck.config import Settings
-from promptcheck.pool import CallPool, CostLimitReached
+from promptcheck.engine.pool import CallPool, CostLimitReached
 from promptcheck.providers.base import ProviderError, ProviderRequest, ProviderResponse
 from promptcheck.providers.factory import ProviderFactory
 from promptcheck.providers.registry import ModelTarget, resolve_target

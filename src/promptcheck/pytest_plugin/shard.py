@@ -55,7 +55,7 @@ def item_key(item: pytest.Item) -> str:
 
 def deselect(config: pytest.Config, items: list[pytest.Item], shard: Shard | None) -> None:
     """Keep only this shard's items, reporting the others through pytest_deselected like -k does."""
-    from promptcheck.keys import SHARD_DESELECTED
+    from promptcheck.pytest_plugin.keys import SHARD_DESELECTED
 
     config.stash[SHARD_DESELECTED] = 0
     if shard is None or shard.count == 1:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from promptcheck.runstore.record import new_header, summarize, utc_now, validate_item
+from promptcheck.runs.record import new_header, summarize, utc_now, validate_item
 
 RUNS_DIR = "runs"
 JOURNAL_SUFFIX = ".journal.jsonl"

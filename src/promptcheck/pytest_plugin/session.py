@@ -8,35 +8,35 @@ from typing import TYPE_CHECKING, Any, Generator, Iterable, NoReturn
 
 import pytest
 
-from promptcheck import gcfreeze
+from promptcheck.pytest_plugin import gcfreeze
 from promptcheck.config import Settings
 from promptcheck.formats.checkdecl import parse_checks
 from promptcheck.formats.fields import Problems
-from promptcheck.keys import SESSION_KEY
-from promptcheck.loader import Catalog
+from promptcheck.pytest_plugin.keys import SESSION_KEY
+from promptcheck.formats.catalog import Catalog
 from promptcheck.checks.registry import CheckError
-from promptcheck.judging import Grader, JudgeTargets
-from promptcheck.outcome import GradingFailure, ItemFailure, ProviderFailure, Verdict, format_failure, judge
-from promptcheck.plan import ItemPlan
-from promptcheck.pool import CallPool, CostLimitReached
+from promptcheck.engine.grading import Grader, JudgeTargets
+from promptcheck.engine.outcome import GradingFailure, ItemFailure, ProviderFailure, Verdict, format_failure, judge
+from promptcheck.engine.plan import ItemPlan
+from promptcheck.engine.pool import CallPool, CostLimitReached
 from promptcheck.providers import callprocess
 from promptcheck.providers.base import ProviderError, ProviderResponse
 from promptcheck.providers.cassette import CassetteStore
 from promptcheck.providers.cassette_format import scrubbed
 from promptcheck.providers.factory import ProviderFactory
 from promptcheck.providers.registry import ModelTarget, resolve_target
-from promptcheck.records import build_record
-from promptcheck.runlog import RunLog
-from promptcheck.runstore import RunFileError, resolve_baseline, utc_now
-from promptcheck.stats import Counts, next_sample_size, record_counts
+from promptcheck.engine.records import build_record
+from promptcheck.pytest_plugin.runlog import RunLog
+from promptcheck.runs import RunFileError, resolve_baseline, utc_now
+from promptcheck.runs.stats import Counts, next_sample_size, record_counts
 from promptcheck.spec import CheckSpec, Location, SpecErrors
-from promptcheck.xdist_support import pending_worker_items
-from promptcheck.batch.session import run_for_session
-from promptcheck.batch.runner import BatchResults
-from promptcheck.progress import make_pool
+from promptcheck.pytest_plugin.xdist import pending_worker_items
+from promptcheck.pytest_plugin.batch import run_for_session
+from promptcheck.providers.batch.runner import BatchResults
+from promptcheck.pytest_plugin.progress import make_pool
 
 if TYPE_CHECKING:
-    from promptcheck.collect import PromptItem
+    from promptcheck.pytest_plugin.items import PromptItem
 
 
 @dataclass(eq=False)  # pluggy keys plugins by identity
@@ -90,7 +90,7 @@ class PromptcheckSession:
         return self.pool
 
     def prefetch(self, items: list[pytest.Item]) -> None:
-        from promptcheck.collect import PromptItem
+        from promptcheck.pytest_plugin.items import PromptItem
 
         pool = self._pool()
         for item in items:
@@ -224,7 +224,7 @@ class PromptcheckSession:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
         outcome = yield
-        from promptcheck.collect import PromptItem
+        from promptcheck.pytest_plugin.items import PromptItem
 
         report: pytest.TestReport = outcome.get_result()
         if not isinstance(item, PromptItem):
@@ -278,7 +278,7 @@ class PromptcheckSession:
         self.warm_call_process(resolve_target(label, self.settings) for label in self.settings.models or ())
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        from promptcheck.collect import PromptItem
+        from promptcheck.pytest_plugin.items import PromptItem
 
         self.has_prompt_items = any(isinstance(item, PromptItem) for item in session.items)
         if self.has_prompt_items:

@@ -37,7 +37,7 @@ the journal behind; ``load_run`` folds it back in, so every finished item surviv
 ``complete: false``.
 """
 
-from promptcheck.runstore.record import (
+from promptcheck.runs.record import (
     SCHEMA,
     STATUSES,
     collect_git,
@@ -49,8 +49,8 @@ from promptcheck.runstore.record import (
     utc_now,
     validate_item,
 )
-from promptcheck.runstore.reading import RunInfo, list_runs, load_run, read_header, resolve_baseline, resolve_run_path
-from promptcheck.runstore.store import JOURNAL_SUFFIX, RunFileError, RunRecorder, runs_dir, write_run
+from promptcheck.runs.reading import RunInfo, list_runs, load_run, read_header, resolve_baseline, resolve_run_path
+from promptcheck.runs.store import JOURNAL_SUFFIX, RunFileError, RunRecorder, runs_dir, write_run
 
 __all__ = [
     "JOURNAL_SUFFIX", "SCHEMA", "STATUSES", "RunFileError", "RunInfo", "RunRecorder", "collect_git",

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import pytest
 
-from promptcheck.keys import SESSION_KEY
-from promptcheck.outcome import ItemFailure, ProviderFailure, format_failure
-from promptcheck.plan import ItemPlan, plan_items
+from promptcheck.pytest_plugin.keys import SESSION_KEY
+from promptcheck.engine.outcome import ItemFailure, ProviderFailure, format_failure
+from promptcheck.engine.plan import ItemPlan, plan_items
 from promptcheck.spec import SpecErrors
 
 if TYPE_CHECKING:
-    from promptcheck.session import PromptcheckSession
+    from promptcheck.pytest_plugin.session import PromptcheckSession
 
 
 class SpecCollectError(Exception):

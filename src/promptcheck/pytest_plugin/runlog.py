@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from promptcheck import shard
+from promptcheck.pytest_plugin import shard
 from promptcheck.config import Settings
-from promptcheck.keys import SHARD_DESELECTED
+from promptcheck.pytest_plugin.keys import SHARD_DESELECTED
 from promptcheck.providers.cassette_format import env_secrets
 from promptcheck.report import terminal_lines, write_reports
-from promptcheck.runstore import RunFileError, RunRecorder, new_run_id, resolve_baseline
+from promptcheck.runs import RunFileError, RunRecorder, new_run_id, resolve_baseline
 
 
 @dataclass

@@ -10,7 +10,7 @@ import pytest
 from promptcheck.config import (
     CALL_PROCESS_SETTINGS, RECORD_MODES, ConfigError, Settings, load_file_settings, set_repeat, split_models, validate,
 )
-from promptcheck.shard import Shard
+from promptcheck.pytest_plugin.shard import Shard
 
 
 def add_options(parser: pytest.Parser) -> None:

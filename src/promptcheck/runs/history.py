@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
-from promptcheck.runstore import list_runs, load_run
-from promptcheck.runstore.store import JOURNAL_SUFFIX
-from promptcheck.stats import FLAKY_WINDOW
+from promptcheck.runs import list_runs, load_run
+from promptcheck.runs.store import JOURNAL_SUFFIX
+from promptcheck.runs.stats import FLAKY_WINDOW
 
 _ITEM = re.compile(r'^\{"key":("(?:[^"\\]|\\.)*")')
 _STATUS = re.compile(r'"status":"(pass|fail|error|skip)"')

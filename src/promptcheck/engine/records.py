@@ -6,8 +6,8 @@ import hashlib
 import json
 from typing import Any
 
-from promptcheck.outcome import Verdict, check_records
-from promptcheck.plan import ItemPlan
+from promptcheck.engine.outcome import Verdict, check_records
+from promptcheck.engine.plan import ItemPlan
 
 
 def messages_hash(messages: tuple[tuple[str, str], ...]) -> str:

@@ -16,9 +16,9 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, Iterable, Literal, Mapping, Sequence
 
-from promptcheck.runstore import new_header, new_run_id, pass_rate, summarize
-from promptcheck.shard import merged_selected_only
-from promptcheck.stats import DEFAULT_ALPHA, FailOn, KeyStat, counts_against, flaky_reason, key_stat
+from promptcheck.runs import new_header, new_run_id, pass_rate, summarize
+from promptcheck.pytest_plugin.shard import merged_selected_only
+from promptcheck.runs.stats import DEFAULT_ALPHA, FailOn, KeyStat, counts_against, flaky_reason, key_stat
 
 Category = Literal["regression", "fix", "still_failing", "new", "removed", "not_run", "changed", "unchanged"]
 # Display order: what needs a human first.

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from promptcheck.runstore.record import SCHEMA, STATUSES, summarize, validate_item
-from promptcheck.runstore.store import RunFileError, journal_for, runs_dir
+from promptcheck.runs.record import SCHEMA, STATUSES, summarize, validate_item
+from promptcheck.runs.store import RunFileError, journal_for, runs_dir
 
 
 def _check_header(path: Path, data: Any) -> None:

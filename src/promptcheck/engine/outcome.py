@@ -8,9 +8,9 @@ from typing import Any, Sequence
 from promptcheck.checks.evaluate import CheckResult, Evaluation, evaluate
 from promptcheck.checks.registry import EmbedFn, JudgeFn
 from promptcheck.checks.scoring import rescore
-from promptcheck.plan import ItemPlan
+from promptcheck.engine.plan import ItemPlan
 from promptcheck.providers.base import ProviderResponse
-from promptcheck.stats import wilson_interval
+from promptcheck.runs.stats import wilson_interval
 
 EXCERPT_LINES = 12
 

@@ -6,16 +6,16 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from promptcheck.progress import Progress
+from promptcheck.pytest_plugin.progress import Progress
 
-from .runner import BatchResults, run_batches
+from promptcheck.providers.batch.runner import BatchResults, run_batches
 
 if TYPE_CHECKING:
-    from promptcheck.session import PromptcheckSession
+    from promptcheck.pytest_plugin.session import PromptcheckSession
 
 
 def run_for_session(state: PromptcheckSession, items: list[pytest.Item]) -> BatchResults:
-    from promptcheck.collect import PromptItem
+    from promptcheck.pytest_plugin.items import PromptItem
 
     requests = [
         item.plan.request(index)

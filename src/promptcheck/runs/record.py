@@ -1,6 +1,6 @@
 """The run record's schema helpers: keys, ids, validation, summaries and run metadata.
 
-The schema itself is documented in ``promptcheck.runstore``.
+The schema itself is documented in ``promptcheck.runs``.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import pytest
 
-from promptcheck.pool import CallPool, Outcome
+from promptcheck.engine.pool import CallPool, Outcome
 from promptcheck.providers.base import ProviderRequest, ProviderResponse
 
 WAIT_BEFORE_S = 3.0  # short waits are normal; say something only when one drags on

@@ -12,7 +12,7 @@ from promptcheck.checks.registry import CheckContext
 from promptcheck.config import Settings
 from promptcheck.providers.base import ProviderRequest
 from promptcheck.providers.registry import ModelTarget, resolve_target
-from promptcheck.render import TemplateError, render
+from promptcheck.formats.templating import TemplateError, render
 from promptcheck.spec import Case, CheckGroup, CheckSpec, PromptSpec, SpecError, SpecErrors
 
 

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from promptcheck import gcfreeze, options, shard
-from promptcheck.collect import PromptFile
-from promptcheck.keys import SESSION_KEY
-from promptcheck.session import PromptcheckSession, XdistHooks
+from promptcheck.pytest_plugin import gcfreeze
+from promptcheck.pytest_plugin import options
+from promptcheck.pytest_plugin import shard
+from promptcheck.pytest_plugin.items import PromptFile
+from promptcheck.pytest_plugin.keys import SESSION_KEY
+from promptcheck.pytest_plugin.session import PromptcheckSession, XdistHooks
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

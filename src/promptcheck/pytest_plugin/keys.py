@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from promptcheck.session import PromptcheckSession
+    from promptcheck.pytest_plugin.session import PromptcheckSession
 
 SESSION_KEY: pytest.StashKey["PromptcheckSession"] = pytest.StashKey()
 RECORD_KEY: pytest.StashKey[dict[str, Any]] = pytest.StashKey()

@@ -8,14 +8,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from promptcheck import yamlio
+from promptcheck.formats import yamlio
 from promptcheck.config import Settings
 from promptcheck.formats.casefile import CaseFile, read_case_file
 from promptcheck.formats.cases import assign_unique_ids
 from promptcheck.formats.fields import Problems
 from promptcheck.formats.ghmodels import read_prompt
 from promptcheck.formats.promptfoo import is_promptfoo_name, read_config
-from promptcheck.render import TemplateError, referenced_variables
+from promptcheck.formats.templating import TemplateError, referenced_variables
 from promptcheck.spec import Location, PromptSpec, SpecError, SpecErrors
 
 YAML_SUFFIXES = (".yml", ".yaml")
