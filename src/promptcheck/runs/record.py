@@ -1,6 +1,18 @@
-"""The run record's schema helpers: keys, ids, validation, summaries and run metadata.
+"""The typed run record: one header and one ``ItemResult`` per item, as stored and compared.
 
-The schema itself is documented in ``promptcheck.runs``.
+Every type here is a frozen ``msgspec.Struct``: the run store encodes and decodes them with
+msgspec's typed JSON codec (a 20,000-item run is tens of MB, read for every report and diff),
+and compare, report, history and merge read attributes, never string keys.
+
+Schema history (``schema_version``):
+
+* 1: the first layout, with ``"schema": 1`` in the header. Its items have the same fields as
+  version 2, so version-1 files load as they are.
+* 2: ``schema_version`` instead of ``schema``; fields at their default value are left out.
+
+On disk a run is ``runs/<run_id>.json``: line 1 is the header (every field but ``items``), then one
+item per line, ``key`` first and ``status`` second, so history can read a line's key and status
+without decoding the rest (see ``runs.history``).
 """
 
 from __future__ import annotations
@@ -8,21 +20,172 @@ from __future__ import annotations
 import secrets
 import subprocess
 import sys
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Literal
+
+import msgspec
 
 import promptcheck
 
-SCHEMA = 1
-STATUSES = ("pass", "fail", "error", "skip")
-_ITEM_REQUIRED = ("key", "status")
+SCHEMA_VERSION = 2
+Status = Literal["pass", "fail", "error", "skip"]
+STATUSES: tuple[Status, ...] = ("pass", "fail", "error", "skip")
+DECISIVE: tuple[Status, ...] = ("pass", "fail")  # outcomes that say something about the answer
+
+# Struct options shared by every record type: immutable, no defaults on disk, and kept out of
+# the cyclic garbage collector (records hold no reference cycles, and 20,000 of them walked by
+# each of pytest's exit-time collections cost seconds).
+_RECORD = {"frozen": True, "omit_defaults": True, "gc": False}
 
 
-# --- record helpers ----------------------------------------------------------------------------
+class CheckResult(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
+    """One check's result on one answer. ``span`` is a (start, end) code-point range in the answer."""
+
+    name: str
+    type: str
+    passed: bool
+    score: float
+    reason: str = ""
+    span: tuple[int, int] | None = None
+    skipped: bool = False
+    weight: float = 1.0
+    negate: bool = False
+
+
+class Sample(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
+    """One answer of a repeated item (``--repeat``)."""
+
+    repeat: int
+    answer: str
+    passed: bool
+    score: float
+    checks: tuple[CheckResult, ...] = ()
+    latency_s: float | None = None
+    cost: float | None = None
+
+
+class ItemResult(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
+    """What one item (prompt file × case × model) came to in one run.
+
+    ``key`` is stable across runs (prompt path, case id, model label): what comparisons key on.
+    The first sample's answer, score and checks are the item's own; ``samples`` holds every
+    sample when the item was repeated."""
+
+    key: str
+    status: Status
+    prompt_path: str = ""
+    prompt_name: str = ""
+    case_id: str = ""
+    model: str = ""
+    repeat: int = 0
+    nodeid: str = ""
+    messages_hash: str = ""
+    messages: tuple[tuple[str, str], ...] | None = None
+    answer: str | None = None
+    score: float | None = None
+    checks: tuple[CheckResult, ...] = ()
+    latency_s: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost: float | None = None
+    judge_cost: float | None = None
+    replayed: bool = False
+    error: str | None = None
+    skip_reason: str | None = None
+    expected_failure: str | None = None
+    tags: tuple[str, ...] = ()
+    passed_samples: int | None = None
+    pass_rate_required: float | None = None
+    samples: tuple[Sample, ...] = ()
+
+    @property
+    def decisive(self) -> bool:
+        """Whether the item reached a verdict on its answer (an error or a skip did not)."""
+        return self.status in DECISIVE
+
+    @property
+    def counts(self) -> tuple[int, int] | None:
+        """(passed samples, samples); None when there is no answer to count (error, skip)."""
+        if self.samples:
+            return sum(1 for s in self.samples if s.passed), len(self.samples)
+        if self.status == "pass":
+            return 1, 1
+        if self.status == "fail":
+            return 0, 1
+        return None
+
+
+class GitInfo(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
+    commit: str | None = None
+    branch: str | None = None  # None when detached
+    dirty: bool | None = None
+
+
+class Versions(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
+    python: str = ""
+    pytest: str | None = None
+    promptcheck: str = ""
+
+
+class ShardInfo(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
+    """``--shard index/count`` of a run, so ``merge`` can tell a full set of shards."""
+
+    index: int
+    count: int
+    only_narrowing: bool = True  # nothing but the shard narrowed the run
+    models: tuple[str, ...] = ()  # the --models selection the shard belongs to
+
+
+class Summary(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
+    """Counts by status, overall and per model: what listings and trend charts read."""
+
+    counts: dict[str, int] = msgspec.field(default_factory=dict)
+    models: dict[str, dict[str, int]] = msgspec.field(default_factory=dict)
+
+
+class RunHeader(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
+    """Everything about a run but its items."""
+
+    run_id: str
+    started_at: str = ""
+    finished_at: str | None = None
+    complete: bool = False  # false until the session seals it; a crash leaves it false
+    git: GitInfo = GitInfo()
+    versions: Versions = Versions()
+    models: tuple[str, ...] = ()
+    record_mode: str = ""
+    args: tuple[str, ...] = ()
+    selected_only: bool = False  # -k, -m, --lf, -x, node ids or a shard narrowed the run
+    shard: ShardInfo | None = None
+    merged_from: tuple[str, ...] = ()  # set by `promptcheck merge`
+    cassettes_unused: int | None = None
+    # Cassette entries this run used, per cassette file (relative paths): what `promptcheck
+    # cassettes prune` keeps. Large; listings read headers without it (see runs.reading).
+    cassettes_used: dict[str, tuple[str, ...]] | None = None
+    summary: Summary = Summary()
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def sort_key(self) -> tuple[str, str]:
+        return self.started_at, self.run_id
+
+
+class RunRecord(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
+    header: RunHeader
+    items: tuple[ItemResult, ...] = ()
+
+    @property
+    def run_id(self) -> str:
+        return self.header.run_id
+
+
+# --- ids, times and summaries ---------------------------------------------------------------------
 
 
 def new_run_id(now: datetime | None = None) -> str:
+    """UTC start time + 6 random hex digits: ids sort by time and never collide."""
     now = now or datetime.now(timezone.utc)
     return f"{now.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
@@ -32,80 +195,72 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-def validate_item(item: Mapping[str, Any]) -> None:
-    """Fail at ``add`` time, in the caller's frame, instead of in a reader weeks later."""
-    missing = [k for k in _ITEM_REQUIRED if k not in item]
-    if missing:
-        raise ValueError(f"item record lacks {', '.join(missing)}: {dict(item)!r:.200}")
-    if item["status"] not in STATUSES:
-        raise ValueError(f"item {item['key']!r}: status must be one of {STATUSES}, not {item['status']!r}")
-
-
-def summarize(items: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Counts by status, overall and per model: what listings and trend charts need."""
+def summarize(items: Iterable[ItemResult]) -> Summary:
     overall = dict.fromkeys(STATUSES, 0)
     models: dict[str, dict[str, int]] = {}
     for item in items:
-        status = item["status"]
-        overall[status] += 1
-        models.setdefault(item.get("model", ""), dict.fromkeys(STATUSES, 0))[status] += 1
-    return {"counts": overall, "models": models}
+        overall[item.status] += 1
+        by_model = models.get(item.model)
+        if by_model is None:
+            by_model = models[item.model] = dict.fromkeys(STATUSES, 0)
+        by_model[item.status] += 1
+    return Summary(overall, models)
 
 
-def pass_rate(counts: Mapping[str, int]) -> float | None:
+def pass_rate(counts: dict[str, int]) -> float | None:
     """Passed over executed; skips are neither. None when nothing ran."""
     ran = counts.get("pass", 0) + counts.get("fail", 0) + counts.get("error", 0)
     return counts.get("pass", 0) / ran if ran else None
 
 
-# --- metadata ------------------------------------------------------------------------------------
+# --- run metadata ----------------------------------------------------------------------------------
 
 
 def _git(cwd: Path, *args: str) -> str | None:
     try:
-        done = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
-        )
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
         return None  # no git binary, or a hung repository: metadata is nice to have, never fatal
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def collect_git(cwd: Path | None = None) -> dict[str, Any]:
+def collect_git(cwd: Path | None = None) -> GitInfo:
     cwd = cwd or Path.cwd()
     commit = _git(cwd, "rev-parse", "HEAD")
     if commit is None:
-        return {"commit": None, "branch": None, "dirty": None}
+        return GitInfo()
     branch = _git(cwd, "rev-parse", "--abbrev-ref", "HEAD")
     status = _git(cwd, "status", "--porcelain")
-    return {
-        "commit": commit,
-        "branch": None if branch in (None, "HEAD") else branch,  # "HEAD" means detached
-        "dirty": None if status is None else bool(status),
-    }
+    return GitInfo(commit, None if branch in (None, "HEAD") else branch, None if status is None else bool(status))
 
 
-def collect_versions() -> dict[str, str | None]:
+def collect_versions() -> Versions:
     try:
         import pytest
 
         pytest_version: str | None = pytest.__version__
     except ImportError:
         pytest_version = None
-    return {"python": sys.version.split()[0], "pytest": pytest_version, "promptcheck": promptcheck.__version__}
+    return Versions(sys.version.split()[0], pytest_version, promptcheck.__version__)
 
 
-def new_header(meta: Mapping[str, Any]) -> dict[str, Any]:
-    """A complete header from whatever the caller knows; collects what it leaves out."""
-    header: dict[str, Any] = {"schema": SCHEMA, "run_id": meta.get("run_id") or new_run_id()}
-    header["started_at"] = meta.get("started_at") or utc_now()
-    header["finished_at"] = None
-    header["complete"] = False
-    header["git"] = meta["git"] if "git" in meta else collect_git()
-    header["versions"] = meta["versions"] if "versions" in meta else collect_versions()
-    header["models"] = list(meta.get("models", []))
-    header["record_mode"] = meta.get("record_mode", "")
-    header["args"] = list(meta.get("args", []))
-    header["selected_only"] = bool(meta.get("selected_only", False))
-    extra = {k: v for k, v in meta.items() if k not in header and k not in ("items", "summary")}
-    return header | extra
+def new_header(
+    run_id: str | None = None,
+    *,
+    models: Iterable[str] = (),
+    record_mode: str = "",
+    args: Iterable[str] = (),
+    git: GitInfo | None = None,
+    versions: Versions | None = None,
+    started_at: str | None = None,
+) -> RunHeader:
+    """A header for a run starting now; collects the git and version metadata it is not given."""
+    return RunHeader(
+        run_id=run_id or new_run_id(),
+        started_at=started_at or utc_now(),
+        git=git if git is not None else collect_git(),
+        versions=versions if versions is not None else collect_versions(),
+        models=tuple(models),
+        record_mode=record_mode,
+        args=tuple(args),
+    )

@@ -1,22 +1,35 @@
-"""Writing runs: ``RunRecorder`` (the session's record, journaled), ``write_run`` and atomic files.
-Reading them back is ``runstore.reading``."""
+"""Writing runs: ``RunRecorder`` (a session's record, journaled), ``write_run`` and atomic files.
+Reading them back is ``runs.reading``.
+
+Durability: every ``add`` appends the item to ``runs/<run_id>.journal.jsonl`` (cheap, O(item)),
+while the JSON itself is rewritten atomically at most every ``flush_interval`` seconds (backing off
+when a rewrite gets slow), on ``finish`` and from ``atexit``. A process killed outright (SIGKILL,
+OOM) leaves the journal behind; ``load_run`` folds it back in, so every finished item survives with
+``complete: false``.
+"""
 
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import AnyStr
 
-from promptcheck.runs.record import new_header, summarize, utc_now, validate_item
+import msgspec
+
+from promptcheck.runs.record import ItemResult, RunHeader, RunRecord, summarize, utc_now
 
 RUNS_DIR = "runs"
 JOURNAL_SUFFIX = ".journal.jsonl"
+ITEMS_OPENING = b',\n"items": [\n'  # ends line 1 (the header) in the store's layout
+ITEMS_CLOSING = b"\n]}\n"
+
+_encoder = msgspec.json.Encoder()
 
 
 class RunFileError(Exception):
@@ -36,20 +49,19 @@ def journal_for(path: Path) -> Path:
     return path.with_name(path.name.removesuffix(".json") + JOURNAL_SUFFIX)
 
 
-# --- writing -------------------------------------------------------------------------------------
+def encode(value: msgspec.Struct) -> bytes:
+    return _encoder.encode(value)
 
 
-def _dump(value: Any) -> str:
-    # Compact separators: a 20,000-item run is tens of MB, and readers parse every byte.
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+# --- atomic files --------------------------------------------------------------------------------
 
 
-def _write_atomic(path: Path, chunks: Iterable[str], durable: bool = False) -> None:
+def _write_atomic(path: Path, chunks: Iterable[AnyStr], mode: str, durable: bool = False) -> None:
     """Temp file in the same directory + os.replace: readers see the old or the new file, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
+        with os.fdopen(fd, mode, **({"encoding": "utf-8"} if "b" not in mode else {})) as out:
             out.writelines(chunks)
             if durable:
                 out.flush()
@@ -60,12 +72,9 @@ def _write_atomic(path: Path, chunks: Iterable[str], durable: bool = False) -> N
         raise
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    _write_atomic(path, (text,))
-
-
 def write_chunks_atomic(path: Path, chunks: Iterable[str]) -> None:
-    _write_atomic(path, chunks)
+    """Text ``chunks`` (e.g. a streamed HTML page) as ``path``, atomically."""
+    _write_atomic(path, chunks, "w")
 
 
 def copy_atomic(source: Path, path: Path) -> None:
@@ -80,42 +89,42 @@ def copy_atomic(source: Path, path: Path) -> None:
         raise
 
 
-def _record_chunks(
-    header: Mapping[str, Any], items: Iterable[Mapping[str, Any]], item_lines: Iterable[str]
-) -> Iterable[str]:
+# --- run files -----------------------------------------------------------------------------------
+
+
+def record_chunks(header: RunHeader, items: Iterable[ItemResult], item_lines: Iterable[bytes]) -> Iterable[bytes]:
     """The store's layout: the header (with a fresh summary) on line 1, then one item per line."""
-    header = {k: v for k, v in header.items() if k != "items"} | {"summary": summarize(items)}
-    yield _dump(header)[:-1] + ',\n"items": [\n'
-    yield ",\n".join(item_lines)
-    yield "\n]}\n"
+    header = msgspec.structs.replace(header, summary=summarize(items))
+    yield encode(header)[:-1] + ITEMS_OPENING
+    yield b",\n".join(item_lines)
+    yield ITEMS_CLOSING
 
 
-def write_run(path: Path, record: Mapping[str, Any]) -> None:
+def write_run(path: Path, record: RunRecord) -> None:
     """Write a whole record (e.g. a merged one) in the store's layout."""
-    _write_atomic(path, _record_chunks(record, record["items"], map(_dump, record["items"])), durable=True)
+    _write_atomic(path, record_chunks(record.header, record.items, map(encode, record.items)), "wb", durable=True)
 
 
 class RunRecorder:
     """Accumulates one session's items and keeps ``runs/<run_id>.json`` current on disk.
 
-    Not for xdist workers: only the controller (or a non-distributed session) records.
-    Items must not be mutated after ``add``; the file holds them as they were then. ``header`` may
-    be updated (e.g. ``selected_only``, known only at the end) until ``finish``.
-    """
+    Only the process that sees every item records (the xdist controller, or a plain session).
+    ``update_header`` may change header fields known only at the end (``selected_only``) until
+    ``finish``."""
 
     def __init__(
         self,
         report_dir: Path | str,
-        meta: Mapping[str, Any],
+        header: RunHeader,
         *,
         flush_interval: float = 0.5,
         max_flush_share: float = 0.1,
     ) -> None:
-        self.header = new_header(meta)
-        self.path = runs_dir(report_dir) / f"{self.header['run_id']}.json"
+        self.header = header
+        self.path = runs_dir(report_dir) / f"{header.run_id}.json"
         self.journal_path = journal_for(self.path)
-        self._items: dict[str, dict[str, Any]] = {}
-        self._lines: dict[str, str] = {}  # serialized once at add(), so a flush is pure I/O
+        self._items: dict[str, ItemResult] = {}
+        self._lines: dict[str, bytes] = {}  # encoded once at add(), so a flush is pure I/O
         self._lock = threading.RLock()
         self._flush_interval = flush_interval
         # A rewrite costs O(run size); spacing rewrites by duration/share bounds their total cost.
@@ -124,36 +133,35 @@ class RunRecorder:
         self._finished = False
         self._released = False
         self.flush()  # the file exists from the first moment, so a crash before any item still shows
-        self._journal = self.journal_path.open("a", encoding="utf-8")
+        self._journal = self.journal_path.open("ab")
         atexit.register(self._at_exit)
 
     @property
     def run_id(self) -> str:
-        return str(self.header["run_id"])
+        return self.header.run_id
 
     @property
-    def record(self) -> dict[str, Any]:
-        """The run as a record dict (what ``compare`` and the reports take)."""
+    def record(self) -> RunRecord:
         with self._lock:
             if self._released:
                 raise RuntimeError(f"run {self.run_id} was handed over by release(); read it from {self.path}")
-            items = list(self._items.values())
-            return self.header | {"summary": summarize(items), "items": items}
+            items = tuple(self._items.values())
+            return RunRecord(msgspec.structs.replace(self.header, summary=summarize(items)), items)
 
-    def add(self, item: dict[str, Any]) -> None:
-        validate_item(item)
-        try:
-            line = _dump(item)  # serialized once, here; also proves the item is plain JSON
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"item {item['key']!r} is not plain JSON: {e}") from None
+    def update_header(self, **changes: object) -> None:
+        with self._lock:
+            self.header = msgspec.structs.replace(self.header, **changes)
+
+    def add(self, item: ItemResult) -> None:
+        line = encode(item)
         with self._lock:
             if self._finished:
-                raise RuntimeError(f"run {self.run_id} is finished; cannot add {item['key']!r}")
-            self._items.pop(item["key"], None)  # a rerun replaces the earlier result, at the end
-            self._lines.pop(item["key"], None)
-            self._items[item["key"]] = item
-            self._lines[item["key"]] = line
-            self._journal.write(line + "\n")
+                raise RuntimeError(f"run {self.run_id} is finished; cannot add {item.key!r}")
+            self._items.pop(item.key, None)  # a rerun replaces the earlier result, at the end
+            self._lines.pop(item.key, None)
+            self._items[item.key] = item
+            self._lines[item.key] = line
+            self._journal.write(line + b"\n")
             self._journal.flush()
             if time.monotonic() >= self._next_flush:
                 self.flush()
@@ -161,8 +169,8 @@ class RunRecorder:
     def flush(self) -> None:
         with self._lock:
             started = time.monotonic()
-            chunks = _record_chunks(self.header, self._items.values(), self._lines.values())
-            _write_atomic(self.path, chunks, durable=self._finished)
+            chunks = record_chunks(self.header, self._items.values(), self._lines.values())
+            _write_atomic(self.path, chunks, "wb", durable=self._finished)
             took = time.monotonic() - started
             self._next_flush = time.monotonic() + max(self._flush_interval, took * self._backoff)
 
@@ -172,8 +180,7 @@ class RunRecorder:
             if self._finished:
                 return self.path
             self._finished = True
-            self.header["finished_at"] = utc_now()
-            self.header["complete"] = bool(complete)
+            self.header = msgspec.structs.replace(self.header, finished_at=utc_now(), complete=bool(complete))
             self.flush()
             self._lines = {}  # on disk now; a sealed record is never rewritten (~2 KB per item freed)
             self._journal.close()
@@ -181,10 +188,9 @@ class RunRecorder:
             atexit.unregister(self._at_exit)
             return self.path
 
-    def release(self) -> dict[str, Any]:
-        """The sealed run as a record dict, handed over: the recorder keeps only its header, so
-        the items need not outlive the caller (pytest's exit-time garbage collections walk
-        every object still alive, five times)."""
+    def release(self) -> RunRecord:
+        """The sealed run, handed over: the recorder keeps only its header, so the items need not
+        outlive the caller."""
         with self._lock:
             if not self._finished:
                 raise RuntimeError(f"run {self.run_id} is not finished; finish() it first")
