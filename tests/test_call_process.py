@@ -71,7 +71,7 @@ def test_a_replay_only_run_starts_no_call_process(project: Project) -> None:
     project.run("--record-mode=new").assert_outcomes(passed=3)
     project.pytester.makeconftest(
         "def pytest_sessionfinish(session):\n"
-        "    from promptcheck.pytest_plugin.keys import SESSION_KEY\n"
+        "    from promptcheck.pytest_plugin.session import SESSION_KEY\n"
         "    assert session.config.stash[SESSION_KEY].providers.call_process is None\n"
     )
 
@@ -83,7 +83,7 @@ def test_a_child_that_dies_turns_the_calls_it_held_into_errors_that_say_so(proje
     project.prompt(["Ada", "Linus", "Grace", "Barbara"])
     # One call at a time; kill the child once the first answer is in, with the second in flight.
     project.pytester.makeconftest(
-        "from promptcheck.pytest_plugin.keys import SESSION_KEY\n"
+        "from promptcheck.pytest_plugin.session import SESSION_KEY\n"
         "CONFIG = []\n"
         "def pytest_configure(config):\n"
         "    CONFIG.append(config)\n"
@@ -105,7 +105,7 @@ def test_a_child_that_crashes_says_its_last_words(project: Project) -> None:
     # Before any call, a message naming a provider the child never got: its loop dies with a
     # KeyError, and every item shows the last line the child wrote.
     project.pytester.makeconftest(
-        "from promptcheck.pytest_plugin.keys import SESSION_KEY\n"
+        "from promptcheck.pytest_plugin.session import SESSION_KEY\n"
         "def pytest_collection_finish(session):\n"
         "    child = session.config.stash[SESSION_KEY].providers.call_process.children[0]\n"
         "    with child._lock:\n"
@@ -190,7 +190,7 @@ def test_calls_spread_over_two_call_processes_and_all_are_recorded(project: Proj
     project.prompt([f"Person{i:02d}" for i in range(40)])
     project.pytester.makeconftest(
         "from pathlib import Path\n"
-        "from promptcheck.pytest_plugin.keys import SESSION_KEY\n"
+        "from promptcheck.pytest_plugin.session import SESSION_KEY\n"
         "def pytest_sessionfinish(session):\n"
         "    children = session.config.stash[SESSION_KEY].providers.call_process.children\n"
         "    Path('calls-per-child.txt').write_text(' '.join(str(c._next_call) for c in children))\n"
@@ -248,7 +248,7 @@ def test_the_second_call_process_is_forked_from_the_first_and_ends_with_the_sess
     project.prompt([f"Person{i:02d}" for i in range(6)])
     project.pytester.makeconftest(
         "from pathlib import Path\n"
-        "from promptcheck.pytest_plugin.keys import SESSION_KEY\n"
+        "from promptcheck.pytest_plugin.session import SESSION_KEY\n"
         "import time\n"
         "def pytest_runtest_call(item):\n"
         "    first, second = item.config.stash[SESSION_KEY].providers.call_process.children\n"
@@ -282,7 +282,7 @@ def test_a_call_process_that_dies_fails_only_the_calls_it_held(project: Project)
     # Every call is handed over at once, half to each child; the second dies with the first answer.
     project.pytester.makeconftest(
         "import os, signal, time\n"
-        "from promptcheck.pytest_plugin.keys import SESSION_KEY\n"
+        "from promptcheck.pytest_plugin.session import SESSION_KEY\n"
         "CONFIG = []\n"
         "def pytest_configure(config):\n"
         "    CONFIG.append(config)\n"

@@ -1,89 +1,73 @@
-"""The session's side of model-graded checks: judge and embedding calls as ProviderRequests.
+"""Grading an item's answers: every check on every answer, then the item's verdict.
 
-They go through the session's one CallPool, so they share its concurrency, ``--max-cost`` budget,
-cassettes (filed beside the item's own answers, keyed by the judge's messages) and retries.
-A ``Grader`` lives for one item and adds up what its calls cost."""
+A repeated item passes when at least ``pass_rate`` of its answers pass; an item whose checks were
+all skipped (model-graded checks with no judge, say) has nothing to decide and is skipped."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
-from promptcheck.checks.registry import CheckError
-from promptcheck.config import Settings
-from promptcheck.engine.pool import CallPool, CostLimitReached
-from promptcheck.providers.base import ProviderError, ProviderRequest, ProviderResponse
-from promptcheck.providers.factory import ProviderFactory
-from promptcheck.providers.registry import ModelTarget, resolve_target
+from promptcheck.checks.evaluate import CheckResult, Evaluation, evaluate
+from promptcheck.checks.registry import EmbedFn, JudgeFn
+from promptcheck.checks.scoring import rescore
+from promptcheck.engine.plan import ItemPlan
+from promptcheck.providers.base import ProviderResponse
 
-DEFAULT_EMBEDDING_MODEL = "openai:text-embedding-3-small"
-EMBEDDINGS = "embeddings"  # ProviderRequest.params["endpoint"] for an embeddings call
-_EMBEDDING_PROVIDERS = ("openai", "github", "compatible", "python")
+_RATE_SLACK = 1e-12  # 2/3 of the answers must meet a 2/3 pass rate despite float rounding
 
 
 @dataclass(frozen=True)
-class JudgeTargets:
-    judge: ModelTarget
-    embedding: ModelTarget
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> JudgeTargets | None:
-        if not settings.judge:
-            return None
-        embedding = settings.embedding_model or DEFAULT_EMBEDDING_MODEL
-        return cls(resolve_target(settings.judge, settings), resolve_target(embedding, settings))
+class GradedAnswer:
+    index: int  # the repeat index of the answer
+    response: ProviderResponse
+    evaluation: Evaluation
 
 
-@dataclass
-class Grader:
-    """Judge and embedding calls for one item; ``cost`` is what they spent."""
+@dataclass(frozen=True)
+class Grades:
+    """Every graded answer of one item, in repeat order, and what they add up to."""
 
-    targets: JudgeTargets
-    providers: ProviderFactory
-    pool: CallPool
-    item_id: str
-    while_waiting: Callable[[], None] | None = None
-    responses: list[ProviderResponse] = field(default_factory=list)
+    answers: tuple[GradedAnswer, ...]
+    required_rate: float
 
     @property
-    def cost(self) -> float | None:
-        costs = [r.cost for r in self.responses if r.cost is not None]
-        return sum(costs) if costs else None
+    def n(self) -> int:
+        return len(self.answers)
 
-    def chat(self, messages: list[tuple[str, str]]) -> ProviderResponse:
-        target = self.targets.judge
-        # temperature 0: a grade should depend on the answer, not on the judge's dice.
-        return self._call(target, tuple(messages), {"temperature": 0}, "judge")
+    @property
+    def passed_count(self) -> int:
+        return sum(1 for a in self.answers if a.evaluation.passed)
 
-    def embed(self, texts: list[str]) -> list[list[float]]:
-        target = self.targets.embedding
-        if target.provider not in _EMBEDDING_PROVIDERS:
-            raise CheckError(f"embedding model '{target.label}' must be an OpenAI-compatible provider (openai:, github:, a compatible server)")
-        # One request per text, so a text embedded before (the same expected answer) replays from the cassette.
-        return [self._vector(self._call(target, (("user", text),), {"endpoint": EMBEDDINGS}, "embedding model")) for text in texts]
+    @property
+    def passed(self) -> bool:
+        return self.n > 0 and self.passed_count / self.n >= self.required_rate - _RATE_SLACK
 
-    def _call(self, target: ModelTarget, messages: tuple[tuple[str, str], ...], params: dict[str, object], role: str) -> ProviderResponse:
-        problem = self.providers.config_error(target)
-        if problem:
-            raise CheckError(f"{role} '{target.label}' cannot be used: {problem}")
-        request = ProviderRequest(
-            provider=target.provider, model=target.model, label=target.label, messages=messages,
-            params=params, item_id=self.item_id,
-        )
-        outcome = self.pool.result(request, while_waiting=self.while_waiting)
-        self.pool.forget(request)
-        if isinstance(outcome, (ProviderError, CostLimitReached)):
-            raise CheckError(f"{role} call failed: {outcome}")
-        self.responses.append(outcome)
-        return outcome
+    @property
+    def skipped_checks(self) -> list[CheckResult]:
+        """Checks that could not run (they are skipped alike on every answer)."""
+        return [r for r in self.answers[0].evaluation.results if r.skipped] if self.answers else []
 
-    @staticmethod
-    def _vector(response: ProviderResponse) -> list[float]:
-        try:
-            vector = json.loads(response.text)
-        except ValueError:
-            vector = None
-        if not isinstance(vector, list) or not vector or not all(isinstance(x, (int, float)) for x in vector):
-            raise CheckError(f"embedding reply is not a vector of numbers: {response.text[:200]!r}")
-        return [float(x) for x in vector]
+    @property
+    def has_real_checks(self) -> bool:
+        return any(not r.skipped for a in self.answers for r in a.evaluation.results)
+
+
+def grade_answers(
+    plan: ItemPlan,
+    responses: Sequence[ProviderResponse],
+    *,
+    judge: JudgeFn | None = None,
+    embed: EmbedFn | None = None,
+    previous: Grades | None = None,
+) -> Grades:
+    """Grade each answer; ``previous`` answers (graded already) come first, so ``--repeat auto``
+    can add answers without grading the earlier ones again."""
+    answers = list(previous.answers) if previous else []
+    for response in responses:
+        context = replace(plan.context, latency_s=response.latency_s, cost=response.cost, judge=judge, embed=embed)
+        evaluation = evaluate(plan.checks, response.text, context, plan.case.threshold)
+        # A case may replace the weighted-mean verdict with its own function (promptfoo).
+        evaluation = rescore(plan.case.scoring, plan.checks, evaluation, context, plan.case.threshold)
+        answers.append(GradedAnswer(len(answers), response, evaluation))
+    return Grades(tuple(answers), plan.pass_rate)

@@ -6,10 +6,12 @@ them) and a template error surfaces at collection, not halfway through a run."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable
+from pathlib import Path
+from typing import Any
 
 from promptcheck.checks.registry import CheckContext
 from promptcheck.config import Settings
+from promptcheck.formats.catalog import Catalog
 from promptcheck.providers.base import ProviderRequest
 from promptcheck.providers.registry import ModelTarget, resolve_target
 from promptcheck.formats.templating import TemplateError, render
@@ -43,6 +45,10 @@ class ItemPlan:
     def key(self) -> str:
         """Stable across runs: what run comparisons key on."""
         return f"{self.spec.path}::{self.name}"
+
+    def requests(self) -> list[ProviderRequest]:
+        """One call per repeat: every call the item makes unless ``--repeat auto`` asks for more."""
+        return [self.request(i) for i in range(self.repeat)]
 
     def request(self, repeat_index: int = 0) -> ProviderRequest:
         params = {**self.target.options.get("params", {}), **self.spec.params}
@@ -98,6 +104,24 @@ def plan_items(spec: PromptSpec, settings: Settings, project_constraints: list[C
     if errors:
         raise SpecErrors(errors)
     return plans
+
+
+def plan_file(
+    catalog: Catalog, path: Path, project_constraints: list[CheckSpec]
+) -> tuple[list[ItemPlan], list[SpecError]]:
+    """Every item of one prompt file (a promptfoo config holds one spec per prompt; their variants
+    keep item names unique), and the file's warnings. Raises SpecErrors with every problem."""
+    specs, warnings = catalog.load_all(path)
+    plans: list[ItemPlan] = []
+    errors: list[SpecError] = []
+    for spec in specs:
+        try:
+            plans += plan_items(spec, catalog.settings, project_constraints)
+        except SpecErrors as exc:
+            errors += exc.errors
+    if errors:
+        raise SpecErrors(errors)
+    return plans, warnings
 
 
 def spec_target(spec: PromptSpec, raw: str, settings: Settings) -> ModelTarget:
@@ -167,7 +191,3 @@ def _render_value(value: Any, variables: dict[str, Any]) -> Any:
 
 def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def iter_labels(plans: Iterable[ItemPlan]) -> list[str]:
-    return list(dict.fromkeys(p.target.label for p in plans))

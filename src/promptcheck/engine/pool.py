@@ -10,17 +10,13 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable
 
 from promptcheck.providers.base import ProviderError, ProviderRequest, ProviderResponse
 
 
 class CostLimitReached(Exception):
     """--max-cost was spent before this call was issued; the item is skipped with this reason."""
-
-
-class ProviderSource(Protocol):
-    def provider_for(self, request: ProviderRequest) -> Callable[[ProviderRequest], ProviderResponse]: ...
 
 
 @dataclass

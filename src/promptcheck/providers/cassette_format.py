@@ -115,14 +115,16 @@ _MARKERS = ("sk-", "github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "akia"
 def scrubbed(value: Any, literals: list[str]) -> Any:
     """``scrub(value)``, but ``value`` itself when it cannot hold anything to scrub (the common
     case, decided on its JSON text), so run records of 20,000 clean items stay cheap."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    lowered = text.lower()
+    return scrub(value, literals) if may_hold_secret(json.dumps(value, ensure_ascii=False, default=str), literals) else value
+
+
+def may_hold_secret(json_text: str, literals: list[str]) -> bool:
+    """Whether a value's JSON text has anything ``scrub`` would replace (cheap substring tests)."""
+    lowered = json_text.lower()
     # Literals are looked for as JSON writes them, so quotes or backslashes in one cannot hide it.
-    if any(json.dumps(secret, ensure_ascii=False)[1:-1] in text for secret in literals) or any(
+    return any(json.dumps(secret, ensure_ascii=False)[1:-1] in json_text for secret in literals) or any(
         marker in lowered for marker in _MARKERS
-    ):
-        return scrub(value, literals)
-    return value
+    )
 
 
 def scrub(value: Any, literals: list[str]) -> Any:

@@ -1,36 +1,20 @@
-"""--batch inside a pytest session: gather the items' requests and run them as batches."""
+"""``--batch`` inside a pytest session: the engine sends the due calls as provider batches before
+the item loop, while this shows their progress through pytest's terminal."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 
+from promptcheck.engine.engine import Engine
+from promptcheck.engine.plan import ItemPlan
 from promptcheck.pytest_plugin.progress import Progress
 
-from promptcheck.providers.batch.runner import BatchResults, run_batches
 
-if TYPE_CHECKING:
-    from promptcheck.pytest_plugin.session import PromptcheckSession
-
-
-def run_for_session(state: PromptcheckSession, items: list[pytest.Item]) -> BatchResults:
-    from promptcheck.pytest_plugin.items import PromptItem
-
-    requests = [
-        item.plan.request(index)
-        for item in items
-        if isinstance(item, PromptItem) and not item.plan.skip_reason and not state.providers.config_error(item.plan.target)
-        for index in range(item.plan.repeat)
-    ]
-    progress = Progress(state.config)
-    results = run_batches(
-        requests,
-        state.providers,
-        state.settings.report_path / "batches",
-        run_id=state.runlog.run_id,
-        progress=progress.status,
-    )
+def send_batches(config: pytest.Config, engine: Engine, plans: Iterable[ItemPlan], state_dir: Path, run_id: str) -> None:
+    progress = Progress(config)
+    results = engine.send_batches(plans, state_dir, run_id, progress.status)
     answered, failed = results.answered, len(results.failures)
     progress.done(f"promptcheck batch: {answered} answers recorded, {failed} failed" if answered or failed else None)
-    return results

@@ -1,20 +1,28 @@
-"""pytest nodes: a prompt file collects one item per case × model (pytest's non-Python
-collector pattern: File.collect → Item with runtest, repr_failure and reportinfo)."""
+"""pytest nodes: a prompt file collects one item per case × model (pytest's non-Python collector
+pattern: File.collect → Item with runtest, repr_failure and reportinfo)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Protocol
 
 import pytest
 
-from promptcheck.pytest_plugin.keys import SESSION_KEY
-from promptcheck.engine.outcome import ItemFailure, ProviderFailure, format_failure
-from promptcheck.engine.plan import ItemPlan, plan_items
-from promptcheck.spec import SpecErrors
+from promptcheck.engine.plan import ItemPlan
+from promptcheck.pytest_plugin.failure import ItemFailure, describe_error, describe_failure
+from promptcheck.runs.record import ItemResult
+from promptcheck.spec import SpecError, SpecErrors
 
-if TYPE_CHECKING:
-    from promptcheck.pytest_plugin.session import PromptcheckSession
+
+class ItemRunner(Protocol):
+    """What prompt files and items need from the session."""
+
+    def plans_for(self, path: Path) -> tuple[list[ItemPlan], list[SpecError]]:
+        """Every item plan of a prompt file, and its warnings; raises SpecErrors."""
+        ...
+
+    def run(self, plan: ItemPlan) -> ItemResult: ...
 
 
 class SpecCollectError(Exception):
@@ -22,25 +30,19 @@ class SpecCollectError(Exception):
 
 
 class PromptFile(pytest.File):
+    def __init__(self, *, runner: ItemRunner, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.runner = runner
+
     def collect(self) -> Iterable[PromptItem]:
-        state = self.config.stash[SESSION_KEY]
         try:
-            specs, warnings = state.catalog.load_all(self.path)
+            plans, warnings = self.runner.plans_for(self.path)
         except SpecErrors as exc:
             raise SpecCollectError("\n".join(str(e) for e in exc.errors)) from None
-        plans: list[ItemPlan] = []
-        errors: list[str] = []
-        for spec in specs:  # a promptfoo config holds one spec per prompt; variants keep names unique
-            try:
-                plans += plan_items(spec, state.settings, state.project_constraints)
-            except SpecErrors as exc:
-                errors += [str(e) for e in exc.errors]
-        if errors:
-            raise SpecCollectError("\n".join(errors))
         for warning in warnings:
             self.warn(pytest.PytestConfigWarning(f"promptcheck: {warning}"))
         for plan in plans:
-            yield PromptItem.from_parent(self, name=plan.name, plan=plan)
+            yield PromptItem.from_parent(self, name=plan.name, plan=plan, runner=self.runner)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, SpecCollectError):
@@ -49,9 +51,12 @@ class PromptFile(pytest.File):
 
 
 class PromptItem(pytest.Item):
-    def __init__(self, *, plan: ItemPlan, **kwargs: Any) -> None:
+    def __init__(self, *, plan: ItemPlan, runner: ItemRunner, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.plan = plan
+        self.runner = runner
+        # What the engine made of the item; dropped once the run record has it.
+        self.result: ItemResult | None = None
         # -k matches the case id and model label on their own, not only the whole item name.
         self.extra_keyword_matches.update({plan.case_id, plan.target.label, plan.spec.name})
         for marker in plan.markers:
@@ -61,22 +66,23 @@ class PromptItem(pytest.Item):
         if plan.skip_reason:
             self.add_marker(pytest.mark.skip(reason=plan.skip_reason))
 
-    @property
-    def state(self) -> PromptcheckSession:
-        return self.config.stash[SESSION_KEY]
-
     def setup(self) -> None:
         # Waiting for the answers and their grades is setup: a provider or judge failure is an
         # ERROR, not a FAIL; runtest only states the verdict.
-        self.samples = self.state.answers_for(self)
-        self.state.evaluate(self)
+        self.result = self.runner.run(self.plan)
+        if self.result.status == "error":
+            # pytest.fail without a traceback: the setup ERROR shows only the message.
+            pytest.fail(describe_error(self.plan, self.result), pytrace=False)
+        if self.result.status == "skip":
+            pytest.skip(self.result.skip_reason or "skipped")
 
     def runtest(self) -> None:
-        self.state.judge(self)
+        if self.result is not None and self.result.status == "fail":
+            raise ItemFailure(self.result)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if isinstance(excinfo.value, (ItemFailure, ProviderFailure)):
-            return format_failure(self.plan, excinfo.value)
+        if isinstance(excinfo.value, ItemFailure):
+            return describe_failure(self.plan, excinfo.value.result)
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
@@ -93,4 +99,3 @@ def register_marker(config: pytest.Config, name: str) -> str:
 
 def marker_name(tag: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in tag)
-

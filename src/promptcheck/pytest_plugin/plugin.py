@@ -1,4 +1,4 @@
-"""pytest entry point. Hooks only delegate; the work lives in plain classes."""
+"""pytest entry point. Hooks only delegate; the work lives in the session object and the engine."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from promptcheck.pytest_plugin import gcfreeze
-from promptcheck.pytest_plugin import options
-from promptcheck.pytest_plugin import shard
+from promptcheck.pytest_plugin import gcfreeze, options
 from promptcheck.pytest_plugin.items import PromptFile
-from promptcheck.pytest_plugin.keys import SESSION_KEY
-from promptcheck.pytest_plugin.session import PromptcheckSession, XdistHooks
+from promptcheck.pytest_plugin.session import SESSION_KEY, PromptcheckSession
+from promptcheck.pytest_plugin.xdist import XdistHooks
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -20,18 +18,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     gcfreeze.session_started(config)
-    state = PromptcheckSession.start(config, options.settings_from_config(config))
-    config.stash[SESSION_KEY] = state
+    state = config.stash[SESSION_KEY] = PromptcheckSession.start(config, options.settings_from_config(config))
     config.pluginmanager.register(state, "promptcheck-session")
     if config.pluginmanager.hasplugin("dsession"):
-        config.pluginmanager.register(XdistHooks(state), "promptcheck-xdist")
+        config.pluginmanager.register(XdistHooks(state.runlog.run_id, state.cassettes_used), "promptcheck-xdist")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> PromptFile | None:
-    if parent.config.stash[SESSION_KEY].catalog.is_prompt_file(file_path):
-        return PromptFile.from_parent(parent, path=file_path)
-    return None
+    return parent.config.stash[SESSION_KEY].collect_file(file_path, parent)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    shard.deselect(config, items, config.getoption("shard"))
+    config.stash[SESSION_KEY].deselect_shard(items)

@@ -53,38 +53,19 @@ def item_key(item: pytest.Item) -> str:
     return str(plan.key) if plan is not None else item.nodeid
 
 
-def deselect(config: pytest.Config, items: list[pytest.Item], shard: Shard | None) -> None:
-    """Keep only this shard's items, reporting the others through pytest_deselected like -k does."""
-    from promptcheck.pytest_plugin.keys import SHARD_DESELECTED
-
-    config.stash[SHARD_DESELECTED] = 0
+def deselect(config: pytest.Config, items: list[pytest.Item], shard: Shard | None) -> int:
+    """Keep only this shard's items, reporting the others through pytest_deselected like -k does;
+    returns how many it deselected."""
     if shard is None or shard.count == 1:
-        return
+        return 0
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
         (kept if shard.owns(item_key(item)) else dropped).append(item)
     if dropped:
-        config.stash[SHARD_DESELECTED] = len(dropped)
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
-
-
-def header_fields(shard: Shard | None, narrowed_otherwise: bool, models: Sequence[str] | None) -> dict[str, Any]:
-    """What a run record says about its shard, so ``merge`` can tell a full set of shards.
-
-    ``models`` is the --models selection (not the models the shard happened to meet): a CI
-    matrix shards each model selection separately, and each selection's shards form one set."""
-    if shard is None:
-        return {}
-    return {
-        "shard": {
-            "index": shard.index,
-            "count": shard.count,
-            "only_narrowing": not narrowed_otherwise,
-            "models": list(models or []),
-        }
-    }
+    return len(dropped)
 
 
 def merged_selected_only(records: Sequence[Mapping[str, Any]]) -> bool:

@@ -1,4 +1,5 @@
-"""What a pytest-xdist worker is about to run, so its calls can be issued ahead of time.
+"""What a pytest-xdist worker is about to run, so its calls can be issued ahead of time, and the
+hooks only xdist defines.
 
 xdist has no public API for a worker's queue: we read WorkerInteractor.torun under its lock and
 degrade to "nothing known ahead" if that ever changes (items then fetch one by one)."""
@@ -29,3 +30,20 @@ def pending_worker_items(config: pytest.Config) -> list[pytest.Item]:
         return [session.items[i] for i in upcoming + indices]
     except (AttributeError, IndexError, TypeError):
         return []
+
+
+class XdistHooks:
+    """Registered only when pytest-xdist is active (the syrupy pattern): hooks xdist defines."""
+
+    def __init__(self, run_id: str, cassettes_used: dict[str, set[str]]) -> None:
+        self.run_id = run_id
+        self.cassettes_used = cassettes_used
+
+    def pytest_configure_node(self, node: Any) -> None:
+        # Workers share the controller's run id, so "record once" sees their files as one run's.
+        node.workerinput["promptcheck_run_id"] = self.run_id
+
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        used = getattr(node, "workeroutput", {}).get("promptcheck_cassettes_used", {})
+        for path, keys in used.items():
+            self.cassettes_used.setdefault(path, set()).update(keys)
