@@ -176,14 +176,6 @@ def check_variables(spec: PromptSpec, problems: Problems) -> None:
                 )
 
 
-def load_for_validation(catalog: Catalog, path: Path) -> tuple[list[SpecError], list[SpecError]]:
-    """(errors, warnings) for one file: a prompt file, or a case file on its own."""
-    if catalog.is_prompt_file(path) or path.name.endswith((".prompt.yml", ".prompt.yaml")):
-        _, problems = catalog.inspect(path)
-        return problems.errors, problems.warnings
-    return catalog.read_case_file(path).errors, []
-
-
 def unmatched_case_files(catalog: Catalog, specs: list[PromptSpec]) -> list[SpecError]:
     found = []
     for loaded in catalog.case_files():

@@ -76,11 +76,3 @@ def render(source: str, variables: Mapping[str, Any], filters: Filters = ()) -> 
         raise
     except Exception as exc:  # a filter or expression failing on user data
         raise TemplateError(f"template failed: {type(exc).__name__}: {exc}") from None
-
-
-def syntax_error(source: str) -> str | None:
-    try:
-        _compile(source)
-    except TemplateError as exc:
-        return str(exc)
-    return None

@@ -41,7 +41,6 @@ try:
 except ImportError:  # Windows: no cross-process lock; single-process runs are still safe.
     fcntl = None  # type: ignore[assignment]
 
-RECORD_MODES = ("none", "once", "new", "all")
 _PROMPT_SUFFIXES = (".prompt.yaml", ".prompt.yml", ".yaml", ".yml", ".json", ".csv")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

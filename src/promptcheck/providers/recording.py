@@ -8,8 +8,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from promptcheck.config import RECORD_MODES
+
 from .base import Provider, ProviderError, ProviderRequest, ProviderResponse
-from .cassette import RECORD_MODES, CassetteStore, split_item_id
+from .cassette import CassetteStore, split_item_id
 
 
 def record_command(request: ProviderRequest) -> str:
