@@ -17,38 +17,41 @@ import argparse
 import random
 import sys
 from pathlib import Path
-from typing import Any
+
+import msgspec
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
 from promptcheck.runs.compare import compare  # noqa: E402
+from promptcheck.runs.record import ItemResult, RunHeader, RunRecord, Sample  # noqa: E402
 from promptcheck.runs.stats import fisher_exact, next_sample_size  # noqa: E402
 
 START, END = "<!-- stats:start -->", "<!-- stats:end -->"
 BASE_ID, CUR_ID = "20261127T010000Z-aaaaaa", "20261128T010000Z-bbbbbb"
 
 
-def sampled_item(item: dict[str, Any], passes: list[bool], *, status: str | None = None, pass_rate: float = 0.5) -> dict[str, Any]:
+def sampled_item(item: ItemResult, passes: list[bool], *, status: str | None = None, pass_rate: float = 0.5) -> ItemResult:
     """``item`` turned into a repeated item with these sample outcomes (the session's record shape)."""
     passed = sum(passes)
-    item = dict(item)
-    item["status"] = status or ("pass" if passes and passed / len(passes) >= pass_rate else "fail")
-    item["passed_samples"] = passed
-    item["pass_rate_required"] = pass_rate
-    item["samples"] = [
-        {"repeat": i, "answer": item.get("answer"), "passed": ok, "score": float(ok), "checks": [], "latency_s": 0.1, "cost": None}
-        for i, ok in enumerate(passes)
-    ]
-    return item
+    return msgspec.structs.replace(
+        item,
+        status=status or ("pass" if passes and passed / len(passes) >= pass_rate else "fail"),
+        passed_samples=passed,
+        pass_rate_required=pass_rate,
+        samples=tuple(
+            Sample(repeat=i, answer=item.answer or "", passed=ok, score=float(ok), latency_s=0.1)
+            for i, ok in enumerate(passes)
+        ),
+    )
 
 
-def _item(key: str, passes: list[bool]) -> dict[str, Any]:
-    return sampled_item({"key": key, "model": "sim", "answer": "a", "checks": []}, passes)
+def _item(key: str, passes: list[bool]) -> ItemResult:
+    return sampled_item(ItemResult(key, "pass", model="sim", answer="a"), passes)
 
 
-def _run(run_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"run_id": run_id, "items": items, "models": ["sim"]}
+def _run(run_id: str, items: list[ItemResult]) -> RunRecord:
+    return RunRecord(RunHeader(run_id, models=("sim",)), tuple(items))
 
 
 def significant_rate(

@@ -26,10 +26,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
-from promptcheck.runs.compare import compare  # noqa: E402
 from promptcheck.report import render_html  # noqa: E402
-from promptcheck.runs import RunRecorder, load_run  # noqa: E402
-from promptcheck.runs.store import write_text_atomic  # noqa: E402
+from promptcheck.runs.compare import compare  # noqa: E402
+from promptcheck.runs.reading import load_run  # noqa: E402
+from promptcheck.runs.record import CheckResult, GitInfo, ItemResult, RunRecord, new_header  # noqa: E402
+from promptcheck.runs.store import RunRecorder, write_chunks_atomic  # noqa: E402
 
 MODELS = ["openai:gpt-4o", "openai:gpt-4o-mini", "anthropic:claude-sonnet", "github:phi-4"]
 CASES_PER_PROMPT = 10
@@ -53,27 +54,27 @@ def mutate(rng: random.Random, text: str) -> str:
     return " ".join(words)
 
 
-def item(prompt: int, case: int, model: str, status: str, text: str, system: str) -> dict[str, Any]:
+def item(prompt: int, case: int, model: str, status: str, text: str, system: str) -> ItemResult:
     path = f"prompts/p{prompt:04d}.prompt.yaml"
     passed = status == "pass"
-    span = [0, min(12, len(text))] if not passed else None
-    checks = [
-        {"name": "contains: socket", "type": "contains", "passed": True, "score": 1.0, "reason": "found", "span": None, "skipped": False},
-        {"name": "max-length: 2000", "type": "max-length", "passed": True, "score": 1.0, "reason": "", "span": None, "skipped": False},
-        {"name": "not-contains: As an AI", "type": "contains", "passed": passed, "score": float(passed),
-         "reason": "" if passed else "answer contains 'As an AI'", "span": span, "skipped": False},
-    ]
-    return {
-        "key": f"{path}::case-{case}[{model}]", "prompt_path": path, "prompt_name": f"p{prompt:04d}",
-        "case_id": f"case-{case}", "model": model, "repeat": 0, "nodeid": f"{path}::case-{case}[{model}]",
-        "status": status, "messages_hash": f"{prompt:016x}",
-        "messages": [["system", system], ["user", f"Case {case}: explain the design of component {prompt}-{case}."]],
-        "answer": text, "score": float(passed), "checks": checks, "latency_s": 0.8, "input_tokens": 420,
-        "output_tokens": 160, "cost": 0.0021, "replayed": True, "error": None, "skip_reason": None,
-    }
+    span = (0, min(12, len(text))) if not passed else None
+    checks = (
+        CheckResult("contains: socket", "contains", True, 1.0, "found"),
+        CheckResult("max-length: 2000", "max-length", True, 1.0),
+        CheckResult("not-contains: As an AI", "contains", passed, float(passed),
+                    "" if passed else "answer contains 'As an AI'", span),
+    )
+    return ItemResult(
+        key=f"{path}::case-{case}[{model}]", prompt_path=path, prompt_name=f"p{prompt:04d}",
+        case_id=f"case-{case}", model=model, repeat=0, nodeid=f"{path}::case-{case}[{model}]",
+        status="pass" if passed else "fail", messages_hash=f"{prompt:016x}",
+        messages=(("system", system), ("user", f"Case {case}: explain the design of component {prompt}-{case}.")),
+        answer=text, score=float(passed), checks=checks, latency_s=0.8, input_tokens=420,
+        output_tokens=160, cost=0.0021, replayed=True,
+    )
 
 
-def synthesize(n_items: int, seed: int = 7) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def synthesize(n_items: int, seed: int = 7) -> tuple[list[ItemResult], list[ItemResult]]:
     rng = random.Random(seed)
     baseline, current = [], []
     n_prompts = n_items // (CASES_PER_PROMPT * len(MODELS))
@@ -104,9 +105,8 @@ def timed(fn: Any) -> tuple[Any, float]:
     return result, time.perf_counter() - started
 
 
-def record(report_dir: Path, items: list[dict[str, Any]], started_at: str) -> tuple[dict[str, Any], float]:
-    recorder = RunRecorder(report_dir, {"started_at": started_at, "models": MODELS, "record_mode": "none",
-                                        "git": {"commit": None, "branch": None, "dirty": None}})
+def record(report_dir: Path, items: list[ItemResult], started_at: str) -> tuple[RunRecord, float]:
+    recorder = RunRecorder(report_dir, new_header(started_at=started_at, models=MODELS, record_mode="none", git=GitInfo()))
     started = time.perf_counter()
     for entry in items:
         recorder.add(entry)
@@ -153,7 +153,7 @@ def main() -> int:
         started = time.perf_counter()
         comparison = compare(baseline, current)
         page_html = render_html(comparison, current, baseline, [])
-        write_text_atomic(page, page_html)
+        write_chunks_atomic(page, [page_html])
         builds.append(time.perf_counter() - started)
         paint = first_paint(page)
         paints.append(paint["first-paint"] / 1000)

@@ -1,17 +1,19 @@
-"""Builders for run records and item records, shared by the run-store, compare and report tests."""
+"""Builders for run records and item results, shared by the run-store, compare and report tests."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
-import hashlib
-import json
+import msgspec
 
-from promptcheck.runs import new_header, runs_dir, summarize, write_run
+from promptcheck.runs.record import CheckResult, GitInfo, ItemResult, RunHeader, RunRecord, Versions, new_header, summarize
+from promptcheck.runs.store import runs_dir, write_run
 
-GIT = {"commit": "0123456789abcdef0123456789abcdef01234567", "branch": "main", "dirty": False}
-VERSIONS = {"python": "3.11", "pytest": "9", "promptcheck": "0.1.0"}
+GIT = GitInfo(commit="0123456789abcdef0123456789abcdef01234567", branch="main", dirty=False)
+VERSIONS = Versions(python="3.11", pytest="9", promptcheck="0.1.0")
 
 
 def make_item(
@@ -21,9 +23,10 @@ def make_item(
     *,
     model: str = "openai:gpt-4o",
     prompt: str = "prompts/greet.prompt.yaml",
-    checks: list[dict[str, Any]] | None = None,
+    checks: list[CheckResult] | None = None,
     **fields: Any,
-) -> dict[str, Any]:
+) -> ItemResult:
+    """An item as a session records it; ``fields`` override any field (lists become tuples)."""
     messages = fields.pop("messages", [["system", "You are terse."], ["user", f"Question for {case_id}"]])
     if checks is None:
         checks = [check("contains", passed=status == "pass", reason="" if status == "pass" else "expected text not found")]
@@ -50,25 +53,37 @@ def make_item(
         "skip_reason": "no key" if status == "skip" else None,
     }
     item.update(fields)
-    return item
+    return msgspec.convert(item, ItemResult)
 
 
-def check(name: str, passed: bool = True, reason: str = "", span: list[int] | None = None, **fields: Any) -> dict[str, Any]:
-    return {"name": name, "type": fields.pop("type", name), "passed": passed, "score": 1.0 if passed else 0.0,
-            "reason": reason, "span": span, "skipped": False, **fields}
+def check(name: str, passed: bool = True, reason: str = "", span: list[int] | None = None, **fields: Any) -> CheckResult:
+    return CheckResult(
+        name=name,
+        type=fields.pop("type", name),
+        passed=passed,
+        score=1.0 if passed else 0.0,
+        reason=reason,
+        span=(span[0], span[1]) if span is not None else None,
+        **fields,
+    )
 
 
-def make_run(items: list[dict[str, Any]], run_id: str, *, complete: bool = True, **meta: Any) -> dict[str, Any]:
+def make_header(run_id: str, *, complete: bool = True, **fields: Any) -> RunHeader:
+    """A header started at the time ``run_id`` names; ``fields`` override any field."""
     started = f"{run_id[0:4]}-{run_id[4:6]}-{run_id[6:8]}T{run_id[9:11]}:{run_id[11:13]}:{run_id[13:15]}+00:00"
-    models = meta.pop("models", None) or list(dict.fromkeys(i["model"] for i in items)) or ["openai:gpt-4o"]
-    header = new_header({"run_id": run_id, "started_at": started, "git": GIT, "versions": VERSIONS,
-                         "models": models, "record_mode": "replay", "args": [], **meta})
-    header["complete"] = complete
-    header["finished_at"] = started if complete else None
-    return header | {"summary": summarize(items), "items": items}
+    header = new_header(run_id, started_at=started, git=GIT, versions=VERSIONS, record_mode="replay")
+    changes = {"complete": complete, "finished_at": started if complete else None, **fields}
+    # Through convert, so plain lists and dicts become the record's tuples and Structs.
+    return msgspec.convert({**msgspec.structs.asdict(header), **changes}, RunHeader)
 
 
-def store(report_dir: Path, record: dict[str, Any]) -> Path:
-    path = runs_dir(report_dir) / f"{record['run_id']}.json"
+def make_run(items: list[ItemResult], run_id: str, *, complete: bool = True, **fields: Any) -> RunRecord:
+    models = fields.pop("models", None) or list(dict.fromkeys(i.model for i in items)) or ["openai:gpt-4o"]
+    header = make_header(run_id, complete=complete, models=models, summary=summarize(items), **fields)
+    return RunRecord(header, tuple(items))
+
+
+def store(report_dir: Path, record: RunRecord) -> Path:
+    path = runs_dir(report_dir) / f"{record.run_id}.json"
     write_run(path, record)
     return path

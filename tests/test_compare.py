@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import time
 
+import msgspec
 import pytest
 
-from promptcheck.runs import compare as compare_module
-from promptcheck.runs.compare import MergeError, classify, compare, merge_runs, parse_json_answer, word_diff
+from promptcheck.runs import diffs as diffs_module
+from promptcheck.runs.compare import classify, compare
+from promptcheck.runs.diffs import json_document, word_diff
+from promptcheck.runs.merge import MergeError, merge_runs
+from promptcheck.runs.record import ItemResult, RunRecord, ShardInfo
 from runfactory import check, make_item, make_run
 
 BASE_ID, CUR_ID = "20261127T010000Z-aaaaaa", "20261128T010000Z-bbbbbb"
 
 
-def side(items: list[dict], run_id: str, **meta: object) -> dict:
+def side(items: list[ItemResult], run_id: str, **meta: object) -> RunRecord:
     return make_run(items, run_id, **meta)
 
 
@@ -51,7 +55,7 @@ def test_compare_classifies_every_key_and_orders_regressions_first() -> None:
         ("breaks", "regression"), ("mends", "fix"), ("fresh", "new"), ("gone", "removed"), ("same", "unchanged"),
     ]
     assert result.counts["regression"] == 1 and result.counts["unchanged"] == 1 and result.has_regressions
-    assert [i.key for i in result.regressions] == [baseline["items"][2]["key"]]
+    assert [i.key for i in result.regressions] == [baseline.items[2].key]
     assert result.baseline_id == BASE_ID and result.current_id == CUR_ID
 
 
@@ -72,7 +76,7 @@ def test_check_changes_and_deltas() -> None:
     ]
     assert ic.score_delta == pytest.approx(-0.5) and ic.latency_delta == pytest.approx(0.5)
     assert ic.cost_delta is None, "no delta when one side is unknown"
-    assert [c["name"] for c in ic.failed_checks()] == ["contains"]
+    assert [c.name for c in ic.failed_checks()] == ["contains"]
 
 
 def test_pass_rate_per_model_and_delta() -> None:
@@ -101,7 +105,7 @@ def test_diffs_are_computed_only_on_demand(monkeypatch: pytest.MonkeyPatch) -> N
     def forbidden(*args: object) -> None:
         raise AssertionError("diffed eagerly")
 
-    monkeypatch.setattr(compare_module, "word_diff", forbidden)
+    monkeypatch.setattr(diffs_module, "word_diff", forbidden)
     result = compare(side([make_item("a", answer="one two")], BASE_ID), side([make_item("a", answer="one three")], CUR_ID))
     monkeypatch.undo()
     [ic] = result.items
@@ -132,12 +136,38 @@ def test_json_answers_get_a_structural_diff() -> None:
     }
     prose = compare(side([make_item("p", answer="{not json")], BASE_ID), side([make_item("p", answer="{}")], CUR_ID))
     assert prose.items[0].json_diff() is None
-    assert parse_json_answer("  [1, 2] ") == (True, [1, 2]) and parse_json_answer("hello") == (False, None)
+
+
+@pytest.mark.parametrize(
+    "answer, document",
+    [
+        ("  [1, 2] ", [1, 2]),
+        ('```json\n{"a": 1}\n```', {"a": 1}),
+        ('```JSON\n{"a": 1}\n```', {"a": 1}),
+        ('```\n{"a": 1}\n```', {"a": 1}),
+        ('\n```json\n[{"a": 1}]\n```\n', [{"a": 1}]),
+        ("hello", None),
+        ('Here you go: {"a": 1}', None),  # prose around JSON is prose
+        ('```python\n{"a": 1}\n```', None),  # only a plain or json fence, as the checks read it
+        ('```json\n{"a": 1}\n```\n```json\n{"b": 2}\n```', None),  # two fences
+        ("42", None),  # a bare scalar is JSON, but its text diff says all there is
+        ("null", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_json_document_reads_answers_as_the_checks_read_json(answer: str | None, document: object) -> None:
+    assert json_document(answer) == document
+
+
+def test_scalar_answers_get_no_structural_diff() -> None:
+    [ic] = compare(side([make_item("n", answer="41")], BASE_ID), side([make_item("n", answer="42")], CUR_ID)).items
+    assert ic.category == "changed" and ic.json_diff() is None and ic.text_diff() == [(-1, "41"), (1, "42")]
 
 
 def test_compare_of_20000_items_is_fast() -> None:
     items = [make_item(f"c{n}", answer=f"answer {n}") for n in range(20_000)]
-    changed = [dict(i, answer=i["answer"] + "!") if n % 5 == 0 else i for n, i in enumerate(items)]
+    changed = [msgspec.structs.replace(i, answer=f"{i.answer}!") if n % 5 == 0 else i for n, i in enumerate(items)]
     started = time.perf_counter()
     result = compare(side(items, BASE_ID), side(changed, CUR_ID))
     assert time.perf_counter() - started < 1.0
@@ -148,11 +178,29 @@ def test_merge_runs_combines_shards() -> None:
     one = side([make_item("a"), make_item("b", "fail")], "20261128T010000Z-000001", models=["openai:gpt-4o"])
     two = side([make_item("a", model="anthropic:claude")], "20261128T010500Z-000002", complete=False)
     merged = merge_runs([two, one])
-    assert merged["merged_from"] == ["20261128T010500Z-000002", "20261128T010000Z-000001"]
-    assert merged["run_id"].startswith("20261128T010000Z-"), "named after the earliest shard's start"
-    assert merged["started_at"] == one["started_at"] and merged["complete"] is False
-    assert merged["models"] == ["anthropic:claude", "openai:gpt-4o"]
-    assert len(merged["items"]) == 3 and merged["run_id"] not in (one["run_id"], two["run_id"])
+    assert merged.header.merged_from == ("20261128T010500Z-000002", "20261128T010000Z-000001")
+    assert merged.run_id.startswith("20261128T010000Z-"), "named after the earliest shard's start"
+    assert merged.header.started_at == one.header.started_at and merged.header.complete is False
+    assert merged.header.finished_at is None, "one shard never finished"
+    assert merged.header.models == ("anthropic:claude", "openai:gpt-4o")
+    assert len(merged.items) == 3 and merged.run_id not in (one.run_id, two.run_id)
+    assert merged.header.summary.counts == {"pass": 2, "fail": 1, "error": 0, "skip": 0}
+    assert merged.header.selected_only is False and merged.header.shard is None
+
+
+def test_merged_shards_keep_every_shard_s_cassette_use() -> None:
+    shards = [
+        side([make_item(f"c{i}")], f"20261128T01000{i}Z-00000{i}", selected_only=True, shard=ShardInfo(i, 2),
+             cassettes_used={"a.yaml": [f"k{i}", "shared"], f"only{i}.yaml": ["x"]}, cassettes_unused=3)
+        for i in (1, 2)
+    ]
+    merged = merge_runs(shards)
+    assert merged.header.selected_only is False, "both shards of the set: a whole run again"
+    assert merged.header.finished_at == shards[1].header.finished_at, "the last shard's end"
+    assert merged.header.cassettes_used == {"a.yaml": ("k1", "k2", "shared"), "only1.yaml": ("x",), "only2.yaml": ("x",)}
+    assert merged.header.cassettes_unused is None
+    without = msgspec.structs.replace(shards[1].header, cassettes_used=None)
+    assert merge_runs([shards[0], RunRecord(without, shards[1].items)]).header.cassettes_used is None, "prune must refuse it"
 
 
 def test_merge_runs_refuses_conflicting_keys() -> None:

@@ -11,15 +11,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from promptcheck.cli import main
-from promptcheck.runs.compare import compare
 from promptcheck.report import render_html, render_markdown, terminal_lines, write_reports
 from promptcheck.report.html import script_json
 from promptcheck.report.payload import build_payload
-from promptcheck.runs import load_run, runs_dir
+from promptcheck.runs.compare import compare
+from promptcheck.runs.reading import load_run
+from promptcheck.runs.record import RunRecord
+from promptcheck.runs.store import runs_dir
 from runfactory import check, make_item, make_run, store
+
+Pair = tuple[RunRecord, RunRecord]
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 TEMPLATES = SRC / "promptcheck" / "report" / "templates"
@@ -28,7 +33,7 @@ HOSTILE = "</script><script>alert(1)</script> <!-- \u2028 & {{ 7*7 }}"
 
 
 @pytest.fixture
-def pair() -> tuple[dict, dict]:
+def pair() -> Pair:
     baseline = make_run([make_item("ok"), make_item("breaks"), make_item("mends", "fail"), make_item("gone")], BASE_ID)
     current = make_run(
         [
@@ -44,7 +49,7 @@ def pair() -> tuple[dict, dict]:
 
 
 @pytest.fixture
-def report_dir(tmp_path: Path, pair: tuple[dict, dict]) -> Path:
+def report_dir(tmp_path: Path, pair: Pair) -> Path:
     directory = tmp_path / "reports"
     for record in pair:
         store(directory, record)
@@ -66,7 +71,7 @@ def test_script_json_cannot_close_its_script_element() -> None:
     assert json.loads(text) == {"a": HOSTILE}
 
 
-def test_html_embeds_the_data_once_and_escapes_everything(pair: tuple[dict, dict]) -> None:
+def test_html_embeds_the_data_once_and_escapes_everything(pair: Pair) -> None:
     baseline, current = pair
     html = render_html(compare(baseline, current), current, baseline, [])
     assert html.count('id="pc-data"') == 1 and html.count("<script") == 2
@@ -81,7 +86,7 @@ def test_html_embeds_the_data_once_and_escapes_everything(pair: tuple[dict, dict
     assert data == build_payload(compare(baseline, current))
 
 
-def test_html_is_offline_and_allows_only_its_own_script(pair: tuple[dict, dict]) -> None:
+def test_html_is_offline_and_allows_only_its_own_script(pair: Pair) -> None:
     baseline, current = pair
     html = render_html(compare(baseline, current), current, baseline, [])
     assert not re.search(r"""(src|href)\s*=|@import|url\(|https?://""", html), "nothing to fetch"
@@ -96,10 +101,10 @@ def test_report_script_never_parses_data_as_markup() -> None:
         assert sink not in source
 
 
-def test_html_header_counts_models_trend_and_matrix(pair: tuple[dict, dict]) -> None:
+def test_html_header_counts_models_trend_and_matrix(pair: Pair) -> None:
     baseline, current = pair
     older = [make_run([make_item("ok", "fail")], f"2026112{n}T010000Z-00000{n}") for n in range(3, 7)]
-    history = [{k: v for k, v in r.items() if k != "items"} for r in [*older, baseline]]
+    history = [r.header for r in [*older, baseline]]
     html = render_html(compare(baseline, current), current, baseline, history)
     assert re.search(r"<b>1</b> regression</li>", html) and re.search(r"<b>1</b> fix</li>", html)
     assert "50.0%" in html and "75.0%" in html and "-25.0 pts" in html, "pass rate, baseline, delta"
@@ -108,15 +113,15 @@ def test_html_header_counts_models_trend_and_matrix(pair: tuple[dict, dict]) -> 
     assert "Regressions <span class=\"n\">1</span>" in html and "Failing <span class=\"n\">2</span>" in html
 
 
-def test_incomplete_and_narrowed_runs_say_so(pair: tuple[dict, dict]) -> None:
+def test_incomplete_and_narrowed_runs_say_so(pair: Pair) -> None:
     baseline, current = pair
-    current = current | {"complete": False, "selected_only": True}
+    current = RunRecord(msgspec.structs.replace(current.header, complete=False, selected_only=True), current.items)
     html = render_html(compare(baseline, current), current, baseline, [])
     assert "This run did not finish" in html and "listed as “not run”" in html
     assert "No baseline run" in render_html(compare(None, current), current, None, [])
 
 
-def test_write_reports_writes_run_and_index_atomically(report_dir: Path, pair: tuple[dict, dict]) -> None:
+def test_write_reports_writes_run_and_index_atomically(report_dir: Path, pair: Pair) -> None:
     baseline, current = pair
     written = write_reports(report_dir, current, baseline)
     assert written.paths == (report_dir / f"{CUR_ID}.html", report_dir / "index.html")
@@ -128,7 +133,7 @@ def test_write_reports_writes_run_and_index_atomically(report_dir: Path, pair: t
 # --- Markdown and terminal -----------------------------------------------------------------------
 
 
-def test_markdown_escapes_untrusted_text(pair: tuple[dict, dict]) -> None:
+def test_markdown_escapes_untrusted_text(pair: Pair) -> None:
     baseline, current = pair
     text = render_markdown(compare(baseline, current), "reports/index.html")
     assert text.startswith("### promptcheck: 1 regression\n")
@@ -222,7 +227,8 @@ def test_merge_command(report_dir: Path, tmp_path: Path, capsys: pytest.CaptureF
     code, out, _ = run_cli(capsys, "merge", CUR_ID, str(shard), "-o", str(runs_dir(report_dir)) + "/", "--report-dir", str(report_dir))
     assert code == 0 and out.startswith("merged 2 runs (5 items) into ")
     merged = load_run(out.split(" as run ")[1].strip(), report_dir)
-    assert merged["merged_from"] == [CUR_ID, "20261128T020000Z-dddddd"]
+    assert merged.header.merged_from == (CUR_ID, "20261128T020000Z-dddddd")
+    assert len(merged.items) == 5 and merged.header.summary.counts == {"pass": 3, "fail": 1, "error": 1, "skip": 0}
 
     code, _, err = run_cli(capsys, "merge", CUR_ID, CUR_ID, "-o", str(tmp_path / "m.json"), "--report-dir", str(report_dir))
     assert code == 2 and err.startswith("promptcheck merge: error: 4 item(s) appear in more than one run:")
@@ -274,7 +280,7 @@ def test_cli_as_a_subprocess(report_dir: Path) -> None:
 
 
 def test_the_compiled_template_is_cached_and_a_cache_that_cannot_be_written_is_no_error(
-    pair: tuple[dict, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pair: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import shutil
     import tempfile

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +10,10 @@ import pytest
 from fakellm import FakeLLM, two_provider_pyproject
 
 from promptcheck.cli import main as cli_main
-from promptcheck.pytest_plugin.shard import Shard, merged_selected_only, shard_of
+from promptcheck.pytest_plugin.shard import Shard, shard_of
+from promptcheck.runs.merge import merged_selected_only
+from promptcheck.runs.reading import load_run
+from promptcheck.runs.record import RunHeader, RunRecord, ShardInfo
 
 PROMPT = """\
 name: {name}
@@ -48,34 +50,34 @@ def latest_record(project: pytest.Pytester) -> Path:
     return max((project.path / "reports" / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
 
 
-def by_key(record: dict) -> dict[str, tuple[str, str]]:
-    return {item["key"]: (item["status"], item["answer"]) for item in record["items"]}
+def by_key(record: RunRecord) -> dict[str, tuple[str, str | None]]:
+    return {item.key: (item.status, item.answer) for item in record.items}
 
 
 def test_merged_shards_equal_the_unsharded_run(pytester: pytest.Pytester, fake: FakeLLM) -> None:
     project = project_with_cassettes(pytester, fake)
     calls = len(fake.requests)
     project.runpytest("--record-mode", "none")
-    full = json.loads(latest_record(project).read_text())
+    full = load_run(latest_record(project))
 
     shard_paths = []
     for i in range(1, 5):
         workers = ["-n", "2"] if i == 2 else []  # the split does not depend on the worker count
         project.runpytest("--record-mode", "none", "--shard", f"{i}/4", *workers)
         shard_paths.append(latest_record(project))
-    shards = [json.loads(p.read_text()) for p in shard_paths]
+    shards = [load_run(p) for p in shard_paths]
     assert len(fake.requests) == calls, "replay must not call the API"
-    assert all(s["items"] for s in shards), "32 items should give every one of 4 shards something"
-    assert all(s["selected_only"] and s["shard"]["only_narrowing"] for s in shards)
+    assert all(s.items for s in shards), "32 items should give every one of 4 shards something"
+    assert all(s.header.selected_only and s.header.shard and s.header.shard.only_narrowing for s in shards)
 
     merged_path = project.path / "merged.json"
     assert cli_main(["merge", *map(str, shard_paths), "-o", str(merged_path), "--report-dir", "reports"]) == 0
-    merged = json.loads(merged_path.read_text())
+    merged = load_run(merged_path)
 
-    assert len(merged["items"]) == len(full["items"]) == 32
+    assert len(merged.items) == len(full.items) == 32
     assert by_key(merged) == by_key(full)
-    assert merged["selected_only"] is False and "shard" not in merged
-    assert merged["summary"]["counts"] == full["summary"]["counts"]
+    assert merged.header.selected_only is False and merged.header.shard is None
+    assert merged.header.summary.counts == full.header.summary.counts
 
 
 def test_shard_option_deselects_and_rejects_bad_values(project: pytest.Pytester) -> None:
@@ -100,18 +102,18 @@ def test_shard_of_is_stable_and_spreads_keys() -> None:
             Shard.parse(bad)
 
 
-def _shard_record(index: int, count: int, models: list[str], only: bool = True) -> dict:
+def _shard_header(index: int, count: int, models: list[str], only: bool = True) -> RunHeader:
     # The models a shard met vary; the --models selection it ran under does not.
     met = models[:1] if index % 2 else models
-    return {"selected_only": True, "models": met, "shard": {"index": index, "count": count, "only_narrowing": only, "models": models}}
+    return RunHeader(f"run-{index}", selected_only=True, models=tuple(met), shard=ShardInfo(index, count, only, tuple(models)))
 
 
 def test_merge_is_whole_only_for_a_complete_set_of_shards() -> None:
-    whole = [_shard_record(i, 3, ["a", "c"]) for i in (1, 2, 3)]
+    whole = [_shard_header(i, 3, ["a", "c"]) for i in (1, 2, 3)]
     assert merged_selected_only(whole) is False
     assert merged_selected_only(whole[:2]) is True
-    assert merged_selected_only([*whole[:2], _shard_record(3, 3, ["a", "c"], only=False)]) is True
+    assert merged_selected_only([*whole[:2], _shard_header(3, 3, ["a", "c"], only=False)]) is True
     # A model matrix where each model ran in its own shards.
-    assert merged_selected_only(whole + [_shard_record(i, 2, ["b"]) for i in (1, 2)]) is False
-    assert merged_selected_only([{"selected_only": False, "models": ["x"]}, {"selected_only": False, "models": ["y"]}]) is False
-    assert merged_selected_only([{"selected_only": True, "models": ["x"]}]) is True
+    assert merged_selected_only(whole + [_shard_header(i, 2, ["b"]) for i in (1, 2)]) is False
+    assert merged_selected_only([RunHeader("x", models=("x",)), RunHeader("y", models=("y",))]) is False
+    assert merged_selected_only([RunHeader("x", selected_only=True, models=("x",))]) is True

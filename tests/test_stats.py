@@ -8,21 +8,17 @@ import random
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from promptcheck.cli import main
+from promptcheck.report import render_html, render_markdown, terminal_lines
 from promptcheck.runs.compare import compare
 from promptcheck.runs.history import recent_statuses
-from promptcheck.report import render_html, render_markdown, terminal_lines
-from promptcheck.runs.stats import (
-    counts_against,
-    fisher_exact,
-    flaky_reason,
-    flips,
-    next_sample_size,
-    record_counts,
-    shift,
-)
+from promptcheck.runs.reading import load_run
+from promptcheck.runs.record import ItemResult, RunRecord
+from promptcheck.runs.stats import counts_against, fisher_exact, flaky_reason, flips, next_sample_size, shift
+from promptcheck.runs.store import journal_for, runs_dir
 from runfactory import make_item, make_run, store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -35,7 +31,7 @@ def run_id(n: int) -> str:
     return f"202611{10 + n:02d}T010000Z-{n:06x}"
 
 
-def with_samples(case_id: str, passes: list[bool], **fields: object) -> dict:
+def with_samples(case_id: str, passes: list[bool], **fields: object) -> ItemResult:
     return sampled_item(make_item(case_id), passes, **fields)
 
 
@@ -80,18 +76,18 @@ def test_shift_names_direction_and_significance() -> None:
     assert "27/30 → 18/30" in shift((27, 30), (18, 30)).describe()
 
 
-def test_record_counts_single_and_repeated() -> None:
-    assert record_counts(make_item("a")) == (1, 1)
-    assert record_counts(make_item("a", "fail")) == (0, 1)
-    assert record_counts(make_item("a", "error")) is None
-    assert record_counts(make_item("a", "skip")) is None
-    assert record_counts(with_samples("a", [True, False, True])) == (2, 3)
+def test_item_counts_single_and_repeated() -> None:
+    assert make_item("a").counts == (1, 1)
+    assert make_item("a", "fail").counts == (0, 1)
+    assert make_item("a", "error").counts is None
+    assert make_item("a", "skip").counts is None
+    assert with_samples("a", [True, False, True]).counts == (2, 3)
 
 
 # --- seeded distributions: the figures the issue asks for ---------------------------------------
 
 
-def seeded_runs(n: int, seed: int = 1, p_before: float = 0.9, p_after: float = 0.6) -> tuple[dict, dict]:
+def seeded_runs(n: int, seed: int = 1, p_before: float = 0.9, p_after: float = 0.6) -> tuple[RunRecord, RunRecord]:
     rng = random.Random(seed)
     before = with_samples("q", [rng.random() < p_before for _ in range(n)])
     after = with_samples("q", [rng.random() < p_after for _ in range(n)])
@@ -141,7 +137,29 @@ def test_recent_statuses_reads_only_earlier_runs_for_current_keys(tmp_path: Path
     current = make_run([make_item("x", "pass", answer='tricky "status":"fail" text')], run_id(5))
     history = recent_statuses(reports, current)
     assert history == {"prompts/greet.prompt.yaml::x[openai:gpt-4o]": ["pass", "fail", "pass", "fail"]}
-    assert recent_statuses(reports, current, window=3)[current["items"][0]["key"]] == ["pass", "fail"]
+    assert recent_statuses(reports, current, window=3)[current.items[0].key] == ["pass", "fail"]
+
+
+def test_recent_statuses_folds_journals_reuses_loaded_runs_and_skips_unreadable_ones(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    key = make_item("x").key
+    for n, status in enumerate(["pass", "fail", "pass", "fail"]):
+        store(reports, make_run([make_item("x", status)], run_id(n)))
+    current = make_run([make_item("x")], run_id(5))
+
+    # Run 1 was killed: its JSON predates its last item, which only the journal holds.
+    killed = make_run([make_item("x", "fail")], run_id(1), complete=False)
+    path = store(reports, make_run([], run_id(1), complete=False))
+    journal_for(path).write_bytes(msgspec.json.encode(killed.items[0]) + b"\n")
+    # Run 2 is corrupt on disk: it only shortens the history.
+    (runs_dir(reports) / f"{run_id(2)}.json").write_text(
+        (runs_dir(reports) / f"{run_id(2)}.json").read_text().replace('"status":"pass"', '"status":"passed"')
+    )
+    assert recent_statuses(reports, current) == {key: ["pass", "fail", "fail"]}
+
+    # A run the caller holds already is not read again: what it holds wins over the file.
+    in_memory = make_run([make_item("x", "skip")], run_id(3))
+    assert recent_statuses(reports, current, loaded=[in_memory, None]) == {key: ["pass", "fail", "skip"]}
 
 
 # --- what fails `promptcheck diff` --------------------------------------------------------------
@@ -213,8 +231,6 @@ def test_diff_json_carries_counts_and_p_values(stored: Path, capsys: pytest.Capt
 
 
 def test_reports_show_strip_interval_and_verdicts(stored: Path) -> None:
-    from promptcheck.runs import load_run
-
     baseline, current = load_run(BASE_ID, stored), load_run(CUR_ID, stored)
     comparison = compare(baseline, current)
     html = render_html(comparison, current, baseline)

@@ -20,7 +20,9 @@ from promptcheck.config import ConfigError, load_file_settings
 from promptcheck.providers import cassette_format as fmt
 from promptcheck.providers.base import ProviderError
 from promptcheck.providers.cassette import CassetteStore, UnusedEntry
-from promptcheck.runs import RunFileError, list_runs, read_header, resolve_run_path
+from promptcheck.runs.reading import list_runs, read_header, resolve_run_path
+from promptcheck.runs.record import RunHeader
+from promptcheck.runs.store import RunFileError
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -71,14 +73,13 @@ def plan(args: argparse.Namespace) -> Plan:
     settings = load_file_settings(Path.cwd())
     report_dir = Path(args.report_dir) if args.report_dir else settings.report_path
     directory = Path(args.cassette_dir) if args.cassette_dir else settings.rootdir / (settings.cassette_dir or "cassettes")
-    header = _run_header(args.run, report_dir)
+    header, used = _run_header(args.run, report_dir)
     store = CassetteStore(directory)
-    used: dict[str, list[str]] = header["cassettes_used"]
-    store.mark_used({str(directory / path): keys for path, keys in used.items()})
+    store.mark_used({str(directory / path): list(keys) for path, keys in used.items()})
     candidates = store.unused_entries(scan=True)
-    newer = _recorded_after(candidates, str(header.get("started_at") or ""))
+    newer = _recorded_after(candidates, header.started_at)
     store.mark_used(_by_file(newer))
-    return Plan(str(header["run_id"]), directory, [e for e in candidates if e not in newer], newer, store)
+    return Plan(header.run_id, directory, [e for e in candidates if e not in newer], newer, store)
 
 
 def cmd_unused(args: argparse.Namespace) -> int:
@@ -108,27 +109,28 @@ def cmd_prune(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run_header(ref: str, report_dir: Path) -> dict[str, Any]:
+def _run_header(ref: str, report_dir: Path) -> tuple[RunHeader, dict[str, tuple[str, ...]]]:
+    """The chosen run's header and the cassette entries it used, if it can tell unused ones."""
     path = resolve_run_path(ref, report_dir).resolve()
     header = read_header(path)  # with its cassettes_used, which listings leave out
-    run_id = header.get("run_id", path.stem)
-    if not header.get("complete"):
+    run_id = header.run_id
+    if not header.complete:
         raise PruneRefused(
             f"run {run_id} did not finish (interrupted or crashed), so it cannot tell which entries are "
             "unused. Run the whole suite with `pytest`, then try again."
         )
-    if header.get("selected_only"):
+    if header.selected_only:
         raise PruneRefused(
             f"run {run_id} ran only some items (-k, -m, --lf, -x or node ids), so the entries of the "
             "others would look unused. Run the whole suite with `pytest`, then try again"
             f"{_full_run_hint(report_dir, run_id)}."
         )
-    if not isinstance(header.get("cassettes_used"), dict):
+    if header.cassettes_used is None:
         raise PruneRefused(
             f"run {run_id} does not record which cassette entries it used (it predates this promptcheck "
             "version). Run the whole suite with `pytest`, then try again."
         )
-    return header
+    return header, header.cassettes_used
 
 
 def _list(found: Plan, verb: str) -> None:
@@ -140,7 +142,7 @@ def _list(found: Plan, verb: str) -> None:
 def _full_run_hint(report_dir: Path, skipped: str) -> str:
     full = [
         i.run_id for i in list_runs(report_dir)
-        if i.header and i.header.get("complete") and not i.header.get("selected_only") and "cassettes_used" in i.header
+        if i.header and i.header.complete and not i.header.selected_only and i.header.cassettes_used is not None
     ]
     older = [run_id for run_id in full if run_id != skipped]
     return f", or choose an earlier full run with --run {older[-1]}" if older else ""

@@ -7,14 +7,17 @@ import functools
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
-from promptcheck.runs.compare import MergeError, compare, merge_runs
-from promptcheck.runs.history import recent_statuses
 from promptcheck.report import history_headers, render_markdown, terminal_lines, write_reports
 from promptcheck.report.text import comparison_summary
-from promptcheck.runs import RunFileError, list_runs, load_run, pass_rate, resolve_baseline, write_run
+from promptcheck.runs.compare import compare
+from promptcheck.runs.history import recent_statuses
+from promptcheck.runs.merge import MergeError, merge_runs
+from promptcheck.runs.reading import list_runs, load_run, resolve_baseline
+from promptcheck.runs.record import RunHeader, pass_rate
 from promptcheck.runs.stats import DEFAULT_ALPHA, FAIL_ON
+from promptcheck.runs.store import RunFileError, write_run
 
 EXIT_OK, EXIT_REGRESSIONS, EXIT_USAGE = 0, 1, 2
 Handler = Callable[[argparse.Namespace], int]
@@ -116,8 +119,8 @@ def _alpha(text: str) -> float:
     return value
 
 
-def _counts_text(header: dict[str, Any]) -> str:
-    counts = header.get("summary", {}).get("counts", {})
+def _counts_text(header: RunHeader) -> str:
+    counts = header.summary.counts
     rate = pass_rate(counts)
     shown = " ".join(f"{counts.get(s, 0)} {s}" for s in ("pass", "fail", "error", "skip"))
     return f"{shown}  ({'–' if rate is None else f'{rate:.0%}'})"
@@ -133,22 +136,22 @@ def cmd_runs(args: argparse.Namespace) -> int:
             print(f"{info.path.name:<26} unreadable: {info.error}")
             continue
         header = info.header
-        started = str(header.get("started_at") or "")[:19].replace("T", " ")
-        state = "complete" if header.get("complete") else "incomplete"
-        models = ", ".join(header.get("models") or [])
+        started = header.started_at[:19].replace("T", " ")
+        state = "complete" if header.complete else "incomplete"
+        models = ", ".join(header.models)
         print(f"{info.run_id:<26} {started:<19}  {state:<10}  {_counts_text(header)}  {models}")
     return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     current = load_run(args.run, args.report_dir)
-    baseline = resolve_baseline(args.baseline, args.report_dir, current)
+    baseline = resolve_baseline(args.baseline, args.report_dir, current.header)
     history = history_headers(args.report_dir)
     if args.output:
         outputs = [Path(args.output)]
     else:
-        outputs = [Path(args.report_dir) / f"{current['run_id']}.html"]
-        if not history or history[-1]["run_id"] == current["run_id"]:
+        outputs = [Path(args.report_dir) / f"{current.run_id}.html"]
+        if not history or history[-1].run_id == current.run_id:
             outputs.append(Path(args.report_dir) / "index.html")  # index.html always shows the latest run
     written = write_reports(args.report_dir, current, baseline, history, outputs=outputs)
     print("\n".join(terminal_lines(written.comparison, written.path)))
@@ -173,7 +176,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     merged = merge_runs(records)
     out = Path(args.output)
     if out.is_dir() or args.output.endswith(("/", "\\")):
-        out = out / f"{merged['run_id']}.json"
+        out = out / f"{merged.run_id}.json"
     write_run(out, merged)
-    print(f"merged {len(records)} runs ({len(merged['items'])} items) into {out} as run {merged['run_id']}")
+    print(f"merged {len(records)} runs ({len(merged.items)} items) into {out} as run {merged.run_id}")
     return EXIT_OK

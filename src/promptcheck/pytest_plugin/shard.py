@@ -8,12 +8,8 @@ own. A key hash puts every item in exactly one shard on every machine, whatever 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # merge_runs uses this module outside pytest; importing pytest costs ~0.15 s
-    import pytest
+import pytest
 
 
 @dataclass(frozen=True)
@@ -66,28 +62,3 @@ def deselect(config: pytest.Config, items: list[pytest.Item], shard: Shard | Non
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
     return len(dropped)
-
-
-def merged_selected_only(records: Sequence[Mapping[str, Any]]) -> bool:
-    """Whether a merge of ``records`` is still a partial run.
-
-    Shards are partial one by one, but all n shards of one model set, narrowed by nothing else,
-    make a whole run again: then items missing against a baseline really were removed."""
-    groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
-    for record in records:
-        info = record.get("shard")
-        if not info:
-            if record.get("selected_only"):
-                return True
-            continue
-        if not info.get("only_narrowing"):
-            return True
-        groups.setdefault(tuple(info.get("models") or []), []).append(info)
-    return any(not _complete_set(infos) for infos in groups.values())
-
-
-def _complete_set(infos: Iterable[Mapping[str, Any]]) -> bool:
-    infos = list(infos)
-    counts = {info.get("count") for info in infos}
-    indices = sorted(int(info.get("index", 0)) for info in infos)
-    return len(counts) == 1 and indices == list(range(1, int(counts.pop() or 0) + 1))

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
 
-from promptcheck.runs.compare import Comparison, compare
-from promptcheck.runs.history import recent_statuses
 from promptcheck.report.html import render_html, render_html_chunks
 from promptcheck.report.text import render_markdown, terminal_lines
-from promptcheck.runs import list_runs
-from promptcheck.runs.store import copy_atomic, write_chunks_atomic
+from promptcheck.runs.compare import Comparison, compare
+from promptcheck.runs.history import recent_statuses
+from promptcheck.runs.reading import list_runs
+from promptcheck.runs.record import RunHeader, RunRecord
 from promptcheck.runs.stats import DEFAULT_ALPHA
+from promptcheck.runs.store import copy_atomic, write_chunks_atomic
 
 __all__ = ["WrittenReports", "render_html", "render_markdown", "terminal_lines", "write_reports"]
 
@@ -28,16 +29,16 @@ class WrittenReports:
         return self.paths[0]
 
 
-def history_headers(report_dir: Path | str) -> list[dict[str, Any]]:
-    """Headers (records without items) of every readable stored run, oldest first."""
+def history_headers(report_dir: Path | str) -> list[RunHeader]:
+    """Headers of every readable stored run, oldest first."""
     return [info.header for info in list_runs(report_dir) if info.header is not None]
 
 
 def write_reports(
     report_dir: Path | str,
-    current: Mapping[str, Any],
-    baseline: Mapping[str, Any] | None,
-    history: Sequence[Mapping[str, Any]] | None = None,
+    current: RunRecord,
+    baseline: RunRecord | None,
+    history: Sequence[RunHeader] | None = None,
     *,
     outputs: Sequence[Path] | None = None,
     alpha: float = DEFAULT_ALPHA,
@@ -46,7 +47,7 @@ def write_reports(
     baseline) in ``report_dir``. ``history`` (run headers for the trend) defaults to the stored runs."""
     report_dir = Path(report_dir)
     if outputs is None:
-        outputs = (report_dir / f"{current['run_id']}.html", report_dir / "index.html")
+        outputs = (report_dir / f"{current.run_id}.html", report_dir / "index.html")
     comparison = compare(baseline, current, alpha=alpha, history=recent_statuses(report_dir, current, loaded=[baseline]))
     trend_runs = history_headers(report_dir) if history is None else history
     first, *others = outputs

@@ -13,14 +13,16 @@ import contextlib
 import hashlib
 import json
 from functools import cache
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from promptcheck.runs.compare import CATEGORIES, Comparison
 from promptcheck.report.payload import build_matrix, build_trend, filter_counts, payload_parts
 from promptcheck.report.text import count_label
 from promptcheck.report.verdicts import RATE_SECTIONS, rate_text, repeated
+from promptcheck.runs.compare import CATEGORIES, Comparison
+from promptcheck.runs.record import RunHeader, RunRecord
 
 if TYPE_CHECKING:
     from jinja2 import BytecodeCache, Environment
@@ -122,9 +124,9 @@ def _signed_pts(delta: float | None) -> str:
 
 def render_html_chunks(
     comparison: Comparison,
-    current: Mapping[str, Any],
-    baseline: Mapping[str, Any] | None,
-    history: Sequence[Mapping[str, Any]] = (),
+    current: RunRecord,
+    baseline: RunRecord | None,
+    history: Sequence[RunHeader] = (),
 ) -> Iterator[str]:
     """The page in pieces, so a 20 MB report is written out without first being joined in memory,
     and its data block without first being built as one object."""
@@ -155,8 +157,8 @@ def render_html_chunks(
 
 def render_html(
     comparison: Comparison,
-    current: Mapping[str, Any],
-    baseline: Mapping[str, Any] | None,
-    history: Sequence[Mapping[str, Any]] = (),
+    current: RunRecord,
+    baseline: RunRecord | None,
+    history: Sequence[RunHeader] = (),
 ) -> str:
     return "".join(render_html_chunks(comparison, current, baseline, history))

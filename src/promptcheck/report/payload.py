@@ -6,11 +6,14 @@ short because a 20,000-item report repeats them 20,000 times; ``report.js`` docu
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import msgspec
 
 from promptcheck.runs.compare import CATEGORIES, Comparison, ItemComparison
-from promptcheck.runs import pass_rate, summarize
+from promptcheck.runs.record import CheckResult, RunHeader, RunRecord, Sample, pass_rate, summarize
 from promptcheck.runs.stats import wilson_interval
 
 _FAILED = ("fail", "error")
@@ -34,59 +37,59 @@ class _Strings:
         return index
 
 
-def _utf16_span(text: str, span: Sequence[int] | None) -> list[int] | None:
+def _utf16_span(text: str, span: tuple[int, int] | None) -> list[int] | None:
     """Python counts code points, JavaScript UTF-16 units; convert so highlights land right."""
-    if not span or len(span) != 2:
+    if span is None:
         return None
-    start, end = max(0, int(span[0])), max(0, int(span[1]))
+    start, end = max(0, span[0]), max(0, span[1])
     if text.isascii():
         return [start, end]
     return [len(text[:n].encode("utf-16-le")) // 2 for n in (start, end)]
 
 
-def _check_row(check: Mapping[str, Any], answer: str, strings: _Strings) -> list[Any]:
-    state = 2 if check.get("skipped") else int(bool(check.get("passed")))
-    span = _utf16_span(answer, check.get("span")) if state == 0 else None
+def _check_row(check: CheckResult, answer: str, strings: _Strings) -> list[Any]:
+    state = 2 if check.skipped else int(check.passed)
+    span = _utf16_span(answer, check.span) if state == 0 else None
     ref = strings.ref
-    return [ref(check.get("name") or ""), ref(check.get("type") or ""), state, check.get("score"), ref(check.get("reason") or ""), span]
+    return [ref(check.name), ref(check.type), state, check.score, ref(check.reason), span]
 
 
 def _item_row(ic: ItemComparison, strings: _Strings) -> dict[str, Any]:
-    current = ic.current or {}
-    baseline = ic.baseline or {}
-    item = ic.item
-    answer = current.get("answer") or ""
-    samples = current.get("samples") or []
-    tokens = [item.get("input_tokens"), item.get("output_tokens")]
+    current, baseline, item = ic.current, ic.baseline, ic.item
+    answer = current.answer if current is not None else None
+    samples = current.samples if current is not None else ()
+    tokens = [item.input_tokens, item.output_tokens]
     row = {
-        "k": ic.key, "c": ic.category, "s": current.get("status"), "bs": baseline.get("status"),
-        "pp": item.get("prompt_path"), "n": item.get("prompt_name"), "case": item.get("case_id"), "m": item.get("model"),
-        "a": current.get("answer"),
+        "k": ic.key, "c": ic.category,
+        "s": current.status if current is not None else None,
+        "bs": baseline.status if baseline is not None else None,
+        "pp": item.prompt_path, "n": item.prompt_name, "case": item.case_id, "m": item.model,
+        "a": answer,
         # The page diffs the answers when the item is opened: diffing 5,000 changed answers here
         # would cost seconds for items nobody may look at (see docs/benchmarks.md).
-        "b": baseline.get("answer") if ic.current is None or ic.answer_changed else None,
-        "ck": [_check_row(c, answer, strings) for c in current.get("checks") or ()],
-        "cc": [[c.name, c.before, c.after] for c in ic.check_changes] if ic.baseline and ic.current else None,
-        "msg": [[role, strings.ref(content)] for role, content in item.get("messages") or ()],
-        "sc": item.get("score"), "lat": item.get("latency_s"), "cost": item.get("cost"),
+        "b": baseline.answer if baseline is not None and (current is None or ic.answer_changed) else None,
+        "ck": [_check_row(c, answer or "", strings) for c in current.checks] if current is not None else None,
+        "cc": [[c.name, c.before, c.after] for c in ic.check_changes] if baseline is not None and current is not None else None,
+        "msg": [[role, strings.ref(content)] for role, content in item.messages or ()],
+        "sc": item.score, "lat": item.latency_s, "cost": item.cost,
         "dsc": ic.score_delta, "dlat": ic.latency_delta, "dcost": ic.cost_delta,
         "tok": tokens if tokens != [None, None] else None,
-        "err": item.get("error"), "skip": item.get("skip_reason"),
-        "rp": bool(item.get("replayed")), "pc": ic.prompt_changed,
-        "smp": [sum(1 for x in samples if x.get("passed")), len(samples)] if samples else None,
+        "err": item.error, "skip": item.skip_reason,
+        "rp": item.replayed, "pc": ic.prompt_changed,
+        "smp": [sum(1 for x in samples if x.passed), len(samples)] if samples else None,
         **_sample_fields(ic, samples),
     }
     # Absent means empty, which keeps the page small; 0 and 0.0 are values, not empty.
     return {k: v for k, v in row.items() if v is not None and v is not False and v != "" and v != []}
 
 
-def _sample_fields(ic: ItemComparison, samples: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def _sample_fields(ic: ItemComparison, samples: Sequence[Sample]) -> dict[str, Any]:
     """The per-sample strip ("1" pass, "0" fail, in repeat order), the pass-rate interval, the
     Fisher verdict against the baseline, and why the key is flaky."""
     fields: dict[str, Any] = {"fl": ic.flaky}
     if samples:
-        passed = sum(1 for x in samples if x.get("passed"))
-        fields["sp"] = "".join("1" if x.get("passed") else "0" for x in samples)
+        passed = sum(1 for x in samples if x.passed)
+        fields["sp"] = "".join("1" if x.passed else "0" for x in samples)
         fields["ci"] = [round(v, 3) for v in wilson_interval(passed, len(samples))]
     if ic.stat is not None and not ic.stat.single_sample:
         fields |= {"st": ic.stat.shift, "bkn": list(ic.stat.before), "pv": float(f"{ic.stat.p_value:.3g}")}
@@ -94,7 +97,7 @@ def _sample_fields(ic: ItemComparison, samples: Sequence[Mapping[str, Any]]) -> 
 
 
 def filter_counts(comparison: Comparison) -> dict[str, int]:
-    failing = sum(1 for i in comparison.items if (i.current or {}).get("status") in _FAILED)
+    failing = sum(1 for i in comparison.items if i.current is not None and i.current.status in _FAILED)
     changed = sum(1 for i in comparison.items if i.category in CHANGED_CATEGORIES or i.answer_changed)
     return {"regressions": comparison.counts["regression"], "failing": failing, "changed": changed, "all": len(comparison.items)}
 
@@ -128,10 +131,10 @@ def build_matrix(comparison: Comparison, models: Sequence[str]) -> list[MatrixRo
     for ic in comparison.items:
         if ic.current is None:
             continue
-        path = str(ic.current.get("prompt_path") or ic.key.split("::")[0])
-        names.setdefault(path, str(ic.current.get("prompt_name") or path))
-        tally = tallies.setdefault(path, {}).setdefault(str(ic.current.get("model", "")), [0, 0, 0])
-        status = ic.current.get("status")
+        path = ic.current.prompt_path or ic.key.split("::")[0]
+        names.setdefault(path, ic.current.prompt_name or path)
+        tally = tallies.setdefault(path, {}).setdefault(ic.current.model, [0, 0, 0])
+        status = ic.current.status
         tally[0] += status == "pass"
         tally[1] += status != "skip"
         tally[2] += ic.category == "regression"
@@ -169,11 +172,12 @@ class Trend:
     grid: list[tuple[float, str]]  # y, label: 0%, 50%, 100%
 
 
-def build_trend(history: Iterable[Mapping[str, Any]], current: Mapping[str, Any], width: int = 640, height: int = 160) -> Trend:
-    """Pass rate per model over the last runs; ``history`` holds run headers (records without items)."""
-    runs = {str(h.get("run_id")): h for h in history if h.get("summary")}
-    runs[str(current["run_id"])] = current if current.get("summary") else current | {"summary": summarize(current["items"])}
-    ordered = sorted(runs.values(), key=lambda h: (str(h.get("started_at") or ""), str(h.get("run_id"))))[-TREND_RUNS:]
+def build_trend(history: Iterable[RunHeader], current: RunRecord, width: int = 640, height: int = 160) -> Trend:
+    """Pass rate per model over the last runs, ``current`` among them."""
+    runs = {h.run_id: h for h in history}
+    # From the items: a record built in memory may carry no summary yet.
+    runs[current.run_id] = msgspec.structs.replace(current.header, summary=summarize(current.items))
+    ordered = sorted(runs.values(), key=lambda h: h.sort_key)[-TREND_RUNS:]
     left, right, top, plot_h = 36.0, width - 12.0, 12.0, height - 36.0
 
     def y_of(rate: float) -> float:
@@ -181,16 +185,16 @@ def build_trend(history: Iterable[Mapping[str, Any]], current: Mapping[str, Any]
 
     step = (right - left) / max(1, len(ordered) - 1)
     lines = []
-    models = list(dict.fromkeys(m for h in ordered for m in h["summary"].get("models", {})))
+    models = list(dict.fromkeys(m for h in ordered for m in h.summary.models))
     for index, model in enumerate(models):
         points = []
         for n, header in enumerate(ordered):
-            rate = pass_rate(header["summary"]["models"].get(model, {}))
+            rate = pass_rate(header.summary.models.get(model, {}))
             if rate is not None:
-                points.append((left + n * step, y_of(rate), f"{header.get('run_id')} {model}: {rate:.1%}"))
+                points.append((left + n * step, y_of(rate), f"{header.run_id} {model}: {rate:.1%}"))
         lines.append(TrendLine(model, _PALETTE[index % len(_PALETTE)], points))
     grid = [(y_of(rate), f"{rate:.0%}") for rate in (0.0, 0.5, 1.0)]
-    return Trend(width, height, [str(h.get("run_id")) for h in ordered], lines, left, right, grid)
+    return Trend(width, height, [h.run_id for h in ordered], lines, left, right, grid)
 
 
 def build_payload(comparison: Comparison) -> dict[str, Any]:

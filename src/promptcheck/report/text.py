@@ -11,12 +11,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-from promptcheck.runs.compare import Comparison, ItemComparison, ModelStats
+from promptcheck.runs.compare import Category, Comparison, ItemComparison, ModelStats
 from promptcheck.report.verdicts import stat_fields, stat_markdown, stat_terminal_lines
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~&!])")  # what could start markup, a link or HTML
 _LABELS = {"regression": "REGRESSION", "fix": "FIXED"}
+_MARKDOWN_SECTIONS: tuple[tuple[Category, str], ...] = (
+    ("regression", "Regressions"), ("fix", "Fixes"), ("still_failing", "Still failing"), ("new", "New"),
+)
 
 
 def one_line(text: object, width: int = 120) -> str:
@@ -30,15 +33,14 @@ def md(text: object, width: int = 120) -> str:
 
 def why(ic: ItemComparison) -> str:
     """The shortest useful explanation of an item's state."""
-    current = ic.current or {}
-    if current.get("error"):
-        return f"error: {current['error']}"
+    if ic.current is not None and ic.current.error:
+        return f"error: {ic.current.error}"
     turned = [c.name for c in ic.check_changes if c.after == "fail"]
     failed = ic.failed_checks()
     if failed:
-        first = next((c for c in failed if c.get("name") in turned), failed[0])
+        first = next((c for c in failed if c.name in turned), failed[0])
         more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
-        return f"{first.get('name')}: {first.get('reason') or 'failed'}{more}"
+        return f"{first.name}: {first.reason or 'failed'}{more}"
     if ic.category == "changed":
         return "answer changed"
     return ""
@@ -134,12 +136,12 @@ def render_markdown(comparison: Comparison, report_path: Path | str | None = Non
             ],
         )
         out.append("")
-    for category, title in (("regression", "Regressions"), ("fix", "Fixes"), ("still_failing", "Still failing"), ("new", "New")):
+    for category, title in _MARKDOWN_SECTIONS:
         selected = comparison.of(category)
         if not selected:
             continue
         out += [f"#### {title} ({len(selected)})", ""]
-        out += _md_table(["Item", "Status", "Why"], [[md(ic.key, 160), str(ic.item.get("status")), md(why(ic))] for ic in selected[:limit]])
+        out += _md_table(["Item", "Status", "Why"], [[md(ic.key, 160), ic.item.status, md(why(ic))] for ic in selected[:limit]])
         if len(selected) > limit:
             out.append(f"\n… and {len(selected) - limit} more")
         out.append("")
@@ -163,8 +165,8 @@ def comparison_summary(comparison: Comparison) -> dict[str, Any]:
             {
                 "key": ic.key,
                 "category": ic.category,
-                "status": (ic.current or {}).get("status"),
-                "baseline_status": (ic.baseline or {}).get("status"),
+                "status": ic.current.status if ic.current is not None else None,
+                "baseline_status": ic.baseline.status if ic.baseline is not None else None,
                 "why": why(ic),
                 "check_changes": [[c.name, c.before, c.after] for c in ic.check_changes],
                 "score_delta": ic.score_delta,

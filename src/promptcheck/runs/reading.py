@@ -43,7 +43,8 @@ _header_decoder = msgspec.json.Decoder(RunHeader)
 def _json_position(data: bytes) -> str:
     """Where plain ``json`` says a file stops being JSON (its line and column read best)."""
     try:
-        json.loads(data)
+        # Decoded here: json.loads(bytes) would take a non-UTF-8 file for UTF-16 or -32.
+        json.loads(data.decode("utf-8"))
     except json.JSONDecodeError as e:
         return f" (line {e.lineno}, column {e.colno})"
     except UnicodeDecodeError:
@@ -183,7 +184,8 @@ def read_header(path: Path, *, whole: bool = True) -> RunHeader:
 
 def _read_header_line(path: Path) -> RunHeader | None:
     with path.open("rb") as f:
-        first = f.readline()
+        # The header ends on line 1; ITEMS_OPENING, which _header_line looks for, spans two lines.
+        first = f.readline() + f.readline()
     line = _header_line(first)
     if line is None:
         return None

@@ -10,9 +10,8 @@ Schema history (``schema_version``):
   version 2, so version-1 files load as they are.
 * 2: ``schema_version`` instead of ``schema``; fields at their default value are left out.
 
-On disk a run is ``runs/<run_id>.json``: line 1 is the header (every field but ``items``), then one
-item per line, ``key`` first and ``status`` second, so history can read a line's key and status
-without decoding the rest (see ``runs.history``).
+On disk a run is ``runs/<run_id>.json``: line 1 is the header (every field but ``items``), so
+listings read one line per run; then one item per line.
 """
 
 from __future__ import annotations
@@ -165,7 +164,9 @@ class RunHeader(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
     # cassettes prune` keeps. Large; listings read headers without it (see runs.reading).
     cassettes_used: dict[str, tuple[str, ...]] | None = None
     summary: Summary = Summary()
-    schema_version: int = SCHEMA_VERSION
+    # A factory, not a plain default: omit_defaults leaves plain defaults out of the file, and every
+    # file must say which schema it has (readers refuse one that doesn't).
+    schema_version: int = msgspec.field(default_factory=lambda: SCHEMA_VERSION)
 
     @property
     def sort_key(self) -> tuple[str, str]:

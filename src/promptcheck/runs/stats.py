@@ -1,8 +1,8 @@
 """Statistics behind the verdicts: how sure are we that a pass rate really moved?
 
-Pure functions over pass counts and run records. Each key is reduced to (passed, n): its samples
-when it was repeated, else 1/1 for a pass and 0/1 for a fail. Errors and skips have no counts:
-they say nothing about the answer's quality.
+Pure functions over pass counts and item results. Each key is reduced to (passed, n) by
+``ItemResult.counts``: its samples when it was repeated, else 1/1 for a pass and 0/1 for a fail.
+Errors and skips have no counts: they say nothing about the answer's quality.
 
 * ``fisher_exact`` compares two keys' counts (baseline vs current), two-sided.
 * ``shift`` names the change: a significant regression (p < alpha and the rate dropped), a
@@ -16,7 +16,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal, Mapping, Sequence
+from typing import Literal, Sequence
+
+from promptcheck.runs.record import ItemResult
 
 Counts = tuple[int, int]  # (passed samples, samples)
 Shift = Literal["significant_regression", "noise_regression", "significant_fix", "noise_fix", "same"]
@@ -57,21 +59,6 @@ def fisher_exact(k1: int, n1: int, k2: int, n2: int) -> float:
     return min(1.0, p)
 
 
-def record_counts(record: Mapping[str, Any] | None) -> Counts | None:
-    """(passed, n) of one item record; None when it has no answers to count (error, skip, absent)."""
-    if not record:
-        return None
-    samples = record.get("samples")
-    if samples:
-        return sum(1 for s in samples if s.get("passed")), len(samples)
-    status = record.get("status")
-    if status == "pass":
-        return 1, 1
-    if status == "fail":
-        return 0, 1
-    return None
-
-
 @dataclass(frozen=True)
 class KeyStat:
     """One key's pass counts on both sides and what the test says about the change."""
@@ -109,8 +96,10 @@ def shift(before: Counts, after: Counts, alpha: float = DEFAULT_ALPHA) -> KeySta
     return KeyStat(before, after, p, kind)
 
 
-def key_stat(baseline: Mapping[str, Any] | None, current: Mapping[str, Any] | None, alpha: float = DEFAULT_ALPHA) -> KeyStat | None:
-    before, after = record_counts(baseline), record_counts(current)
+def key_stat(baseline: ItemResult | None, current: ItemResult | None, alpha: float = DEFAULT_ALPHA) -> KeyStat | None:
+    if baseline is None or current is None:
+        return None
+    before, after = baseline.counts, current.counts
     if before is None or after is None:
         return None
     return shift(before, after, alpha)
@@ -133,10 +122,10 @@ def flips(statuses: Sequence[str]) -> int:
     return sum(1 for a, b in zip(outcomes, outcomes[1:]) if a != b)
 
 
-def flaky_reason(statuses: Sequence[str], current: Mapping[str, Any] | None) -> str | None:
+def flaky_reason(statuses: Sequence[str], current: ItemResult | None) -> str | None:
     """Why a key is flaky, or None. ``statuses`` are its statuses in recent runs, oldest first,
     ending with the current run's."""
-    counts = record_counts(current)
+    counts = current.counts if current is not None else None
     if counts is not None and 0 < counts[0] < counts[1]:
         return f"{counts[0]}/{counts[1]} samples passed in this run"
     if len(statuses) <= FLAKY_FLIPS:

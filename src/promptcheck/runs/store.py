@@ -30,6 +30,9 @@ ITEMS_OPENING = b',\n"items": [\n'  # ends line 1 (the header) in the store's la
 ITEMS_CLOSING = b"\n]}\n"
 
 _encoder = msgspec.json.Encoder()
+# Structs don't check their fields when built, and load_run refuses a whole file for one bad item:
+# every item is decoded back once at add(), so a bad one fails there, in the caller's frame.
+_item_decoder = msgspec.json.Decoder(ItemResult)
 
 
 class RunFileError(Exception):
@@ -154,6 +157,10 @@ class RunRecorder:
 
     def add(self, item: ItemResult) -> None:
         line = encode(item)
+        try:
+            _item_decoder.decode(line)
+        except msgspec.ValidationError as e:
+            raise ValueError(f"item {item.key!r} would not load back: {e}") from None
         with self._lock:
             if self._finished:
                 raise RuntimeError(f"run {self.run_id} is finished; cannot add {item.key!r}")
