@@ -8,7 +8,7 @@ Schema history (``schema_version``):
 
 * 1: the first layout, with ``"schema": 1`` in the header. Its items have the same fields as
   version 2, so version-1 files load as they are.
-* 2: ``schema_version`` instead of ``schema``; fields at their default value are left out.
+* 2: ``schema_version`` instead of ``schema``; item fields at their default value are left out.
 
 On disk a run is ``runs/<run_id>.json``: line 1 is the header (every field but ``items``), so
 listings read one line per run; then one item per line.
@@ -37,6 +37,8 @@ DECISIVE: tuple[Status, ...] = ("pass", "fail")  # outcomes that say something a
 # the cyclic garbage collector (records hold no reference cycles, and 20,000 of them walked by
 # each of pytest's exit-time collections cost seconds).
 _RECORD = {"frozen": True, "omit_defaults": True, "gc": False}
+# A header is written once per file and read by people too: every field, defaults included.
+_HEADER = {"frozen": True, "gc": False}
 
 
 class CheckResult(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
@@ -116,19 +118,19 @@ class ItemResult(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
         return None
 
 
-class GitInfo(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
+class GitInfo(msgspec.Struct, **_HEADER):  # type: ignore[call-arg]
     commit: str | None = None
     branch: str | None = None  # None when detached
     dirty: bool | None = None
 
 
-class Versions(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
+class Versions(msgspec.Struct, **_HEADER):  # type: ignore[call-arg]
     python: str = ""
     pytest: str | None = None
     promptcheck: str = ""
 
 
-class ShardInfo(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
+class ShardInfo(msgspec.Struct, **_HEADER):  # type: ignore[call-arg]
     """``--shard index/count`` of a run, so ``merge`` can tell a full set of shards."""
 
     index: int
@@ -137,14 +139,14 @@ class ShardInfo(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
     models: tuple[str, ...] = ()  # the --models selection the shard belongs to
 
 
-class Summary(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
+class Summary(msgspec.Struct, **_HEADER):  # type: ignore[call-arg]
     """Counts by status, overall and per model: what listings and trend charts read."""
 
     counts: dict[str, int] = msgspec.field(default_factory=dict)
     models: dict[str, dict[str, int]] = msgspec.field(default_factory=dict)
 
 
-class RunHeader(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
+class RunHeader(msgspec.Struct, **_HEADER):  # type: ignore[call-arg]
     """Everything about a run but its items."""
 
     run_id: str
@@ -166,7 +168,7 @@ class RunHeader(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
     summary: Summary = Summary()
     # A factory, not a plain default: omit_defaults leaves plain defaults out of the file, and every
     # file must say which schema it has (readers refuse one that doesn't).
-    schema_version: int = msgspec.field(default_factory=lambda: SCHEMA_VERSION)
+    schema_version: int = SCHEMA_VERSION
 
     @property
     def sort_key(self) -> tuple[str, str]:
