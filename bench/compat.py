@@ -295,7 +295,7 @@ def _name(result: FileResult) -> str:
     return result.path.split("/", 1)[-1]
 
 
-def ghmodels(corpus: Path, args: argparse.Namespace) -> tuple[str, bool]:
+def ghmodels(corpus: Path, label: str, args: argparse.Namespace) -> tuple[str, bool]:
     results = check_ghmodels(corpus)
     if not args.no_pytest:
         run_ghmodels_items(corpus, results)
@@ -306,7 +306,7 @@ def ghmodels(corpus: Path, args: argparse.Namespace) -> tuple[str, bool]:
     ok = sum(r.accepted for r in valid) >= TARGET_ACCEPTED * len(valid) and all(
         clear_rejection(r) for r in results if not r.expected_valid
     )
-    return render_ghmodels(results, _label(corpus), not args.no_pytest), ok
+    return render_ghmodels(results, label, not args.no_pytest), ok
 
 
 def _label(corpus: Path) -> str:
@@ -319,14 +319,14 @@ def _label(corpus: Path) -> str:
 
 # -- command line --------------------------------------------------------------------------------
 
-# name -> function(corpus dir, args) -> (markdown section, targets met). Add a corpus here.
-CORPORA: dict[str, Callable[[Path, argparse.Namespace], tuple[str, bool]]] = {"ghmodels": ghmodels}
+# name -> function(corpus dir, its label in the doc, args) -> (markdown section, targets met). Add a corpus here.
+CORPORA: dict[str, Callable[[Path, str, argparse.Namespace], tuple[str, bool]]] = {"ghmodels": ghmodels}
 
 
-def _promptfoo(corpus: Path, args: argparse.Namespace) -> tuple[str, bool]:
+def _promptfoo(corpus: Path, label: str, args: argparse.Namespace) -> tuple[str, bool]:
     from compat_promptfoo import promptfoo  # its own module; imported lazily so ghmodels runs never need it
 
-    return promptfoo(corpus, args)
+    return promptfoo(corpus, label, args)
 
 
 CORPORA["promptfoo"] = _promptfoo
@@ -345,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"compat: no MANIFEST.tsv in {corpus}; pass --corpus", file=sys.stderr)
         return 2
     before = snapshot(corpus)
-    section, ok = CORPORA[args.corpus_set](corpus, args)
+    section, ok = CORPORA[args.corpus_set](corpus, _label(corpus), args)
     if snapshot(corpus) != before:
         print(f"compat: files under {corpus} changed during the run; this is a bug", file=sys.stderr)
         return 1

@@ -91,8 +91,6 @@ def _why(rows: list[Row]) -> str:
     return "; ".join(f"{count} × {cause}" for cause, count in causes.items()) or "none"
 
 
-def promptfoo(corpus: Path, args: argparse.Namespace) -> tuple[str, bool]:
-    from compat import _label  # the shared helper; bench/ is on sys.path when run as a script
-
+def promptfoo(corpus: Path, label: str, args: argparse.Namespace) -> tuple[str, bool]:
     rows = check(corpus)
-    return render(rows, _label(corpus)), sum(1 for r in rows if not r[3]) >= TARGET * len(rows)
+    return render(rows, label), sum(1 for r in rows if not r[3]) >= TARGET * len(rows)

@@ -15,7 +15,6 @@ from promptcheck.checks import scriptcall
 from promptcheck.checks.promptfoo_transform import with_transform
 from promptcheck.formats.promptfoo.providers import TEST_PROVIDER
 from promptcheck.formats.promptfoo.refs import RefError, expand, is_ref, mapping_or_ref, read_data, read_text, strip_ref
-from promptcheck.formats.promptfoo.scenarios import conversation_turns
 from promptcheck.formats.promptfoo.varscripts import ScriptVar, script_vars
 from promptcheck.spec import Case, Location
 
@@ -110,7 +109,7 @@ def build_cases(
     tests: list[tuple[dict[str, Any], Location]], default: dict[str, Any], problems: Problems, base: Path,
     prompt_label: str | None, prompt_text: str = "", conversation: bool = False,
 ) -> list[Case]:
-    """``conversation``: the prompt reads ``_conversation`` (see scenarios.conversation_turns)."""
+    """``conversation``: the prompt reads ``_conversation`` (see conversation_turns)."""
     cases: list[Case] = []
     threads: list[str] = []
     for index, (raw, at) in enumerate(tests):
@@ -207,3 +206,22 @@ def _var_value(name: Any, value: Any, problems: Problems, at: Location, base: Pa
         return ScriptVar(str(name), f"file://{paths[0]}", base)  # computed per case, from the other vars
     texts = [read_text(p) for p in paths]
     return texts if len(texts) > 1 else texts[0]
+
+
+def conversation_turns(cases: list[Case], threads: list[str]) -> None:
+    """``threads[i]`` is case i's conversation id; all but each thread's first turn are skipped.
+
+    ``_conversation`` is promptfoo's list of earlier turns ({input, output}) of the same thread
+    (``metadata.conversationId``, or one thread per prompt). promptcheck runs items
+    independently, so only the first turn of each thread (whose ``_conversation`` is empty, as
+    in promptfoo) runs; later turns are collected and skipped with that reason."""
+    seen: set[str] = set()
+    for case, thread in zip(cases, threads):
+        case.vars.setdefault("_conversation", [])
+        if thread in seen:
+            named = f" '{thread}'" if thread else ""
+            case.skip_reason = (
+                f"a later turn of conversation{named}: it needs the answers of earlier turns (_conversation), "
+                "and promptcheck runs each test on its own"
+            )
+        seen.add(thread)
