@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from promptcheck.config import ConfigError, Settings, load_file_settings
+from promptcheck.config import ConfigError, load_file_settings
 from promptcheck.formats.checkdecl import parse_checks
-from promptcheck.formats.fields import Problems
 from promptcheck.formats.catalog import YAML_SUFFIXES, Catalog, LoadedCaseFile, unmatched_case_files
 from promptcheck.engine.plan import plan_items
 from promptcheck.spec import CheckSpec, Location, PromptSpec, SpecError, SpecErrors
@@ -215,7 +214,7 @@ def _in_cases_dir(path: Path, parts: tuple[str, ...], catalog: Catalog) -> bool:
 
 def validate(targets: list[Target], catalog: Catalog) -> Report:
     report = Report()
-    constraints = _project_constraints(catalog.settings, report)
+    constraints = _project_constraints(catalog, report)
     specs: list[PromptSpec] = []
     validated: set[Path] = set()
     for target in targets:
@@ -242,9 +241,10 @@ def validate(targets: list[Target], catalog: Catalog) -> Report:
     return report
 
 
-def _project_constraints(settings: Settings, report: Report) -> list[CheckSpec]:
+def _project_constraints(catalog: Catalog, report: Report) -> list[CheckSpec]:
     """``constraints`` from pyproject.toml apply to every case, so they are rendered with each."""
-    problems = Problems(settings.source)
+    settings = catalog.settings
+    problems = catalog.problems(settings.source)
     constraints = parse_checks(settings.constraints, problems, Location(settings.source), "constraints")
     if problems.errors:  # TOML has no line marks here: name the table instead, and list it first
         where = Location("pyproject.toml")

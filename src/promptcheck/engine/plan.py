@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
-from promptcheck.checks.registry import CheckContext
+from promptcheck.checks.base import CheckContext
 from promptcheck.config import Settings
 from promptcheck.providers.base import ProviderRequest
 from promptcheck.providers.registry import ModelTarget, resolve_target

@@ -14,7 +14,7 @@ from promptcheck.formats.checkdecl import parse_checks
 from promptcheck.formats.fields import Problems
 from promptcheck.pytest_plugin.keys import SESSION_KEY
 from promptcheck.formats.catalog import Catalog
-from promptcheck.checks.registry import CheckError
+from promptcheck.checks.base import CheckError
 from promptcheck.engine.grading import Grader, JudgeTargets
 from promptcheck.engine.outcome import GradingFailure, ItemFailure, ProviderFailure, Verdict, format_failure, judge
 from promptcheck.engine.plan import ItemPlan
