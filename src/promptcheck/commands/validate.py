@@ -2,7 +2,9 @@
 
 Output is one ``path:line:col: message`` line per error (``path:line:col: warning: message`` per
 warning), the format editors and CI annotators already parse, then a one-line summary.
-Exit status: 1 if any error, 0 otherwise, 2 when the command itself was used wrongly."""
+Check types added by the project's ``conftest.py`` or by installed plugins are known here too
+(see ``pytest_plugin/extensions.py``). Exit status: 1 if any error, 0 otherwise, 2 when the
+command itself was used wrongly or the project's settings, conftest or plugins cannot be loaded."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from promptcheck.config import ConfigError, load_file_settings
 from promptcheck.formats.checkdecl import parse_checks
 from promptcheck.formats.catalog import YAML_SUFFIXES, Catalog, LoadedCaseFile, unmatched_case_files
 from promptcheck.engine.plan import plan_items
+from promptcheck.pytest_plugin.extensions import ExtensionError, project_registries
 from promptcheck.spec import CheckSpec, Location, PromptSpec, SpecError, SpecErrors
 
 # Never prompt files, and walking them is slow (virtualenvs, node_modules) or pointless.
@@ -124,10 +127,11 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         settings = load_file_settings(find_rootdir(Path.cwd()))
-    except ConfigError as exc:
+        registries = project_registries(settings.rootdir)
+    except (ConfigError, ExtensionError) as exc:
         print(f"promptcheck: {exc}", file=sys.stderr)
         return 2
-    catalog = Catalog(settings)
+    catalog = Catalog(settings, registries.checks)
     try:
         targets = collect_targets([Path(p) for p in args.paths], catalog)
     except UsageError as exc:

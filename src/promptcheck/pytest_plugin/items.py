@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import pytest
 
+from promptcheck.pytest_plugin.extensions import bind_checks
 from promptcheck.pytest_plugin.keys import SESSION_KEY
 from promptcheck.engine.outcome import ItemFailure, ProviderFailure, format_failure
 from promptcheck.engine.plan import ItemPlan, plan_items
@@ -37,6 +38,7 @@ class PromptFile(pytest.File):
                 errors += [str(e) for e in exc.errors]
         if errors:
             raise SpecCollectError("\n".join(errors))
+        bind_checks(plans, state.catalog.checks)
         for warning in warnings:
             self.warn(pytest.PytestConfigWarning(f"promptcheck: {warning}"))
         for plan in plans:

@@ -7,11 +7,17 @@ from pathlib import Path
 import pytest
 
 from promptcheck.pytest_plugin import gcfreeze
+from promptcheck.pytest_plugin import newhooks
 from promptcheck.pytest_plugin import options
 from promptcheck.pytest_plugin import shard
+from promptcheck.pytest_plugin.extensions import build_registries
 from promptcheck.pytest_plugin.items import PromptFile
 from promptcheck.pytest_plugin.keys import SESSION_KEY
 from promptcheck.pytest_plugin.session import PromptcheckSession, XdistHooks
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(newhooks)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -20,7 +26,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     gcfreeze.session_started(config)
-    state = PromptcheckSession.start(config, options.settings_from_config(config))
+    state = PromptcheckSession.start(config, options.settings_from_config(config), build_registries(config))
     config.stash[SESSION_KEY] = state
     config.pluginmanager.register(state, "promptcheck-session")
     if config.pluginmanager.hasplugin("dsession"):

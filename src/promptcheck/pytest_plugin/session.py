@@ -11,7 +11,6 @@ import pytest
 from promptcheck.pytest_plugin import gcfreeze
 from promptcheck.config import Settings
 from promptcheck.formats.checkdecl import parse_checks
-from promptcheck.formats.fields import Problems
 from promptcheck.pytest_plugin.keys import SESSION_KEY
 from promptcheck.formats.catalog import Catalog
 from promptcheck.checks.base import CheckError
@@ -34,6 +33,7 @@ from promptcheck.pytest_plugin.xdist import pending_worker_items
 from promptcheck.pytest_plugin.batch import run_for_session
 from promptcheck.providers.batch.runner import BatchResults
 from promptcheck.pytest_plugin.progress import make_pool
+from promptcheck.pytest_plugin.extensions import Registries
 
 if TYPE_CHECKING:
     from promptcheck.pytest_plugin.items import PromptItem
@@ -55,8 +55,9 @@ class PromptcheckSession:
     _baseline_counts: dict[str, Counts] | None = None  # for --repeat auto, loaded on first use
 
     @classmethod
-    def start(cls, config: pytest.Config, settings: Settings) -> PromptcheckSession:
-        problems = Problems(settings.source)
+    def start(cls, config: pytest.Config, settings: Settings, registries: Registries) -> PromptcheckSession:
+        catalog = Catalog(settings, registries.checks)
+        problems = catalog.problems(settings.source)
         constraints = parse_checks(settings.constraints, problems, Location(settings.source), "constraints")
         try:
             problems.raise_if_any()
@@ -66,7 +67,7 @@ class PromptcheckSession:
         # Workers share the controller's run id, so "record once" sees their files as one run's.
         runlog = RunLog(settings, **({"run_id": worker_input["promptcheck_run_id"]} if "promptcheck_run_id" in worker_input else {}))
         cassettes = CassetteStore(settings.rootdir / (settings.cassette_dir or "cassettes"), run_id=runlog.run_id)
-        return cls(config, settings, Catalog(settings), constraints, ProviderFactory(settings, cassettes), runlog)
+        return cls(config, settings, catalog, constraints, ProviderFactory(settings, cassettes, registries.providers), runlog)
 
     @property
     def stores_runs(self) -> bool:
