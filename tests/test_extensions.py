@@ -4,6 +4,7 @@ to ``promptcheck validate``, and never leaking from one session into the next.""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from promptcheck.cli import main
 from promptcheck.config import Settings
 from promptcheck.providers.registry import ProviderRegistry, resolve_target
 
+ROOT = Path(__file__).resolve().parent.parent
 WORKERS = pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
 
 MENTIONS = """\
@@ -317,6 +319,18 @@ def test_validate_reports_a_hook_that_raises(cli_project: Path, capsys: pytest.C
         "promptcheck: pytest_promptcheck_add_checks failed in conftest.py:2: ValueError: check type name 'not-regex' "
         "must not start with 'not-': every check type can be negated with it\n"
     )
+
+
+def test_the_example_validates_only_with_its_conftest(cli_project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("prompts", "cases"):
+        shutil.copytree(ROOT / name, cli_project / name)
+    for name in ("pyproject.toml", "conftest.py"):
+        shutil.copy(ROOT / name, cli_project / name)
+    assert run_validate(capsys, "prompts", "cases") == (0, ["2 files checked: no problems"], "")
+    (cli_project / "conftest.py").unlink()
+    code, lines, _ = run_validate(capsys, "prompts", "cases")
+    assert code == 1 and lines[-1] == "2 files checked: 1 with problems (4 errors)"
+    assert all("unknown check type 'bold-decisions'" in line for line in lines[:-1])
 
 
 # -- the registries themselves ------------------------------------------------------------------------
