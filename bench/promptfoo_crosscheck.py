@@ -32,7 +32,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 # Both need the sys.path above: the table lives in tests/, promptcheck in src/.
 import test_promptfoo_conformance as conformance
 
-from promptcheck.checks.registry import CheckContext
+from promptcheck.checks.base import CheckContext
 
 VERSION = "0.120.8"
 HELPER = Path(__file__).with_name("promptfoo_crosscheck.mjs")

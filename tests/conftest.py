@@ -8,11 +8,11 @@ from pathlib import Path
 import jsonpath_ng.ext  # noqa: F401  (imported before pytester snapshots sys.modules; see below)
 import pytest
 
-from promptcheck.checks.registry import known_check_types
+import promptcheck.checks.registry  # noqa: F401  (imports every check module; see below)
 
-# In-process pytester runs restore sys.modules afterwards; modules first imported inside such a
-# run would vanish with their registrations. Import everything lazily-loaded up front.
-known_check_types()
+# In-process pytester runs restore sys.modules afterwards: a module first imported inside such a
+# run is imported again by the next one, and its classes are new ones. Import the check modules
+# (through the registry, which imports them all) before any run.
 
 pytest_plugins = ["pytester"]
 

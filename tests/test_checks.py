@@ -6,9 +6,11 @@ from typing import Any
 
 import pytest
 
-from promptcheck.checks.errorjson import detect_error_json, iter_json_objects, json_equal, parse_json_answer
+from promptcheck.checks.base import CheckContext, Verdict, quote
+from promptcheck.checks.errorjson import detect_error_json
 from promptcheck.checks.evaluate import CheckResult, evaluate, run_check, validate_check
-from promptcheck.checks.registry import CHECKS, CheckContext, CheckType, Verdict, known_check_types, lookup, quote
+from promptcheck.checks.jsontext import iter_json_objects, json_equal, parse_json_answer
+from promptcheck.checks.registry import CheckRegistry
 from promptcheck.spec import CheckGroup, CheckSpec
 
 ERROR = {"error": "Hardware constraints insufficient for SLA"}
@@ -390,12 +392,11 @@ def _crash(output: str, check: CheckSpec, ctx: CheckContext) -> Verdict:
     raise RuntimeError("boom")
 
 
-@pytest.fixture(autouse=True)
-def _test_checks(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Registered per test and removed afterwards, so other test modules see the real registry.
-    lookup("contains")  # load the built-ins first
-    monkeypatch.setitem(CHECKS, "test-score", CheckType("test-score", _fixed_score))
-    monkeypatch.setitem(CHECKS, "test-crash", CheckType("test-crash", _crash))
+# Check types added the way a plugin adds them: the generic rules must treat them as built-ins.
+_TEST_CHECKS = CheckRegistry.builtin().copy()
+_TEST_CHECKS.add("test-score", _fixed_score)
+_TEST_CHECKS.add("test-crash", _crash)
+ADDED = CheckContext(registry=_TEST_CHECKS)
 
 
 def test_skip_unsupported_is_skipped_and_never_negated() -> None:
@@ -406,7 +407,7 @@ def test_skip_unsupported_is_skipped_and_never_negated() -> None:
 
 def test_a_crashing_check_fails_even_when_negated() -> None:
     for negate in (False, True):
-        result = run_check(spec("test-crash", negate=negate), "x")
+        result = run_check(spec("test-crash", negate=negate), "x", ADDED)
         assert (result.passed, result.score, result.reason) == (False, 0.0, "check crashed: RuntimeError: boom")
 
 
@@ -415,15 +416,15 @@ def test_an_unknown_type_at_run_time_fails() -> None:
 
 
 def test_check_threshold_applies_before_negation() -> None:
-    assert run_check(spec("test-score", 0.3, threshold=0.25), "x").reason == "score is 0.3 (score 0.30 >= threshold 0.25)"
-    assert not run_check(spec("test-score", 0.7, threshold=0.8), "x").passed
-    negated = run_check(spec("test-score", 0.3, threshold=0.25, negate=True), "x")
+    assert run_check(spec("test-score", 0.3, threshold=0.25), "x", ADDED).reason == "score is 0.3 (score 0.30 >= threshold 0.25)"
+    assert not run_check(spec("test-score", 0.7, threshold=0.8), "x", ADDED).passed
+    negated = run_check(spec("test-score", 0.3, threshold=0.25, negate=True), "x", ADDED)
     assert (negated.passed, negated.score) == (False, 0.7)
-    assert run_check(spec("test-score", 0.7, threshold=0.8, negate=True), "x").passed
+    assert run_check(spec("test-score", 0.7, threshold=0.8, negate=True), "x", ADDED).passed
 
 
 def test_scores_are_clamped() -> None:
-    assert run_check(spec("test-score", 3.0), "x").score == 1.0
+    assert run_check(spec("test-score", 3.0), "x", ADDED).score == 1.0
 
 
 def test_evaluate_weighted_mean_and_all_must_pass() -> None:
@@ -434,7 +435,7 @@ def test_evaluate_weighted_mean_and_all_must_pass() -> None:
     assert [r.passed for r in result.results] == [True, False, False]
     assert evaluate(checks, "abc", threshold=0.75).passed
     assert not evaluate(checks, "abc", threshold=0.8).passed
-    assert evaluate([spec("test-score", 0.1), spec("test-score", 0.2)], "x", threshold=0.15).passed  # float slack
+    assert evaluate([spec("test-score", 0.1), spec("test-score", 0.2)], "x", ADDED, threshold=0.15).passed  # float slack
 
 
 def test_evaluate_excludes_skipped_results() -> None:
@@ -512,5 +513,5 @@ def test_valid_declarations_pass_validation() -> None:
 
 
 def test_registry_loads_every_builtin_module() -> None:
-    known = set(known_check_types())
+    known = set(CheckRegistry.builtin().names())
     assert {"contains", "gh-equals", "no-intro-text", "bullets-only", "error-json", "skip-unsupported"} <= known

@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def example(pytester: pytest.Pytester) -> pytest.Pytester:
     for name in ("prompts", "cases", "cassettes"):
         shutil.copytree(ROOT / name, pytester.path / name)
-    shutil.copy(ROOT / "pyproject.toml", pytester.path / "pyproject.toml")
+    for name in ("pyproject.toml", "conftest.py"):  # conftest.py adds the bold-decisions check type
+        shutil.copy(ROOT / name, pytester.path / name)
     return pytester
 
 
@@ -23,11 +24,14 @@ def test_example_suite_replays_offline(example: pytest.Pytester, workers: list[s
     result = example.runpytest("prompts", "-p", "no:cacheprovider", *workers)
     # gemma-3-270m is a tiny base model: its real recorded answers fail every case. The
     # reference answers: 3 good ones pass, 6 deliberately bad ones are rejected (xfail), and
-    # the seed's 2 cases have no reference answer.
+    # the seed's 2 cases have no reference answer. bold-decisions (conftest.py) passes the reference
+    # designs it is declared on, and fails gemma's, which bold nothing.
     result.assert_outcomes(failed=11, passed=3, skipped=2, xfailed=6)
     out = result.stdout.str()
     assert "no recorded answer" not in out and "provider error" not in out
     result.stdout.fnmatch_lines(["*answer (* chars, replayed from cassette):*"])
+    assert out.count("✗ bold-decisions") == 4, "the four designs that declare it, on gemma's answers"
+    result.stdout.fnmatch_lines(["*✗ bold-decisions: 3 — no **bold** text in the answer (at least 3 wanted)*"])
 
 
 def test_example_prompt_file_keeps_every_seed_field() -> None:
@@ -40,3 +44,23 @@ def test_example_prompt_file_keeps_every_seed_field() -> None:
     }
     assert data["metadata"]["tags"] == ["realtime", "websockets", "pub-sub", "architecture", "stateful"]
     assert [t["expected"] for t in data["testData"]] == ["pub/sub backplane", "error"]
+
+
+def test_bold_decisions_counts_bold_spans(pytester: pytest.Pytester) -> None:
+    shutil.copy(ROOT / "conftest.py", pytester.path / "conftest.py")
+    pytester.makepyprojecttoml('[tool.promptcheck]\nmodels = ["echo"]\n')
+    pytester.makefile(".prompt.yml", p="""\
+name: P
+messages: [{role: user, content: "{{text}}"}]
+testData:
+  - {id: two, inputs: {text: "**Redis** holds state; **NATS** fans out"}, checks: [{bold-decisions: 2}]}
+  - {id: half-is-enough, inputs: {text: "**Redis** holds state"}, checks: [{type: bold-decisions, value: 2, threshold: 0.5}]}
+  - {id: none, inputs: {text: "Redis holds state; ** not bold **"}, checks: [bold-decisions]}
+""")
+    pytester.makefile(".prompt.yml", q="name: Q\nmessages: [{role: user, content: hi}]\ntestData: [{id: zero, inputs: {}, checks: [{bold-decisions: 0}]}]\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=1, errors=1)
+    result.stdout.fnmatch_lines_random([
+        "  ✗ bold-decisions — no **bold** text in the answer (at least 1 wanted); the prompt asks for critical decisions in bold",
+        "q.prompt.yml:3:44: bold-decisions takes the least number of bold spans, a whole number >= 1; got 0",
+    ])

@@ -12,7 +12,7 @@ from fakellm import FakeLLM, hashed_embedding
 from promptcheck.checks.evaluate import run_check
 from promptcheck.checks.graded import choice_score, cosine, fill
 from promptcheck.checks.judge_prompts import BUILTIN_PROMPTS, RATING_CHOICES
-from promptcheck.checks.registry import CheckContext, CheckError
+from promptcheck.checks.base import CheckContext, CheckError
 from promptcheck.providers.base import ProviderResponse
 from promptcheck.spec import CheckSpec
 

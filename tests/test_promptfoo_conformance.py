@@ -12,7 +12,7 @@ import pytest
 
 from promptcheck.checks import jsengine
 from promptcheck.checks.evaluate import evaluate
-from promptcheck.checks.registry import CheckContext
+from promptcheck.checks.base import CheckContext
 from promptcheck.formats.fields import Problems
 from promptcheck.formats.promptfoo.asserts import assertion_from_string, parse_assert
 from promptcheck.spec import Location

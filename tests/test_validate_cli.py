@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from promptcheck.checks.registry import known_check_types
+from promptcheck.checks.registry import CheckRegistry
 from promptcheck.cli import main
 
 CLEAN = """\
@@ -172,7 +172,7 @@ def test_one_clear_line_per_problem(
 def test_unknown_check_type_lists_the_known_types(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(project, "p.prompt.yml", CLEAN.replace("    string:\n      contains: \"{{name}}\"\n", "    type: regx\n    value: x\n"))
     code, lines, _ = validate(capsys, "p.prompt.yml")
-    known = ", ".join(known_check_types())
+    known = ", ".join(CheckRegistry.builtin().names())
     assert code == 1
     assert lines[0] == f"p.prompt.yml:14:5: unknown check type 'regx'; known types: {known}; did you mean 'regex'?"
     assert "regex" in known.split(", ") and "contains" in known.split(", ")
@@ -255,7 +255,7 @@ def test_case_file_problems_are_reported_once(project: Path, capsys: pytest.Capt
     write(project, "prompts/greeter.prompt.yml", CLEAN)
     write(project, "cases/greeter.yaml", "cases:\n  - id: grace\n    inputs: {nom: Grace}\n    checks: [{type: nope}]\n")
     code, lines, _ = validate(capsys, "prompts", "cases")
-    known = ", ".join(known_check_types())
+    known = ", ".join(CheckRegistry.builtin().names())
     assert code == 1
     assert lines == [
         "cases/greeter.yaml:2:5: case 'grace' does not define template variable 'name' (used in message 2, user)",
@@ -336,7 +336,7 @@ def test_project_constraints_are_checked_too(project: Path, capsys: pytest.Captu
     (project / "pyproject.toml").write_text('[tool.promptcheck]\nconstraints = ["no-intro-txt"]\n')
     write(project, "prompts/greeter.prompt.yml", CLEAN)
     code, lines, _ = validate(capsys, "prompts")
-    known = ", ".join(known_check_types())
+    known = ", ".join(CheckRegistry.builtin().names())
     assert code == 1
     assert lines == [
         f"pyproject.toml:1:1: [tool.promptcheck] constraints: unknown check type 'no-intro-txt'; known types: {known}; "

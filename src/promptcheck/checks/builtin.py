@@ -15,9 +15,12 @@ from typing import Any, Literal
 
 from jsonpath_ng.ext import parse as parse_jsonpath
 
-from promptcheck.checks.errorjson import dumps, error_json, json_equal, parse_json_answer
-from promptcheck.checks.registry import CheckContext, CheckFn, Verdict, quote, register
+from promptcheck.checks.base import CheckContext, CheckFn, CheckSet, Verdict, quote
+from promptcheck.checks.errorjson import error_json
+from promptcheck.checks.jsontext import dumps, json_equal, parse_json_answer
 from promptcheck.spec import CheckSpec
+
+CHECKS = CheckSet()
 
 Where = Literal["equals", "contains", "starts", "ends"]
 
@@ -117,9 +120,9 @@ _GH_CHECKS: tuple[tuple[str, Where, bool], ...] = (
     ("gh-ends-with", "ends", True),
 )
 for _name, _where, _icase in _TEXT_CHECKS:
-    register(_name, validate=_need_text)(_text_check(_where, _icase))
+    CHECKS.register(_name, validate=_need_text)(_text_check(_where, _icase))
 for _name, _where, _icase in _GH_CHECKS:
-    register(_name, validate=_need_text)(_text_check(_where, _icase, trim=True))
+    CHECKS.register(_name, validate=_need_text)(_text_check(_where, _icase, trim=True))
 
 
 def _need_value(spec: CheckSpec) -> None:
@@ -127,7 +130,7 @@ def _need_value(spec: CheckSpec) -> None:
         raise ValueError(f"{spec.type} needs a value")
 
 
-@register("equals", validate=_need_value)
+@CHECKS.register("equals", validate=_need_value)
 def equals(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     if not isinstance(spec.value, (dict, list)):
         return text_verdict(output, as_text(spec.value), "equals", False)
@@ -173,7 +176,7 @@ for _name, _all, _icase in (
     ("icontains-any", False, True),
     ("icontains-all", True, True),
 ):
-    register(_name, validate=_need_list)(_set_check(_all, _icase))
+    CHECKS.register(_name, validate=_need_list)(_set_check(_all, _icase))
 
 
 def show_regex(pattern: str) -> str:
@@ -190,7 +193,7 @@ def _validate_regex(spec: CheckSpec) -> None:
         raise ValueError(f"invalid regex '{spec.value}': {exc}") from None
 
 
-@register("regex", validate=_validate_regex)
+@CHECKS.register("regex", validate=_validate_regex)
 def regex(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     pattern = as_text(spec.value)
     found = re.search(pattern, output)
@@ -271,12 +274,13 @@ def _check_schema(schema: Any, where: str = "schema") -> None:
         _check_schema(schema["additionalProperties"], f"{where}.additionalProperties")
 
 
-def _validate_is_json(spec: CheckSpec) -> None:
+def validate_schema(spec: CheckSpec) -> None:
+    """The validator of checks whose optional value is a schema (is-json, promptfoo's contains-json)."""
     if spec.value is not None:
         _check_schema(spec.value)
 
 
-@register("is-json", validate=_validate_is_json)
+@CHECKS.register("is-json", validate=validate_schema)
 def is_json(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     # Strict like promptfoo: only surrounding whitespace is tolerated, not a code fence.
     parsed = parse_json_answer(output, allow_fence=False)
@@ -311,7 +315,7 @@ def _validate_jsonpath(spec: CheckSpec) -> None:
         raise ValueError(f"invalid JSONPath '{path}': {exc}") from None
 
 
-@register("jsonpath", validate=_validate_jsonpath)
+@CHECKS.register("jsonpath", validate=_validate_jsonpath)
 def jsonpath(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     path, expected = _jsonpath_parts(spec)
     parsed = parse_json_answer(output)
@@ -330,7 +334,7 @@ def jsonpath(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     return Verdict(False, 0.0, f"{path} is {shown}, expected {dumps(expected)}")
 
 
-@register("expected")
+@CHECKS.register("expected")
 def expected(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     wanted = spec.value if spec.value is not None else ctx.expected
     if wanted is None:
@@ -341,7 +345,7 @@ def expected(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     return text_verdict(output, wanted, "contains", ignore_case=True)
 
 
-@register("skip-unsupported")
+@CHECKS.register("skip-unsupported")
 def skip_unsupported(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     why = spec.options.get("why", f"{spec.type} is not supported yet")
     return Verdict(True, 1.0, str(why), skipped=True)

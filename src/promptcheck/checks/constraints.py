@@ -12,8 +12,10 @@ from functools import lru_cache
 from typing import Any
 
 from promptcheck.checks.phrases import CONCLUSION_OPENERS, INTRO_PHRASES, SIGN_OFF_PHRASES
-from promptcheck.checks.registry import CheckContext, Validator, Verdict, quote, register
+from promptcheck.checks.base import CheckContext, CheckSet, Validator, Verdict, quote
 from promptcheck.spec import CheckSpec
+
+CHECKS = CheckSet()
 
 _LETTER = r"[^\W\d_]"
 _MARKDOWN_LEAD = " \t#*_>"  # heading, emphasis and quote markers before the first word
@@ -96,7 +98,7 @@ def _validate_phrases(*keys: str) -> Validator:
     return validate
 
 
-@register("no-code-blocks")
+@CHECKS.register("no-code-blocks")
 def no_code_blocks(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     for line in non_empty_lines(output):
         if _FENCE.match(line.text):
@@ -104,7 +106,7 @@ def no_code_blocks(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     return Verdict(True, 1.0, "answer has no code blocks")
 
 
-@register("no-intro-text", validate=_validate_phrases("phrases"))
+@CHECKS.register("no-intro-text", validate=_validate_phrases("phrases"))
 def no_intro_text(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     lines = non_empty_lines(output)
     if not lines:
@@ -115,7 +117,7 @@ def no_intro_text(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     return Verdict(True, 1.0, f"answer opens without a preamble: {quote(first.text)}")
 
 
-@register("no-conclusion", validate=_validate_phrases("phrases", "sign_off"))
+@CHECKS.register("no-conclusion", validate=_validate_phrases("phrases", "sign_off"))
 def no_conclusion(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     lines = non_empty_lines(output)
     openers = phrases_for("conclusion", CONCLUSION_OPENERS, ctx, spec.options.get("phrases"))
@@ -134,7 +136,7 @@ def _validate_bullets(spec: CheckSpec) -> None:
         raise ValueError("bullets-only option `allow_headings` must be true or false")
 
 
-@register("bullets-only", validate=_validate_bullets)
+@CHECKS.register("bullets-only", validate=_validate_bullets)
 def bullets_only(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     allow_headings = spec.options.get("allow_headings", True)
     bullets = 0

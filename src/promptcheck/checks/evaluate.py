@@ -1,6 +1,9 @@
 """The generic runner: negation, thresholds, weights and assert-sets live here, once, so
 no check implements them itself.
 
+Which check types exist comes from ``ctx.registry`` (None: the built-in registry), so check
+types added by plugins get exactly the same treatment as built-in ones.
+
 Rules, in the order they apply to one check:
 
 1. The check runs and returns a positive ``Verdict``; an exception becomes a failed
@@ -26,7 +29,8 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from promptcheck.checks.registry import CheckContext, CheckError, Verdict, known_check_types, lookup
+from promptcheck.checks.base import CheckContext, CheckError, Verdict
+from promptcheck.checks.registry import CheckRegistry
 from promptcheck.spec import CheckGroup, CheckSpec
 
 # Scores are means of floats; without slack 0.1 + 0.2 would miss a 0.3 threshold.
@@ -59,12 +63,13 @@ class Evaluation:
 
 
 def run_check(spec: CheckSpec, output: str, ctx: CheckContext | None = None) -> CheckResult:
-    try:
-        check = lookup(spec.type)
-    except KeyError:
+    ctx = _bound(ctx)
+    assert ctx.registry is not None  # _bound sets it
+    check = ctx.registry.get(spec.type)
+    if check is None:
         return _broken(spec, f"unknown check type {spec.type!r}")
     try:
-        verdict = check.run(output, spec, ctx if ctx is not None else CheckContext())
+        verdict = check.run(output, spec, ctx)
     except CheckError:
         raise  # no verdict at all: the item becomes an ERROR
     except Exception as exc:  # a broken check fails its own case, never the whole run
@@ -114,7 +119,7 @@ def evaluate(
     A group contributes one entry to the score and adds a summary result (type
     ``assert-set``, named after the group) followed by its members' results, whose names
     are prefixed with the group name."""
-    ctx = ctx if ctx is not None else CheckContext()
+    ctx = _bound(ctx)  # once per list, not once per check
     results: list[CheckResult] = []
     scored: list[CheckResult] = []
     for position, item in enumerate(checks, start=1):
@@ -160,25 +165,39 @@ def _combine(results: list[CheckResult], threshold: float | None) -> tuple[float
     return score, score >= threshold - _EPSILON
 
 
-def validate_check(spec: CheckSpec | CheckGroup) -> None:
-    """Raise ValueError with a user-facing message if the declaration cannot run.
+def _bound(ctx: CheckContext | None) -> CheckContext:
+    """``ctx`` with its registry set, so checks that look up other checks find it."""
+    if ctx is None:
+        return CheckContext(registry=CheckRegistry.builtin())
+    return ctx if ctx.registry is not None else replace(ctx, registry=CheckRegistry.builtin())
+
+
+def validate_check(spec: CheckSpec | CheckGroup, registry: CheckRegistry | None = None) -> None:
+    """Raise ValueError with a user-facing message if the declaration cannot run with the check
+    types of ``registry`` (default: the built-in ones).
 
     Called at collection time, so a typo fails before any model is called."""
+    registry = registry if registry is not None else CheckRegistry.builtin()
     if isinstance(spec, CheckGroup):
         _validate_numbers(spec.weight, spec.threshold)
         for member in spec.checks:
-            validate_check(member)
+            validate_check(member, registry)
         return
-    try:
-        check = lookup(spec.type)
-    except KeyError:
-        known = known_check_types()
+    check = registry.get(spec.type)
+    if check is None:
+        known = registry.names()
         message = f"unknown check type {spec.type!r}; known types: {', '.join(known)}"
         close = difflib.get_close_matches(spec.type, known, n=1)
-        raise ValueError(message + (f"; did you mean {close[0]!r}?" if close else "")) from None
+        raise ValueError(message + (f"; did you mean {close[0]!r}?" if close else ""))
     _validate_numbers(spec.weight, spec.threshold)
-    if check.validate is not None:
+    if check.validate is None:
+        return
+    try:
         check.validate(spec)
+    except ValueError:
+        raise
+    except Exception as exc:  # a plugin's validator with a bug: a collection error, not a traceback
+        raise ValueError(f"the validator of check type {spec.type!r} crashed: {type(exc).__name__}: {exc}") from None
 
 
 def _validate_numbers(weight: float, threshold: float | None) -> None:

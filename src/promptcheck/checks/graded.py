@@ -17,8 +17,10 @@ import re
 from typing import Any, Mapping, Sequence
 
 from promptcheck.checks import judge_prompts as prompts
-from promptcheck.checks.registry import CheckContext, CheckError, Verdict, quote, register
+from promptcheck.checks.base import CheckContext, CheckError, CheckSet, Verdict, quote
 from promptcheck.spec import CheckSpec
+
+CHECKS = CheckSet()
 
 NO_JUDGE = "model-graded check skipped: no judge model; set --judge-model or [tool.promptcheck] judge"
 _PLACEHOLDER = re.compile(r"\{\{\s*([\w.-]+)\s*\}\}")
@@ -101,7 +103,7 @@ def _validate_gh_llm(spec: CheckSpec) -> None:
             raise ValueError(f"each llm evaluator choice needs a non-empty 'choice' and a numeric 'score', got {choice!r}")
 
 
-@register("gh-llm", validate=_validate_gh_llm)
+@CHECKS.register("gh-llm", validate=_validate_gh_llm)
 def gh_llm(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     if ctx.judge is None:
         return Verdict(True, 1.0, NO_JUDGE, skipped=True)
@@ -117,7 +119,7 @@ def _validate_builtin(spec: CheckSpec) -> None:
         raise ValueError(f"unknown built-in evaluator github/{spec.value}; known: {', '.join('github/' + n for n in prompts.BUILTIN_PROMPTS)}")
 
 
-@register("gh-builtin", validate=_validate_builtin)
+@CHECKS.register("gh-builtin", validate=_validate_builtin)
 def gh_builtin(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     if ctx.judge is None:
         return Verdict(True, 1.0, NO_JUDGE, skipped=True)
@@ -129,7 +131,7 @@ def gh_builtin(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
 # --- promptfoo --------------------------------------------------------------------------------
 
 
-@register("llm-rubric")
+@CHECKS.register("llm-rubric")
 def llm_rubric(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     if ctx.judge is None:
         return Verdict(True, 1.0, NO_JUDGE, skipped=True)
@@ -150,7 +152,7 @@ def llm_rubric(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
 _LETTER = re.compile(r"^\W*\(?([A-E])\)?(?:\W|$)")
 
 
-@register("factuality")
+@CHECKS.register("factuality")
 def factuality(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     if ctx.judge is None:
         return Verdict(True, 1.0, NO_JUDGE, skipped=True)
@@ -175,7 +177,7 @@ def factuality(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
 _OUT_OF_TEN = re.compile(r"(\d+(?:\.\d+)?)\s*/\s*10\b")
 
 
-@register("g-eval")
+@CHECKS.register("g-eval")
 def g_eval(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     if ctx.judge is None:
         return Verdict(True, 1.0, NO_JUDGE, skipped=True)
@@ -202,7 +204,7 @@ def _embed(ctx: CheckContext, texts: list[str]) -> list[list[float]]:
     return vectors
 
 
-@register("similar")
+@CHECKS.register("similar")
 def similar(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     if ctx.embed is None:
         return Verdict(True, 1.0, NO_JUDGE, skipped=True)
@@ -214,7 +216,7 @@ def similar(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     return _scored(best, best >= threshold, f"cosine similarity {best:.3f} {sign} {threshold:g} to {quote(closest)}")
 
 
-@register("answer-relevance")
+@CHECKS.register("answer-relevance")
 def answer_relevance(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     if ctx.judge is None or ctx.embed is None:
         return Verdict(True, 1.0, NO_JUDGE, skipped=True)

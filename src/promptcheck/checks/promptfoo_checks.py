@@ -9,16 +9,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from promptcheck.checks import jsengine, promptfoo_script, promptfoo_transform  # noqa: F401  (registers their checks)
-from promptcheck.checks.builtin import _check_schema, as_text, equals, schema_problem, show_regex
-from promptcheck.checks.errorjson import dumps, json_equal
+from promptcheck.checks import jsengine
+from promptcheck.checks.base import CheckContext, CheckSet, Verdict, quote
+from promptcheck.checks.builtin import as_text, equals, schema_problem, show_regex, validate_schema
+from promptcheck.checks.jsontext import dumps, json_equal
 from promptcheck.checks.jsregex import PatternError, to_python
 from promptcheck.checks.pfjson import json_objects_in
-from promptcheck.checks.registry import CheckContext, Verdict, quote, register
 from promptcheck.spec import CheckSpec
 
+CHECKS = CheckSet()
 
-@register("promptfoo-equals")
+
+@CHECKS.register("promptfoo-equals")
 def promptfoo_equals(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     """Exact string equality; an object or list value is compared with ``JSON.parse(output)``,
     which (unlike the built-in) accepts no code fence around the JSON."""
@@ -45,7 +47,7 @@ def _validate_js_regex(spec: CheckSpec) -> None:
             raise ValueError(str(exc)) from None
 
 
-@register("js-regex", validate=_validate_js_regex)
+@CHECKS.register("js-regex", validate=_validate_js_regex)
 def js_regex(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     pattern = as_text(spec.value)
     try:
@@ -61,12 +63,7 @@ def js_regex(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     return Verdict(True, 1.0, f"{show_regex(pattern)} matched {quote(found[2])}", (found[0], found[1]))
 
 
-def _validate_schema_value(spec: CheckSpec) -> None:
-    if spec.value is not None:
-        _check_schema(spec.value)
-
-
-@register("contains-json", validate=_validate_schema_value)
+@CHECKS.register("contains-json", validate=validate_schema)
 def contains_json(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     values = json_objects_in(output)
     if not values:
@@ -118,7 +115,7 @@ def _parsed(output: str) -> Any:
         return None
 
 
-@register("is-valid-openai-tools-call")
+@CHECKS.register("is-valid-openai-tools-call")
 def valid_tools_call(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     calls = _parsed(output)
     if isinstance(calls, dict):
@@ -134,7 +131,7 @@ def valid_tools_call(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict
     return Verdict(True, 1.0, f"{len(calls)} valid tool call(s)")
 
 
-@register("is-valid-openai-function-call")
+@CHECKS.register("is-valid-openai-function-call")
 def valid_function_call(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     call = _parsed(output)
     problem = _tool_call_problem({"function": call}, _functions(spec, ctx)) if isinstance(call, dict) else "answer is not a JSON function call"
@@ -151,7 +148,7 @@ def levenshtein_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-@register("levenshtein")
+@CHECKS.register("levenshtein")
 def levenshtein(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     limit = spec.options.get("max_distance", 5.0)  # promptfoo's default threshold
     distance = levenshtein_distance(output, as_text(spec.value))
@@ -166,7 +163,7 @@ def _validate_word_count(spec: CheckSpec) -> None:
         raise ValueError("word-count needs a whole number, or {min: n, max: m}")
 
 
-@register("word-count", validate=_validate_word_count)
+@CHECKS.register("word-count", validate=_validate_word_count)
 def word_count(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     count = len(output.split())
     if isinstance(spec.value, dict):
@@ -192,6 +189,6 @@ def _limit_check(option: str, measured: str, unit: str, read: Any) -> Any:
     return check
 
 
-register("latency")(_limit_check("max_ms", "latency", " ms", lambda ctx: None if ctx.latency_s is None else round(ctx.latency_s * 1000, 3)))
-register("cost")(_limit_check("max_cost", "cost", "", lambda ctx: ctx.cost))
-register("perplexity")(_limit_check("max_perplexity", "perplexity", "", lambda ctx: getattr(ctx, "perplexity", None)))
+CHECKS.register("latency")(_limit_check("max_ms", "latency", " ms", lambda ctx: None if ctx.latency_s is None else round(ctx.latency_s * 1000, 3)))
+CHECKS.register("cost")(_limit_check("max_cost", "cost", "", lambda ctx: ctx.cost))
+CHECKS.register("perplexity")(_limit_check("max_perplexity", "perplexity", "", lambda ctx: getattr(ctx, "perplexity", None)))

@@ -11,8 +11,10 @@ import json
 from typing import Any
 
 from promptcheck.checks import jsengine, scriptcall
-from promptcheck.checks.registry import CheckContext, Verdict, quote, register
+from promptcheck.checks.base import CheckContext, CheckSet, Verdict, quote
 from promptcheck.spec import CheckSpec
+
+CHECKS = CheckSet()
 
 
 class ScriptError(Exception):
@@ -82,11 +84,11 @@ def _run(language: str, output: Any, spec: CheckSpec, ctx: CheckContext) -> Verd
         return Verdict(False, 0.0, f"{language} assertion raised {type(exc).__name__}: {exc}")
 
 
-@register("python", validate=_need_code)
+@CHECKS.register("python", validate=_need_code)
 def python_assertion(output: Any, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     return _run("python", output, spec, ctx)
 
 
-@register("javascript", validate=_need_code)
+@CHECKS.register("javascript", validate=_need_code)
 def javascript_assertion(output: Any, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     return _run("javascript", output, spec, ctx)

@@ -17,9 +17,10 @@ from dataclasses import replace
 from typing import Any
 
 from promptcheck.checks import jsengine, scriptcall
-from promptcheck.checks.registry import CheckContext, Verdict, lookup, register
+from promptcheck.checks.base import CheckContext, CheckSet, Verdict
 from promptcheck.spec import CheckGroup, CheckSpec
 
+CHECKS = CheckSet()
 TRANSFORM_TYPE = "promptfoo-transform"
 # Checks that receive the transformed value itself rather than its text.
 _VALUE_CHECKS = {"javascript", "python"}
@@ -63,12 +64,12 @@ def as_check_text(value: Any) -> str:
 
 
 def _validate(spec: CheckSpec) -> None:
-    from promptcheck.checks.evaluate import validate_check  # evaluate imports the registry
-
+    # The declared check inside was validated by the reader before with_transform wrapped it.
+    if not isinstance(spec.options.get("inner"), CheckSpec):
+        raise ValueError(f"{TRANSFORM_TYPE} is made from a promptfoo assertion's 'transform'; it cannot be declared itself")
     transforms = spec.options.get("transforms")
     if not isinstance(transforms, list) or not all(isinstance(t, str) and t.strip() for t in transforms):
         raise ValueError("'transform' must be JavaScript code or a file:// reference")
-    validate_check(_inner(spec))
 
 
 def _inner(spec: CheckSpec) -> CheckSpec:
@@ -78,11 +79,15 @@ def _inner(spec: CheckSpec) -> CheckSpec:
     return replace(inner, value=spec.value)
 
 
-@register(TRANSFORM_TYPE, validate=_validate)
+@CHECKS.register(TRANSFORM_TYPE, validate=_validate)
 def transformed(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     inner = _inner(spec)
+    assert ctx.registry is not None, "evaluate binds the registry before any check runs"
+    check = ctx.registry.get(inner.type)
+    if check is None:
+        return Verdict(False, 0.0, f"unknown check type {inner.type!r}")
     value = transform_output(output, spec.options["transforms"], ctx, spec.options.get("base_dir") or ctx.base_dir)
-    verdict = lookup(inner.type).run(value if inner.type in _VALUE_CHECKS else as_check_text(value), inner, ctx)
+    verdict = check.run(value if inner.type in _VALUE_CHECKS else as_check_text(value), inner, ctx)
     # Spans point into the transformed text, not the answer the report shows.
     return replace(verdict, span=None, reason=f"{verdict.reason} (after transform: {_short(as_check_text(value))})")
 

@@ -1,94 +1,68 @@
-"""The check registry. Each check type is one small function; negation, weights and
-thresholds are applied here, generically, so no check implements them itself."""
+"""Which check types exist: the built-in ones, plus what plugins add for one session.
+
+The built-in registry is shared and cannot change; a session extends a copy of it (see
+``pytest_plugin/extensions.py``), so a conftest's check type never reaches another session
+running in the same process (pytester runs several)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from collections.abc import Iterable
 
-from promptcheck.spec import CheckSpec
+from promptcheck.checks import builtin, constraints, errorjson, graded, promptfoo_checks, promptfoo_script, promptfoo_transform
+from promptcheck.checks.base import CheckFn, CheckSet, CheckType, Validator, check_type
 
-if TYPE_CHECKING:
-    from promptcheck.providers.base import ProviderResponse
-
-# Model-graded checks reach the judge through these; the session supplies them (same pool,
-# cassettes, retries and cost accounting as model calls). None: no judge configured.
-JudgeFn = Callable[[list[tuple[str, str]]], "ProviderResponse"]
-EmbedFn = Callable[[list[str]], list[list[float]]]
-
-
-class CheckError(Exception):
-    """The check could not reach a verdict (the judge failed, or its reply cannot be parsed).
-    Unlike a crash, this makes the item an ERROR showing the message, never a silent fail."""
+BUILTIN_SETS: tuple[CheckSet, ...] = (
+    builtin.CHECKS,
+    constraints.CHECKS,
+    errorjson.CHECKS,
+    graded.CHECKS,
+    promptfoo_checks.CHECKS,
+    promptfoo_script.CHECKS,
+    promptfoo_transform.CHECKS,
+)
+_BUILTIN_NAMES = frozenset(name for checks in BUILTIN_SETS for name in checks.types)
 
 
-@dataclass(frozen=True)
-class Verdict:
-    passed: bool
-    score: float
-    reason: str
-    span: tuple[int, int] | None = None  # offending (or, for a positive match, matched) chars
-    skipped: bool = False  # the check could not run (e.g. model-graded checks before a judge exists)
+class CheckRegistry:
+    """Check type name -> CheckType. ``add`` extends it; a name is never replaced."""
+
+    def __init__(self, types: Iterable[CheckType] = (), *, frozen: bool = False) -> None:
+        self._types: dict[str, CheckType] = {}
+        for kind in types:
+            self._put(kind)
+        self._frozen = frozen
+
+    @staticmethod
+    def builtin() -> CheckRegistry:
+        """The shared registry of built-in check types (read-only; ``copy()`` it to add types)."""
+        return _BUILTIN
+
+    def copy(self) -> CheckRegistry:
+        """An extensible registry with the same types."""
+        return CheckRegistry(self._types.values())
+
+    def add(self, name: str, fn: CheckFn, validate: Validator | None = None) -> None:
+        """Make ``name`` usable in prompt files: ``fn(output, spec, ctx) -> Verdict`` judges an
+        answer, ``validate(spec)`` (optional) rejects a bad declaration at collection by raising
+        ValueError. ``not-<name>``, ``weight`` and ``threshold`` work as for every check type."""
+        if self._frozen:
+            raise RuntimeError("the built-in check registry is shared; add check types to a copy of it")
+        self._put(check_type(name, fn, validate))
+
+    def get(self, name: str) -> CheckType | None:
+        return self._types.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._types)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._types
+
+    def _put(self, kind: CheckType) -> None:
+        if kind.name in self._types:
+            origin = "a built-in check type" if kind.name in _BUILTIN_NAMES else "already registered"
+            raise ValueError(f"check type {kind.name!r} is {origin}; give yours another name")
+        self._types[kind.name] = kind
 
 
-@dataclass
-class CheckContext:
-    """What a check may look at besides the answer text."""
-
-    case_vars: Mapping[str, Any] = field(default_factory=dict)
-    expected: str | None = None
-    error_json: Mapping[str, Any] | None = None
-    expects_error: bool = False
-    messages: tuple[tuple[str, str], ...] = ()  # rendered (role, content)
-    latency_s: float | None = None
-    cost: float | None = None
-    phrases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # extra constraint phrases
-    base_dir: str = "."  # for file:// references in check values
-    tools: Sequence[Any] | None = None  # the item's provider's ``tools`` config (promptfoo's tool-call checks)
-    judge: JudgeFn | None = None
-    embed: EmbedFn | None = None
-
-
-CheckFn = Callable[[str, CheckSpec, CheckContext], Verdict]
-Validator = Callable[[CheckSpec], None]  # raises ValueError with a user-facing message
-
-
-@dataclass(frozen=True)
-class CheckType:
-    name: str
-    run: CheckFn
-    validate: Validator | None = None
-
-
-CHECKS: dict[str, CheckType] = {}
-
-
-def register(name: str, validate: Validator | None = None) -> Callable[[CheckFn], CheckFn]:
-    def decorator(fn: CheckFn) -> CheckFn:
-        CHECKS[name] = CheckType(name, fn, validate)
-        return fn
-
-    return decorator
-
-
-def known_check_types() -> list[str]:
-    _load_builtin_checks()
-    return sorted(CHECKS)
-
-
-def _load_builtin_checks() -> None:
-    # Importing registers the built-ins; done lazily so registry.py has no import cycle.
-    from promptcheck.checks import builtin, constraints, errorjson, graded, promptfoo_checks  # noqa: F401
-
-
-def quote(text: str, limit: int = 60) -> str:
-    """Show answer text inside a reason: single-quoted, one line, cut to ``limit`` chars."""
-    shown = text.replace("\r", "").replace("\n", "\\n")
-    if len(shown) > limit:
-        shown = shown[: limit - 3] + "..."
-    return f"'{shown}'"
-
-
-def lookup(name: str) -> CheckType:
-    _load_builtin_checks()
-    return CHECKS[name]
+_BUILTIN = CheckRegistry((kind for checks in BUILTIN_SETS for kind in checks.types.values()), frozen=True)

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 from promptcheck.checks import jsengine, scriptcall
 from promptcheck.checks.evaluate import GROUP_TYPE, CheckResult, Evaluation
-from promptcheck.checks.registry import CheckContext
+from promptcheck.checks.base import CheckContext
 from promptcheck.spec import CheckGroup, CheckSpec
 
 SCORING_TYPE = "assertScoringFunction"

@@ -2,7 +2,9 @@
 
 Output is one ``path:line:col: message`` line per error (``path:line:col: warning: message`` per
 warning), the format editors and CI annotators already parse, then a one-line summary.
-Exit status: 1 if any error, 0 otherwise, 2 when the command itself was used wrongly."""
+Check types added by the project's ``conftest.py`` or by installed plugins are known here too
+(see ``pytest_plugin/extensions.py``). Exit status: 1 if any error, 0 otherwise, 2 when the
+command itself was used wrongly or the project's settings, conftest or plugins cannot be loaded."""
 
 from __future__ import annotations
 
@@ -13,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from promptcheck.config import ConfigError, Settings, load_file_settings
+from promptcheck.config import ConfigError, load_file_settings
 from promptcheck.formats.checkdecl import parse_checks
-from promptcheck.formats.fields import Problems
 from promptcheck.formats.catalog import YAML_SUFFIXES, Catalog, LoadedCaseFile, unmatched_case_files
 from promptcheck.engine.plan import plan_items
+from promptcheck.pytest_plugin.extensions import ExtensionError, project_registries
 from promptcheck.spec import CheckSpec, Location, PromptSpec, SpecError, SpecErrors
 
 # Never prompt files, and walking them is slow (virtualenvs, node_modules) or pointless.
@@ -125,10 +127,11 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         settings = load_file_settings(find_rootdir(Path.cwd()))
-    except ConfigError as exc:
+        registries = project_registries(settings.rootdir)
+    except (ConfigError, ExtensionError) as exc:
         print(f"promptcheck: {exc}", file=sys.stderr)
         return 2
-    catalog = Catalog(settings)
+    catalog = Catalog(settings, registries.checks)
     try:
         targets = collect_targets([Path(p) for p in args.paths], catalog)
     except UsageError as exc:
@@ -215,7 +218,7 @@ def _in_cases_dir(path: Path, parts: tuple[str, ...], catalog: Catalog) -> bool:
 
 def validate(targets: list[Target], catalog: Catalog) -> Report:
     report = Report()
-    constraints = _project_constraints(catalog.settings, report)
+    constraints = _project_constraints(catalog, report)
     specs: list[PromptSpec] = []
     validated: set[Path] = set()
     for target in targets:
@@ -242,9 +245,10 @@ def validate(targets: list[Target], catalog: Catalog) -> Report:
     return report
 
 
-def _project_constraints(settings: Settings, report: Report) -> list[CheckSpec]:
+def _project_constraints(catalog: Catalog, report: Report) -> list[CheckSpec]:
     """``constraints`` from pyproject.toml apply to every case, so they are rendered with each."""
-    problems = Problems(settings.source)
+    settings = catalog.settings
+    problems = catalog.problems(settings.source)
     constraints = parse_checks(settings.constraints, problems, Location(settings.source), "constraints")
     if problems.errors:  # TOML has no line marks here: name the table instead, and list it first
         where = Location("pyproject.toml")

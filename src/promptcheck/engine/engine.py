@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from promptcheck.checks.registry import CheckError
+from promptcheck.checks.base import CheckError
 from promptcheck.config import Settings
 from promptcheck.engine.grading import Grades, grade_answers
 from promptcheck.engine.judge import JudgeCalls, JudgeTargets

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from promptcheck.checks.evaluate import CheckResult, Evaluation, evaluate
-from promptcheck.checks.registry import EmbedFn, JudgeFn
+from promptcheck.checks.base import EmbedFn, JudgeFn
 from promptcheck.checks.scoring import rescore
 from promptcheck.engine.plan import ItemPlan
 from promptcheck.providers.base import ProviderResponse

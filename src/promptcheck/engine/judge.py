@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Callable
 
-from promptcheck.checks.registry import CheckError
+from promptcheck.checks.base import CheckError
 from promptcheck.config import Settings
 from promptcheck.engine.pool import CallPool, CostLimitReached
 from promptcheck.providers.base import ProviderError, ProviderRequest, ProviderResponse

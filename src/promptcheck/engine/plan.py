@@ -9,7 +9,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from promptcheck.checks.registry import CheckContext
+from promptcheck.checks.base import CheckContext
+from promptcheck.checks.registry import CheckRegistry
 from promptcheck.config import Settings
 from promptcheck.formats.catalog import Catalog
 from promptcheck.providers.base import ProviderRequest
@@ -72,14 +73,17 @@ def model_labels(spec: PromptSpec, settings: Settings, case: Case | None = None)
     return list(case.models) if case is not None and case.models else list(spec.models)
 
 
-def plan_items(spec: PromptSpec, settings: Settings, project_constraints: list[CheckSpec]) -> list[ItemPlan]:
-    """Every item of one prompt spec; raises SpecErrors naming each case that cannot render."""
+def plan_items(
+    spec: PromptSpec, settings: Settings, project_constraints: list[CheckSpec], checks: CheckRegistry | None = None
+) -> list[ItemPlan]:
+    """Every item of one prompt spec, its checks run with ``checks`` (default: the built-in
+    types); raises SpecErrors naming each case that cannot render."""
     errors: list[SpecError] = []
     plans: list[ItemPlan] = []
     for case in spec.cases:
         targets = [spec_target(spec, raw, settings) for raw in model_labels(spec, settings, case)]
         try:
-            messages, checks, context = _render_case(spec, case, project_constraints, settings)
+            messages, case_checks, context = _render_case(spec, case, project_constraints, settings, checks)
         except TemplateError as exc:
             errors.append(SpecError(f"case '{case.id}': {exc}", case.location or spec.location))  # type: ignore[arg-type]
             continue
@@ -90,7 +94,7 @@ def plan_items(spec: PromptSpec, settings: Settings, project_constraints: list[C
                     case=case,
                     target=target,
                     messages=messages,
-                    checks=checks,
+                    checks=case_checks,
                     context=_with_provider_tools(context, target),
                     repeat=case.repeat or spec.repeat or settings.repeat,
                     # A repeat written in the file is a fixed choice; auto grows only the default.
@@ -116,7 +120,7 @@ def plan_file(
     errors: list[SpecError] = []
     for spec in specs:
         try:
-            plans += plan_items(spec, catalog.settings, project_constraints)
+            plans += plan_items(spec, catalog.settings, project_constraints, catalog.checks)
         except SpecErrors as exc:
             errors += exc.errors
     if errors:
@@ -146,7 +150,7 @@ def _first(*values: float | None) -> float:
 
 
 def _render_case(
-    spec: PromptSpec, case: Case, project_constraints: list[CheckSpec], settings: Settings
+    spec: PromptSpec, case: Case, project_constraints: list[CheckSpec], settings: Settings, registry: CheckRegistry | None
 ) -> tuple[tuple[tuple[str, str], ...], list[CheckSpec | CheckGroup], CheckContext]:
     variables: dict[str, Any] = dict(case.vars)
     if case.expected is not None:
@@ -171,6 +175,7 @@ def _render_case(
         messages=messages,
         phrases={k: tuple(v) for k, v in settings.phrases.items()},
         base_dir=str(settings.rootdir / spec.path.rsplit("/", 1)[0]) if "/" in spec.path else str(settings.rootdir),
+        registry=registry,
     )
     return messages, checks, context
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
+from promptcheck.checks.evaluate import validate_check
+from promptcheck.checks.registry import CheckRegistry
 from promptcheck.formats import yamlio
 from promptcheck.config import Settings
 from promptcheck.formats.casefile import CaseFile, read_case_file
@@ -30,12 +33,18 @@ class LoadedCaseFile:
 
 
 class Catalog:
-    """Finds and reads prompt files and case files under one rootdir; case files are read once."""
+    """Finds and reads prompt files and case files under one rootdir; case files are read once.
+    Check declarations are validated against ``checks``, the check types of the session."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, checks: CheckRegistry | None = None) -> None:
         self.settings = settings
         self.rootdir = settings.rootdir
+        self.checks = checks if checks is not None else CheckRegistry.builtin()
         self._case_files: list[LoadedCaseFile] | None = None
+
+    def problems(self, path: str) -> Problems:
+        """A problem collector for one file that validates check declarations with ``checks``."""
+        return Problems(path, validate_check=partial(validate_check, registry=self.checks))
 
     def display_path(self, path: Path) -> str:
         try:
@@ -74,7 +83,7 @@ class Catalog:
 
     def _read_case_file(self, path: Path) -> LoadedCaseFile:
         display = self.display_path(path)
-        problems = Problems(display)
+        problems = self.problems(display)
         try:
             case_file = read_case_file(yamlio.load_file(path, display), display, problems)
         except SpecError as exc:
@@ -107,7 +116,7 @@ class Catalog:
     def inspect_all(self, path: Path) -> tuple[list[PromptSpec], Problems]:
         """``inspect`` for files that may hold several specs."""
         display = self.display_path(path)
-        problems = Problems(display)
+        problems = self.problems(display)
         try:
             data = yamlio.load_file(path, display)
             if self.is_promptfoo_config(path):

@@ -6,6 +6,9 @@ Accepted forms::
     - {contains: pub/sub}               # one-key shorthand, value inline
     - {not-regex: "(?i)^sure"}          # any type may be negated
     - {type: regex, pattern: "...", name: ..., weight: 2, threshold: 0.5}
+
+Which check types exist is the session's business (plugins add some): declarations are
+validated through ``Problems.validate_check``, which the Catalog binds to the session's registry.
 """
 
 from __future__ import annotations
@@ -74,10 +77,8 @@ def parse_check(node: Any, problems: Problems, location: Location) -> CheckSpec 
 
 
 def _validated(spec: CheckSpec, problems: Problems) -> CheckSpec | None:
-    from promptcheck.checks.evaluate import validate_check
-
     try:
-        validate_check(spec)
+        problems.validate_check(spec)
     except ValueError as exc:
         problems.error(str(exc), spec.location)
         return None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
-from promptcheck.spec import Location, SpecError, SpecErrors
+from promptcheck.checks.evaluate import validate_check
+from promptcheck.spec import CheckGroup, CheckSpec, Location, SpecError, SpecErrors
 from promptcheck.formats.yamlio import item_location, key_location, node_location
 
 _TYPE_NAMES = {
@@ -36,6 +37,9 @@ class Problems:
     path: str
     errors: list[SpecError] = field(default_factory=list)
     warnings: list[SpecError] = field(default_factory=list)
+    # Raises ValueError for a check declaration that cannot run. The Catalog binds it to the
+    # session's check types (plugins add some), so readers need not know which exist.
+    validate_check: Callable[[CheckSpec | CheckGroup], None] = validate_check
 
     def error(self, message: str, location: Location | None = None) -> None:
         self.errors.append(SpecError(message, location or Location(self.path)))

@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 from promptcheck.checks.errorjson import detect_error_json
-from promptcheck.checks.evaluate import validate_check
 from promptcheck.formats.cases import parse_case
 from promptcheck.formats.checkdecl import parse_check, parse_checks
 from promptcheck.formats.fields import Problems, get, mappings, string_list, type_name
@@ -227,7 +226,7 @@ def _graded_evaluator(entry: dict[str, Any], name: str | None, problems: Problem
         why = f"evaluator '{name or uses}' (uses: {uses}) is not a GitHub built-in evaluator; only github/* can run"
         return CheckSpec(type="skip-unsupported", name=name or f"uses: {uses}", options={"why": why, "declaration": dict(entry)}, location=at)
     try:
-        validate_check(spec)
+        problems.validate_check(spec)
     except ValueError as exc:
         problems.error(f"evaluator '{spec.name}': {exc}", at)
         return None

@@ -1,7 +1,9 @@
 """Creates each provider once per session and routes calls to it.
 
-Network providers are wrapped in cassettes; configuration problems (a missing API key, an
-unknown model) are found before the first call and reported once per provider."""
+Which provider types exist comes from a ProviderRegistry (the built-ins, plus what plugins add).
+Recorded types (network APIs, and plugin types unless they are local) are wrapped in cassettes;
+configuration problems (a missing API key, an unknown model) are found before the first call and
+reported once per provider."""
 
 from __future__ import annotations
 
@@ -10,20 +12,20 @@ from typing import Any
 
 from promptcheck.config import Settings
 from promptcheck.providers.base import Provider, ProviderConfigError, ProviderRequest, ProviderResponse
-from promptcheck.providers.local import EchoProvider, PythonProvider, ReferenceProvider
-from promptcheck.providers.anthropic_provider import AnthropicProvider
 from promptcheck.providers.callprocess import SDK_MODULES, CallProcesses, RemoteProvider, process_count
 from promptcheck.providers.cassette import CassetteStore
 from promptcheck.providers.recording import CassetteProvider
-from promptcheck.providers.openai_provider import OpenAIProvider
 from promptcheck.providers.ratelimit import RateLimited
-from promptcheck.providers.registry import NETWORK_TYPES, ModelTarget, resolve_target, unknown_model_message
+from promptcheck.providers.registry import NO_TYPE, ModelTarget, ProviderRegistry, ProviderType, resolve_target, unknown_model_message
 
 
 class ProviderFactory:
-    def __init__(self, settings: Settings, cassettes: CassetteStore | None = None) -> None:
+    def __init__(
+        self, settings: Settings, cassettes: CassetteStore | None = None, registry: ProviderRegistry | None = None
+    ) -> None:
         self.settings = settings
         self.cassettes = cassettes or CassetteStore(settings.rootdir / (settings.cassette_dir or "cassettes"))
+        self.registry = registry if registry is not None else ProviderRegistry.builtin()
         self._providers: dict[str, Provider] = {}
         self._errors: dict[str, str] = {}
         self._targets: dict[str, ModelTarget] = {}
@@ -68,7 +70,8 @@ class ProviderFactory:
 
     def sdk_provider(self, request: ProviderRequest) -> Provider:
         """A fresh SDK provider for a network model, without its rate limit (a batch is one call)."""
-        provider = self._sdk_provider(self._targets.get(request.label) or resolve_target(request.label, self.settings))
+        target = self._targets.get(request.label) or resolve_target(request.label, self.settings)
+        provider = self._live_provider(self._kind(target), target)
         return provider.inner if isinstance(provider, RateLimited) else provider
 
     def queues_in_call_process(self, request: ProviderRequest) -> bool:
@@ -98,57 +101,48 @@ class ProviderFactory:
             return self._providers[target.label]
 
     def _create(self, target: ModelTarget) -> Provider:
-        if target.provider == "echo":
-            return EchoProvider(target.label)
-        if target.provider == "reference":
-            return ReferenceProvider(target.label)
-        if target.provider == "python":
-            return PythonProvider(target.label, self.settings.rootdir)
-        if target.provider == "unknown":
-            raise ProviderConfigError(unknown_model_message(target))
-        return self._network(target)
-
-    def _network(self, target: ModelTarget) -> Provider:
-        if target.provider not in NETWORK_TYPES:
-            raise ProviderConfigError(
-                f"model '{target.label}': unknown provider type '{target.provider}'; "
-                f"use one of {', '.join(NETWORK_TYPES)}"
-            )
-        mode = self.settings.record_mode
-        if mode != "none":
+        kind = self._kind(target)
+        if not kind.recorded:
+            return self._construct(kind, target)
+        if self.settings.record_mode != "none":
             # Recording may call the API: a missing key must show up now, once, before any call.
-            self._sdk_provider(target)
-        return CassetteProvider(lambda: self._sdk_provider(target, self.call_process), self.cassettes, mode, label=target.label)
+            self._live_provider(kind, target)
+        return CassetteProvider(
+            lambda: self._live_provider(kind, target, self.call_process), self.cassettes, self.settings.record_mode, label=target.label
+        )
 
-    def _sdk_provider(self, target: ModelTarget, call_process: CallProcesses | None = None) -> Provider:
-        options = target.options
-        common: dict[str, Any] = {
-            "label": target.label,
-            "timeout_s": float(options.get("timeout_s", self.settings.timeout_s)),
-            "max_retries": int(options.get("max_retries", self.settings.max_retries)),
-            "price_overrides": self.settings.prices or None,
-        }
-        if options.get("api_key_env"):
-            common["api_key_env"] = str(options["api_key_env"])
-        base_url = options.get("base_url")
-        provider: Provider
-        if target.provider == "anthropic":
-            provider = AnthropicProvider(base_url=base_url, **common)
-        elif target.provider == "github":
-            provider = OpenAIProvider.github(**({"base_url": base_url} if base_url else {}), **common)
-        elif target.provider == "compatible":
-            if not base_url:
-                raise ProviderConfigError(
-                    f"provider '{target.label}' needs base_url in [tool.promptcheck.providers.\"{target.label}\"]"
-                )
-            name = common.pop("label")
-            provider = OpenAIProvider.compatible(name, str(base_url), **common)
-        else:
-            provider = OpenAIProvider.openai(**({"base_url": base_url} if base_url else {}), **common)
-        if call_process is not None:
+    def _live_provider(self, kind: ProviderType, target: ModelTarget, call_process: CallProcesses | None = None) -> Provider:
+        """The provider that really calls, for a recorded type: in the call process when there is
+        one and the type is an SDK's (plugin providers cannot be rebuilt there), rate-limited."""
+        provider = self._construct(kind, target)
+        if call_process is not None and target.provider in SDK_MODULES:
             provider = RemoteProvider(provider, call_process)
-        rpm = self.settings.rate_limits.get(target.label) or options.get("requests_per_minute")
+        rpm = self.settings.rate_limits.get(target.label) or target.options.get("requests_per_minute")
         return RateLimited(provider, float(rpm)) if rpm else provider
+
+    def _construct(self, kind: ProviderType, target: ModelTarget) -> Provider:
+        try:
+            return kind.create(target, self.settings)
+        except ProviderConfigError:
+            raise
+        except Exception as exc:  # a plugin's constructor failing is that model's config error, reported once
+            raise ProviderConfigError(
+                f"model '{target.label}': provider type '{kind.name}' failed to start: {type(exc).__name__}: {exc}"
+            ) from None
+
+    def _kind(self, target: ModelTarget) -> ProviderType:
+        kind = self.registry.get(target.provider)
+        if kind is None:
+            raise ProviderConfigError(self._unknown_type_message(target))
+        return kind
+
+    def _unknown_type_message(self, target: ModelTarget) -> str:
+        if target.provider == NO_TYPE:
+            return unknown_model_message(target)
+        message = f"model '{target.label}': unknown provider type '{target.provider}'; use one of {', '.join(self.registry.names())}"
+        if target.label not in self.settings.providers:  # a <type>:<model> label, not a providers table
+            message += f", or configure [tool.promptcheck.providers.\"{target.label}\"] with type, model and base_url"
+        return message
 
     def close(self) -> None:
         if self.call_process is not None:

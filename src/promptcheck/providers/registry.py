@@ -1,33 +1,36 @@
-"""Model names as users write them → a provider type, an API model name and a stable label."""
+"""Model names as users write them → a provider type, an API model name and a stable label;
+and the provider types themselves: which constructor builds a provider for a type name.
+
+Resolving a name needs no registry: ``<type>:<model>`` names its type by its prefix whether or not
+a plugin registered that type, and the ProviderFactory (which holds the registry) says when nobody
+did. So a label resolves the same everywhere, and a cassette's key never depends on a conftest."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from promptcheck.config import Settings
+from promptcheck.providers.anthropic_provider import AnthropicProvider
+from promptcheck.providers.base import Provider, ProviderConfigError
+from promptcheck.providers.local import EchoProvider, PythonProvider, ReferenceProvider
+from promptcheck.providers.openai_provider import OpenAIProvider
 
-LOCAL_TYPES = ("echo", "reference", "python")
-NETWORK_TYPES = ("openai", "anthropic", "github", "compatible")
 _OPENAI_BARE = re.compile(r"^(gpt-|o\d|chatgpt-|text-|davinci|babbage)")
 _ANTHROPIC_BARE = re.compile(r"^claude-")
+# A provider type name, as written before the colon of a label or in `type = "..."`.
+_TYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
+NO_TYPE = ""  # ModelTarget.provider of a name that names no provider type at all
 
 
 @dataclass(frozen=True)
 class ModelTarget:
     label: str  # what item ids and run records show
-    provider: str  # one of LOCAL_TYPES + NETWORK_TYPES, or "unknown"
+    provider: str  # a provider type name (registered or not), or NO_TYPE
     model: str  # what the API is asked for
     options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
-
-    @property
-    def is_local(self) -> bool:
-        return self.provider in LOCAL_TYPES
-
-
-class UnknownModel(Exception):
-    pass
 
 
 def resolve_target(raw: str, settings: Settings) -> ModelTarget:
@@ -49,7 +52,9 @@ def resolve_target(raw: str, settings: Settings) -> ModelTarget:
         return ModelTarget(f"openai:{name}", "openai", name)
     if _ANTHROPIC_BARE.match(name):
         return ModelTarget(f"anthropic:{name}", "anthropic", name)
-    return ModelTarget(name, "unknown", name)
+    if rest and _TYPE_NAME.fullmatch(prefix):  # <type>:<model> for a type a plugin may add
+        return ModelTarget(name, prefix, rest)
+    return ModelTarget(name, NO_TYPE, name)
 
 
 def _named(label: str, table: dict[str, Any]) -> ModelTarget:
@@ -64,3 +69,118 @@ def unknown_model_message(target: ModelTarget) -> str:
         f"github:<publisher>/<model>, echo, reference or python:module:function, or configure "
         f"[tool.promptcheck.providers.\"{target.label}\"] with type, model and base_url"
     )
+
+
+# -- provider types ------------------------------------------------------------------------------
+
+ProviderConstructor = Callable[[ModelTarget, Settings], Provider]
+
+
+@dataclass(frozen=True)
+class ProviderType:
+    name: str
+    create: ProviderConstructor
+    # Recorded: answers go through cassettes (replayed by default, recorded on request), as for
+    # network APIs. Not recorded: called on every run, as echo, reference and python are.
+    recorded: bool = True
+
+
+class ProviderRegistry:
+    """Provider type name -> ProviderType. ``add`` extends it; a name is never replaced."""
+
+    def __init__(self, types: Iterable[ProviderType] = (), *, frozen: bool = False) -> None:
+        self._types: dict[str, ProviderType] = {}
+        for kind in types:
+            self._put(kind)
+        self._frozen = frozen
+
+    @staticmethod
+    def builtin() -> ProviderRegistry:
+        """The shared registry of built-in provider types (read-only; ``copy()`` it to add types)."""
+        return _BUILTIN
+
+    def copy(self) -> ProviderRegistry:
+        """An extensible registry with the same types."""
+        return ProviderRegistry(self._types.values())
+
+    def add(self, type_name: str, factory: ProviderConstructor, *, local: bool = False) -> None:
+        """Make ``type_name`` usable as ``type = "<type_name>"`` in a providers table and as the
+        ``<type_name>:<model>`` model label. ``factory(target, settings)`` returns an object with
+        ``label`` and ``complete(request) -> ProviderResponse``. Its answers are recorded in
+        cassettes like a network model's, unless ``local=True`` (called on every run)."""
+        if self._frozen:
+            raise RuntimeError("the built-in provider registry is shared; add provider types to a copy of it")
+        if not isinstance(type_name, str) or not _TYPE_NAME.fullmatch(type_name):
+            raise ValueError(f"provider type name {type_name!r} must be one word of letters, digits, '-', '_' or '.'")
+        if not callable(factory):
+            raise ValueError(f"provider type {type_name!r}: the factory must be a function (target, settings) -> provider")
+        self._put(ProviderType(type_name, factory, recorded=not local))
+
+    def get(self, type_name: str) -> ProviderType | None:
+        return self._types.get(type_name)
+
+    def names(self) -> list[str]:
+        return sorted(self._types)
+
+    def __contains__(self, type_name: object) -> bool:
+        return type_name in self._types
+
+    def _put(self, kind: ProviderType) -> None:
+        if kind.name in self._types:
+            origin = "a built-in provider type" if kind.name in _BUILTIN_NAMES else "already registered"
+            raise ValueError(f"provider type {kind.name!r} is {origin}; give yours another name")
+        self._types[kind.name] = kind
+
+
+# -- the built-in types --------------------------------------------------------------------------
+
+
+def _sdk_options(target: ModelTarget, settings: Settings) -> dict[str, Any]:
+    options = target.options
+    common: dict[str, Any] = {
+        "label": target.label,
+        "timeout_s": float(options.get("timeout_s", settings.timeout_s)),
+        "max_retries": int(options.get("max_retries", settings.max_retries)),
+        "price_overrides": settings.prices or None,
+    }
+    if options.get("api_key_env"):
+        common["api_key_env"] = str(options["api_key_env"])
+    return common
+
+
+def _base_url(target: ModelTarget) -> dict[str, Any]:
+    base_url = target.options.get("base_url")
+    return {"base_url": base_url} if base_url else {}
+
+
+def _openai(target: ModelTarget, settings: Settings) -> Provider:
+    return OpenAIProvider.openai(**_base_url(target), **_sdk_options(target, settings))
+
+
+def _anthropic(target: ModelTarget, settings: Settings) -> Provider:
+    return AnthropicProvider(base_url=target.options.get("base_url"), **_sdk_options(target, settings))
+
+
+def _github(target: ModelTarget, settings: Settings) -> Provider:
+    return OpenAIProvider.github(**_base_url(target), **_sdk_options(target, settings))
+
+
+def _compatible(target: ModelTarget, settings: Settings) -> Provider:
+    base_url = target.options.get("base_url")
+    if not base_url:
+        raise ProviderConfigError(f"provider '{target.label}' needs base_url in [tool.promptcheck.providers.\"{target.label}\"]")
+    common = _sdk_options(target, settings)
+    return OpenAIProvider.compatible(common.pop("label"), str(base_url), **common)
+
+
+_BUILTIN_TYPES = (
+    ProviderType("echo", lambda target, settings: EchoProvider(target.label), recorded=False),
+    ProviderType("reference", lambda target, settings: ReferenceProvider(target.label), recorded=False),
+    ProviderType("python", lambda target, settings: PythonProvider(target.label, settings.rootdir), recorded=False),
+    ProviderType("openai", _openai),
+    ProviderType("anthropic", _anthropic),
+    ProviderType("github", _github),
+    ProviderType("compatible", _compatible),
+)
+_BUILTIN_NAMES = frozenset(kind.name for kind in _BUILTIN_TYPES)
+_BUILTIN = ProviderRegistry(_BUILTIN_TYPES, frozen=True)

@@ -45,7 +45,9 @@ _REASONS = {
 ANSWER_MODELS = {"openai": ("openai.types.chat", "ChatCompletion"), "anthropic": ("anthropic.types", "Message")}
 CLIENT_CLASSES = {"openai": "OpenAI", "anthropic": "Anthropic"}
 _prepare_lock = threading.Lock()
-_prepared: set[str] = set()  # SDKs prepare_sdk has done, in this process
+# The SDK modules prepare_sdk has done, in this process. Kept by identity: a host that drops an
+# SDK from sys.modules (pytester restores it after each in-process run) gets a new module to prepare.
+_prepared: dict[str, ModuleType] = {}
 
 
 def prepare_sdk(name: str) -> ModuleType:
@@ -57,16 +59,17 @@ def prepare_sdk(name: str) -> ModuleType:
 
     A first client is made and dropped too: it imports the HTTP stack (~0.1 s), which a call
     process then does while pytest still collects instead of before its first request."""
-    if name in _prepared:
-        return sys.modules[name]
+    done = _prepared.get(name)
+    if done is not None and sys.modules.get(name) is done:
+        return done
     with _prepare_lock:
         sdk = importlib.import_module(name)
-        if name not in _prepared:
+        if _prepared.get(name) is not sdk:
             for model in answer_models(name):
                 model.model_rebuild()
             # Port 9 (discard): nothing connects; building a client opens no connection.
             getattr(sdk, CLIENT_CLASSES[name])(api_key="promptcheck-prepare", base_url="http://127.0.0.1:9").close()
-            _prepared.add(name)
+            _prepared[name] = sdk
     return sdk
 
 

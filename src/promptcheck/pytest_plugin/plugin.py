@@ -6,10 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from promptcheck.pytest_plugin import gcfreeze, options
+from promptcheck.pytest_plugin import gcfreeze, newhooks, options
+from promptcheck.pytest_plugin.extensions import build_registries
 from promptcheck.pytest_plugin.items import PromptFile
 from promptcheck.pytest_plugin.session import SESSION_KEY, PromptcheckSession
 from promptcheck.pytest_plugin.xdist import XdistHooks
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(newhooks)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -18,7 +23,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     gcfreeze.session_started(config)
-    state = config.stash[SESSION_KEY] = PromptcheckSession.start(config, options.settings_from_config(config))
+    state = config.stash[SESSION_KEY] = PromptcheckSession.start(config, options.settings_from_config(config), build_registries(config))
     config.pluginmanager.register(state, "promptcheck-session")
     if config.pluginmanager.hasplugin("dsession"):
         config.pluginmanager.register(XdistHooks(state.runlog.run_id, state.cassettes_used), "promptcheck-xdist")

@@ -16,7 +16,6 @@ from promptcheck.engine.engine import Engine
 from promptcheck.engine.plan import ItemPlan, plan_file
 from promptcheck.formats.catalog import Catalog
 from promptcheck.formats.checkdecl import parse_checks
-from promptcheck.formats.fields import Problems
 from promptcheck.providers import callprocess
 from promptcheck.providers.cassette import CassetteStore
 from promptcheck.providers.factory import ProviderFactory
@@ -26,6 +25,7 @@ from promptcheck.pytest_plugin.batch import send_batches
 from promptcheck.pytest_plugin.items import PromptFile, PromptItem
 from promptcheck.pytest_plugin.outcomes import final_result, redacted
 from promptcheck.pytest_plugin.progress import make_pool
+from promptcheck.pytest_plugin.extensions import Registries
 from promptcheck.pytest_plugin.runlog import RunLog
 from promptcheck.pytest_plugin.xdist import pending_worker_items
 from promptcheck.runs.reading import resolve_baseline
@@ -55,8 +55,9 @@ class PromptcheckSession:
     _baseline: dict[str, Counts] | None = None  # for --repeat auto, loaded on first use
 
     @classmethod
-    def start(cls, config: pytest.Config, settings: Settings) -> PromptcheckSession:
-        problems = Problems(settings.source)
+    def start(cls, config: pytest.Config, settings: Settings, registries: Registries) -> PromptcheckSession:
+        catalog = Catalog(settings, registries.checks)
+        problems = catalog.problems(settings.source)
         constraints = parse_checks(settings.constraints, problems, Location(settings.source), "constraints")
         try:
             problems.raise_if_any()
@@ -66,13 +67,13 @@ class PromptcheckSession:
         # Workers share the controller's run id, so "record once" sees their files as one run's.
         runlog = RunLog(settings, **({"run_id": worker_input["promptcheck_run_id"]} if "promptcheck_run_id" in worker_input else {}))
         cassettes = CassetteStore(settings.rootdir / (settings.cassette_dir or "cassettes"), run_id=runlog.run_id)
-        providers = ProviderFactory(settings, cassettes)
+        providers = ProviderFactory(settings, cassettes, registries.providers)
 
         def pool(call: Any, queues_elsewhere: Any) -> Any:
             return make_pool(config, call, settings.concurrency, settings.max_cost, queues_elsewhere)
 
         engine = Engine(settings, providers, pool)
-        state = cls(config, settings, Catalog(settings), constraints, providers, engine, runlog)
+        state = cls(config, settings, catalog, constraints, providers, engine, runlog)
         engine.baseline_counts = state._baseline_counts
         if state.is_worker:
             engine.while_waiting = state._feed_worker_queue

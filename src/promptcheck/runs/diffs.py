@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal, Sequence
 
+from promptcheck.checks.jsontext import parse_json_answer
+
 _TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
 _MAX_DIFF_TOKENS = 20_000  # difflib is quadratic in the worst case; beyond this, diff whole lines
 
@@ -61,9 +63,6 @@ def json_document(answer: str | None) -> Any | None:
     None for prose, and for a bare scalar, whose text diff already says all there is."""
     if not answer:
         return None
-    # Imported on first use: the checks' registry is no part of `promptcheck diff`'s start-up.
-    from promptcheck.checks.errorjson import parse_json_answer  # TODO(merge): checks.jsontext
-
     parsed = parse_json_answer(answer)
     if parsed is None or not isinstance(parsed.value, (dict, list)):
         return None

@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-from promptcheck.checks.evaluate import validate_check
 from promptcheck.checks.promptfoo_transform import with_transform
 from promptcheck.formats.checkdecl import split_negation
 from promptcheck.formats.fields import Problems, type_name
@@ -137,7 +136,7 @@ def _parse_assert(node: Any, problems: Problems, at: Location, base: Path) -> Ch
         name=_label(kind, value) if registry != base_type else None, options=options, location=at, metric=metric,
     )
     try:
-        validate_check(spec)
+        problems.validate_check(spec)
     except ValueError as exc:
         problems.error(f"{kind}: {exc}", at)
         return None
