@@ -148,7 +148,7 @@ def test_json_answers_get_a_structural_diff() -> None:
         ('\n```json\n[{"a": 1}]\n```\n', [{"a": 1}]),
         ("hello", None),
         ('Here you go: {"a": 1}', None),  # prose around JSON is prose
-        ('```python\n{"a": 1}\n```', None),  # only a plain or json fence, as the checks read it
+        ('```python\n{"a": 1}\n```', {"a": 1}),  # any fence language: the checks read JSON the same way
         ('```json\n{"a": 1}\n```\n```json\n{"b": 2}\n```', None),  # two fences
         ("42", None),  # a bare scalar is JSON, but its text diff says all there is
         ("null", None),
