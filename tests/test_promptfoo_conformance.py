@@ -15,7 +15,7 @@ from promptcheck.checks.evaluate import evaluate
 from promptcheck.checks.base import CheckContext
 from promptcheck.formats.fields import Problems
 from promptcheck.formats.promptfoo.asserts import assertion_from_string, parse_assert
-from promptcheck.spec import Location
+from promptcheck.spec import Location, PromptfooProviderConfig
 
 A = dict[str, Any]
 ROWS: list[tuple[A, str, bool]] = [
@@ -334,7 +334,7 @@ TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": 
     ('[{"type": "function", "function": {"name": "get_time", "arguments": "{}"}}]', False),  # not a configured tool
 ])
 def test_tool_calls_are_checked_against_the_providers_tools(answer: str, expected: bool) -> None:
-    assert verdict({"type": "is-valid-openai-tools-call"}, answer, CheckContext(tools=TOOLS)) is expected
+    assert verdict({"type": "is-valid-openai-tools-call"}, answer, CheckContext(model_extension=PromptfooProviderConfig({"tools": TOOLS}))) is expected
 
 
 def test_table_size() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,45 @@ class CheckGroup:
     metric: str | None = None
 
 
+class FormatExtension:
+    """Data only one file format has. A reader puts it on a spec's case or model, everything in
+    between carries it untouched, and only that format's reader and the checks that need it read it."""
+
+
+@dataclass(frozen=True)
+class PromptfooTestOptions(FormatExtension):
+    """A promptfoo test's own ``provider``, as written: the reader resolves it once the config's
+    providers are known."""
+
+    provider: Any = None
+
+
+@dataclass(frozen=True)
+class PromptfooProviderConfig(FormatExtension):
+    """A promptfoo provider's ``config`` as written. promptfoo's tool-call checks validate calls
+    against its ``tools`` (or the older ``functions``)."""
+
+    config: Mapping[str, Any]
+
+    @property
+    def tools(self) -> list[Any] | None:
+        tools = self.config.get("tools", self.config.get("functions"))
+        return tools if isinstance(tools, list) else None
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """What a prompt file says about one of its models beyond its label: the model it resolves to
+    (like a ``--models`` name) and settings that override the project's provider settings."""
+
+    provider_id: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    base_url: str | None = None
+    api_key_env: str | None = None
+    response_format: Mapping[str, Any] | None = None
+    extension: FormatExtension | None = None
+
+
 @dataclass
 class Case:
     id: str
@@ -108,12 +147,12 @@ class Case:
     tags: list[str] = field(default_factory=list)
     explicit_id: bool = False  # derived ids may be disambiguated, explicit ones may not
     location: Location | None = None
-    # promptfoo tests can carry per-test provider/prompt overrides; opaque here.
-    options: dict[str, Any] = field(default_factory=dict)
     models: list[str] | None = None  # this case's own models (raw names, as in PromptSpec.models)
     skip_reason: str | None = None  # collected but not run: shown as the skip reason
-    # promptfoo's assertScoringFunction (file://x.py:fn or x.js:fn): replaces the weighted mean
+    # A function (file://x.py:fn or x.js:fn) that replaces the weighted mean of the checks' scores
+    # with its own verdict (promptfoo's assertScoringFunction).
     scoring: str | None = None
+    extension: FormatExtension | None = None
 
     @property
     def expects_error(self) -> bool:
@@ -140,11 +179,11 @@ class PromptSpec:
     pass_rate: float | None = None
     format: str = "ghmodels"  # which reader produced it; informative only
     location: Location | None = None
-    # promptfoo: a config holds several prompt templates; each becomes a prompt "variant"
-    # whose label is added to the case id. Empty for single-template formats.
+    # A file that holds several prompts (a promptfoo config) makes one spec per prompt, a
+    # "variant" whose label is added to the case id. None for single-prompt files.
     variant: str | None = None
-    model_labels: dict[str, str] = field(default_factory=dict)  # raw model -> display label
-    provider_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # raw model -> options
+    # Models the file declares with settings of their own, by the label in ``models``.
+    model_refs: dict[str, ModelRef] = field(default_factory=dict)
     # When set, a case's messages come from this call on its vars instead of rendering each of
     # ``messages``: for prompts whose message list is itself templated or computed by code.
     # It raises render.TemplateError with a plain message when it cannot build them.

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from promptcheck.spec import CheckSpec
+from promptcheck.spec import CheckSpec, FormatExtension
 
 if TYPE_CHECKING:
     from promptcheck.checks.registry import CheckRegistry
@@ -54,7 +54,8 @@ class CheckContext:
     cost: float | None = None
     phrases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # extra constraint phrases
     base_dir: str = "."  # for file:// references in check values
-    tools: Sequence[Any] | None = None  # the item's provider's ``tools`` config (promptfoo's tool-call checks)
+    # What the prompt file says of this item's model that only its format knows (see spec.FormatExtension).
+    model_extension: FormatExtension | None = None
     judge: JudgeFn | None = None
     embed: EmbedFn | None = None
     # The check types of this session. None stands for the built-in registry: this module cannot

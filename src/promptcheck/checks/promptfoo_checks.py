@@ -15,7 +15,7 @@ from promptcheck.checks.builtin import as_text, equals, schema_problem, show_reg
 from promptcheck.checks.jsontext import dumps, json_equal
 from promptcheck.checks.jsregex import PatternError, to_python
 from promptcheck.checks.pfjson import json_objects_in
-from promptcheck.spec import CheckSpec
+from promptcheck.spec import CheckSpec, PromptfooProviderConfig
 
 CHECKS = CheckSet()
 
@@ -97,7 +97,8 @@ def _tool_call_problem(call: Any, functions: dict[str, Any] | None) -> str | Non
 
 def _functions(spec: CheckSpec, ctx: CheckContext) -> dict[str, Any] | None:
     """Tool name -> parameters schema from the provider's ``tools``/``functions`` config."""
-    config = spec.options.get("tools", ctx.tools)
+    provider = ctx.model_extension
+    config = spec.options.get("tools", provider.tools if isinstance(provider, PromptfooProviderConfig) else None)
     if not isinstance(config, list):
         return None
     table = {}

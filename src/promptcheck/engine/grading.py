@@ -67,7 +67,7 @@ def grade_answers(
     for response in responses:
         context = replace(plan.context, latency_s=response.latency_s, cost=response.cost, judge=judge, embed=embed)
         evaluation = evaluate(plan.checks, response.text, context, plan.case.threshold)
-        # A case may replace the weighted-mean verdict with its own function (promptfoo).
+        # A case may replace the weighted-mean verdict with its own scoring function.
         evaluation = rescore(plan.case.scoring, plan.checks, evaluation, context, plan.case.threshold)
         answers.append(GradedAnswer(len(answers), response, evaluation))
     return Grades(tuple(answers), plan.pass_rate)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from promptcheck.checks.base import CheckContext
 from promptcheck.checks.registry import CheckRegistry
@@ -16,7 +16,7 @@ from promptcheck.formats.catalog import Catalog
 from promptcheck.providers.base import ProviderRequest
 from promptcheck.providers.registry import ModelTarget, resolve_target
 from promptcheck.formats.templating import TemplateError, render
-from promptcheck.spec import Case, CheckGroup, CheckSpec, PromptSpec, SpecError, SpecErrors
+from promptcheck.spec import Case, CheckGroup, CheckSpec, FormatExtension, PromptSpec, SpecError, SpecErrors
 
 
 @dataclass
@@ -33,6 +33,7 @@ class ItemPlan:
     xfail_reason: str | None = None
     skip_reason: str | None = None  # collected, never called: the item is skipped with this reason
     markers: list[str] = field(default_factory=list)
+    response_format: Mapping[str, Any] | None = None
 
     @property
     def case_id(self) -> str:
@@ -59,7 +60,7 @@ class ItemPlan:
             label=self.target.label,
             messages=self.messages,
             params=params,
-            response_format=self.spec.response_format,
+            response_format=self.response_format,
             repeat_index=repeat_index,
             reference_output=self.case.reference_output,
             item_id=self.key,
@@ -67,7 +68,7 @@ class ItemPlan:
 
 
 def model_labels(spec: PromptSpec, settings: Settings, case: Case | None = None) -> list[str]:
-    """--models wins over the file; a case may name its own models (promptfoo's per-test provider)."""
+    """--models wins over the file; a case may name its own models."""
     if settings.models:
         return list(settings.models)
     return list(case.models) if case is not None and case.models else list(spec.models)
@@ -95,7 +96,8 @@ def plan_items(
                     target=target,
                     messages=messages,
                     checks=case_checks,
-                    context=_with_provider_tools(context, target),
+                    context=replace(context, model_extension=_ref_extension(spec, target)),
+                    response_format=_response_format(spec, target),
                     repeat=case.repeat or spec.repeat or settings.repeat,
                     # A repeat written in the file is a fixed choice; auto grows only the default.
                     repeat_max=settings.repeat_max if settings.repeat_auto and not (case.repeat or spec.repeat) else None,
@@ -113,7 +115,7 @@ def plan_items(
 def plan_file(
     catalog: Catalog, path: Path, project_constraints: list[CheckSpec]
 ) -> tuple[list[ItemPlan], list[SpecError]]:
-    """Every item of one prompt file (a promptfoo config holds one spec per prompt; their variants
+    """Every item of one prompt file (a file may hold several prompts, one spec each; their variants
     keep item names unique), and the file's warnings. Raises SpecErrors with every problem."""
     specs, warnings = catalog.load_all(path)
     plans: list[ItemPlan] = []
@@ -129,20 +131,26 @@ def plan_file(
 
 
 def spec_target(spec: PromptSpec, raw: str, settings: Settings) -> ModelTarget:
-    """A model as the spec names it: promptfoo providers carry a label apart from their id
-    (two providers may share an id) and options such as params and base_url."""
-    options = spec.provider_options.get(raw)
-    if options is None:
+    """A model as the spec names it: a label of the file's own may stand for another model (two
+    of a file's models may share one), with settings over the project's."""
+    ref = spec.model_refs.get(raw)
+    if ref is None:
         return resolve_target(raw, settings)
-    target = resolve_target(str(options.get("id", raw)), settings)
-    return replace(target, label=spec.model_labels.get(raw, raw), options={**target.options, **options})
+    target = resolve_target(ref.provider_id, settings)
+    options = dict(target.options)
+    options["params"] = {**options.get("params", {}), **ref.params}
+    options.update((name, value) for name, value in (("base_url", ref.base_url), ("api_key_env", ref.api_key_env)) if value)
+    return replace(target, label=raw, options=options)
 
 
-def _with_provider_tools(context: CheckContext, target: ModelTarget) -> CheckContext:
-    """promptfoo validates tool calls against the provider's own ``tools`` config."""
-    config = target.options.get("config")
-    tools = config.get("tools", config.get("functions")) if isinstance(config, dict) else None
-    return replace(context, tools=tools) if isinstance(tools, list) else context
+def _ref_extension(spec: PromptSpec, target: ModelTarget) -> FormatExtension | None:
+    ref = spec.model_refs.get(target.label)
+    return ref.extension if ref is not None else None
+
+
+def _response_format(spec: PromptSpec, target: ModelTarget) -> Mapping[str, Any] | None:
+    ref = spec.model_refs.get(target.label)
+    return ref.response_format if ref is not None and ref.response_format is not None else spec.response_format
 
 
 def _first(*values: float | None) -> float:

@@ -14,12 +14,10 @@ from typing import Any
 
 from promptcheck.formats.fields import Problems, type_name
 from promptcheck.formats.promptfoo.refs import RefError, load_value
-from promptcheck.spec import Case, Location, PromptSpec
+from promptcheck.spec import Case, Location, ModelRef, PromptfooProviderConfig, PromptfooTestOptions, PromptSpec
 
 PARAM_KEYS = {"temperature": "temperature", "max_tokens": "max_tokens", "top_p": "top_p", "max_output_tokens": "max_tokens",
               "stop": "stop", "seed": "seed", "presence_penalty": "presence_penalty", "frequency_penalty": "frequency_penalty"}
-# Where tests.py leaves a test's own ``provider`` (``options.provider`` is the graders' provider).
-TEST_PROVIDER = "__test_provider"
 CONNECTION_KEYS = {"apiBaseUrl": "base_url", "apiHost": "base_url", "apiKeyEnvar": "api_key_env"}
 
 
@@ -69,20 +67,20 @@ def parse_provider(item: Any, problems: Problems, at: Location, base: Path) -> P
 
 
 def add_provider(spec: PromptSpec, provider: Provider, *, listed: bool = True) -> None:
-    """The label is the model name items show; options carry the real id and mapped config.
+    """The label is the model name items show; the ref carries the real id and mapped config.
     ``listed=False``: known to the spec (a test's own provider) without running every case."""
-    params = {PARAM_KEYS[k]: v for k, v in provider.config.items() if k in PARAM_KEYS}
-    options: dict[str, Any] = {"id": provider.id, "params": params, "config": provider.config}
-    for key, name in CONNECTION_KEYS.items():
-        if key in provider.config:
-            options[name] = provider.config[key]
-    if isinstance(provider.config.get("response_format"), dict):
-        options["response_format"] = provider.config["response_format"]
-    key = provider.label
-    if listed and key not in spec.models:
-        spec.models.append(key)
-    spec.model_labels[key] = provider.label
-    spec.provider_options[key] = options
+    config = provider.config
+    connection = {name: str(config[key]) for key, name in CONNECTION_KEYS.items() if isinstance(config.get(key), str)}
+    spec.model_refs[provider.label] = ModelRef(
+        provider_id=provider.id,
+        params={PARAM_KEYS[k]: v for k, v in config.items() if k in PARAM_KEYS},
+        base_url=connection.get("base_url"),
+        api_key_env=connection.get("api_key_env"),
+        response_format=config["response_format"] if isinstance(config.get("response_format"), dict) else None,
+        extension=PromptfooProviderConfig(config),
+    )
+    if listed and provider.label not in spec.models:
+        spec.models.append(provider.label)
 
 
 def apply_test_provider(
@@ -90,7 +88,7 @@ def apply_test_provider(
 ) -> None:
     """A test's ``provider``: the case runs on it alone. A label or id of a config provider
     means that provider (with its config); anything else is a provider of its own."""
-    node = case.options.pop(TEST_PROVIDER, None)
+    node = case.extension.provider if isinstance(case.extension, PromptfooTestOptions) else None
     if node is None:
         return
     at = case.location or spec.location or Location(spec.path)
@@ -107,5 +105,5 @@ def apply_test_provider(
         known = next((p for p in providers if node in (p.label, p.id)), None)
         provider = known or provider
     case.models = [provider.label]
-    if provider.label not in spec.provider_options:
+    if provider.label not in spec.model_refs:
         add_provider(spec, provider, listed=False)

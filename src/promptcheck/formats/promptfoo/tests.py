@@ -13,10 +13,9 @@ from promptcheck.formats.fields import Problems, type_name
 from promptcheck.formats.promptfoo.asserts import assertion_from_string, parse_asserts
 from promptcheck.checks import scriptcall
 from promptcheck.checks.promptfoo_transform import with_transform
-from promptcheck.formats.promptfoo.providers import TEST_PROVIDER
 from promptcheck.formats.promptfoo.refs import RefError, expand, is_ref, mapping_or_ref, read_data, read_text, strip_ref
 from promptcheck.formats.promptfoo.varscripts import ScriptVar, script_vars
-from promptcheck.spec import Case, Location
+from promptcheck.spec import Case, Location, PromptfooTestOptions
 
 _TEST_KEYS = {
     "description", "vars", "assert", "options", "threshold", "metadata", "providerOutput", "prompts", "providers",
@@ -124,8 +123,6 @@ def build_cases(
         transform = options.get("transform", options.get("postprocess"))  # postprocess: its old name
         if isinstance(transform, str) and transform.strip():
             checks = [with_transform(c, transform, str(base)) for c in checks]
-        if "provider" in test:
-            options[TEST_PROVIDER] = test["provider"]
         scoring = _scoring(test.get("assertScoringFunction"), problems, at, base)
         description = test.get("description") if isinstance(test.get("description"), str) else None
         threshold = test.get("threshold")
@@ -137,7 +134,7 @@ def build_cases(
             cases.append(Case(
                 id=case_id, vars=combo, checks=list(checks), description=description, location=at,
                 threshold=float(threshold) if isinstance(threshold, (int, float)) else None,
-                options=dict(options), scoring=scoring,
+                scoring=scoring, extension=PromptfooTestOptions(test["provider"]) if "provider" in test else None,
                 reference_output=raw.get("providerOutput") if isinstance(raw.get("providerOutput"), str) else None,
             ))
             threads.append(str(metadata.get("conversationId") or ""))
