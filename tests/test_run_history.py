@@ -30,11 +30,11 @@ def items_by_case(record: dict) -> dict[str, dict]:
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
-def test_each_session_writes_one_complete_record(project: pytest.Pytester, workers: list[str]) -> None:
-    project.makefile(".prompt.yaml", hist=PROMPT)
-    result = project.runpytest(*workers)
+def test_each_session_writes_one_complete_record(echo_project: pytest.Pytester, workers: list[str]) -> None:
+    echo_project.makefile(".prompt.yaml", hist=PROMPT)
+    result = echo_project.runpytest(*workers)
     result.assert_outcomes(passed=2, failed=1)
-    [record] = runs(project)
+    [record] = runs(echo_project)
     assert record["complete"] is True and record["selected_only"] is False
     assert record["models"] == ["echo"]
     items = items_by_case(record)
@@ -44,39 +44,39 @@ def test_each_session_writes_one_complete_record(project: pytest.Pytester, worke
     assert gamma["answer"] == "polling"
     assert [c["passed"] for c in gamma["checks"]] == [False]
     assert gamma["messages"] == [["user", "polling"]] and len(gamma["messages_hash"]) == 16
-    assert (project.path / "reports" / "index.html").is_file()
+    assert (echo_project.path / "reports" / "index.html").is_file()
     result.stdout.fnmatch_lines(["*- promptcheck -*", "promptcheck: 3 items, 3 new (no baseline)", "*run record: reports/runs/*.json"])
 
 
-def test_second_run_reports_regressions_against_the_first(project: pytest.Pytester) -> None:
-    project.makefile(".prompt.yaml", hist=PROMPT)
-    project.runpytest()
-    project.makefile(".prompt.yaml", hist=PROMPT.replace('{id: alpha, inputs: {answer: "pub/sub"}', '{id: alpha, inputs: {answer: "nope"}'))
-    result = project.runpytest()
+def test_second_run_reports_regressions_against_the_first(echo_project: pytest.Pytester) -> None:
+    echo_project.makefile(".prompt.yaml", hist=PROMPT)
+    echo_project.runpytest()
+    echo_project.makefile(".prompt.yaml", hist=PROMPT.replace('{id: alpha, inputs: {answer: "pub/sub"}', '{id: alpha, inputs: {answer: "nope"}'))
+    result = echo_project.runpytest()
     result.stdout.fnmatch_lines(["promptcheck: *1 regression*", "*hist.prompt.yaml::alpha[[]echo[]]*"])
 
 
-def test_k_run_is_partial_and_unselected_items_are_not_removed(project: pytest.Pytester) -> None:
-    project.makefile(".prompt.yaml", hist=PROMPT)
-    project.runpytest()
-    result = project.runpytest("-k", "alpha")
+def test_k_run_is_partial_and_unselected_items_are_not_removed(echo_project: pytest.Pytester) -> None:
+    echo_project.makefile(".prompt.yaml", hist=PROMPT)
+    echo_project.runpytest()
+    result = echo_project.runpytest("-k", "alpha")
     result.assert_outcomes(passed=1)
-    latest = runs(project)[-1]
+    latest = runs(echo_project)[-1]
     assert latest["selected_only"] is True and len(latest["items"]) == 1
     [headline] = [line for line in result.stdout.lines if line.startswith("promptcheck: ")]
     assert "2 not run" in headline and "removed" not in headline
 
 
-def test_no_report_option_writes_nothing(project: pytest.Pytester) -> None:
-    project.makefile(".prompt.yaml", hist=PROMPT)
-    project.runpytest("--no-promptcheck-report")
-    assert not (project.path / "reports").exists()
+def test_no_report_option_writes_nothing(echo_project: pytest.Pytester) -> None:
+    echo_project.makefile(".prompt.yaml", hist=PROMPT)
+    echo_project.runpytest("--no-promptcheck-report")
+    assert not (echo_project.path / "reports").exists()
 
 
-def test_report_dir_option(project: pytest.Pytester) -> None:
-    project.makefile(".prompt.yaml", hist=PROMPT)
-    project.runpytest("--report-dir", "out/pc")
-    assert len(list((project.path / "out" / "pc" / "runs").glob("*.json"))) == 1
+def test_report_dir_option(echo_project: pytest.Pytester) -> None:
+    echo_project.makefile(".prompt.yaml", hist=PROMPT)
+    echo_project.runpytest("--report-dir", "out/pc")
+    assert len(list((echo_project.path / "out" / "pc" / "runs").glob("*.json"))) == 1
 
 
 def test_ctrl_c_keeps_finished_items_and_marks_the_run_incomplete(pytester: pytest.Pytester) -> None:
