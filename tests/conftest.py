@@ -17,7 +17,8 @@ The fake API (tests/fakellm.py), never a real one:
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import jsonpath_ng.ext  # noqa: F401  (imported before pytester snapshots sys.modules; see below)
@@ -128,3 +129,14 @@ def write(pytester: pytest.Pytester, name: str, text: str) -> None:
     path = pytester.path / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+def eventually(condition: Callable[[], object], within_s: float, unless: Callable[[], object] = lambda: False) -> bool:
+    """Whether ``condition()`` comes true within ``within_s`` seconds, polling; a wait instead of
+    a fixed sleep. Stops early, false, once ``unless()`` is true (e.g. the process has ended)."""
+    deadline = time.monotonic() + within_s
+    while not condition():
+        if unless() or time.monotonic() > deadline:
+            return bool(condition())
+        time.sleep(0.02)
+    return True

@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
+from conftest import eventually
 from fakellm import FakeLLM, echo_last_user_message
 from liveproject import Project
 
@@ -141,6 +144,11 @@ def children_of(pid: int) -> list[str]:
     return found
 
 
+def ends_within(pid: int | str, seconds: float) -> bool:
+    """Whether the process ``pid`` is gone within ``seconds``."""
+    return eventually(lambda: not Path(f"/proc/{pid}").exists(), seconds)
+
+
 def test_ctrl_c_with_a_call_in_flight_keeps_what_finished_and_leaves_no_process(live_project: Project) -> None:
     live_project.fake.script(["ok", "hang"])  # the second call never gets an answer
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--record-mode=new", "--call-process=on", "--concurrency", "1"]
@@ -162,8 +170,7 @@ def test_ctrl_c_with_a_call_in_flight_keeps_what_finished_and_leaves_no_process(
     assert {i["case_id"]: i["status"] for i in record["items"]} == {"ada": "pass"}
     assert [e["item"] for e in live_project.entries().values()] == ["prompts/greet.prompt.yaml::ada[local]"]
     assert len(children) == 1, "one call process while running"
-    time.sleep(0.5)
-    assert not Path(f"/proc/{children[0]}").exists(), "the call process ended with the session"
+    assert ends_within(children[0], 10), "the call process ended with the session"
 
 
 @pytest.mark.parametrize(("concurrency", "cpus", "expected"), [(8, 2, 1), (32, 8, 1), (33, 8, 2), (64, 2, 2), (64, 1, 1), (256, 4, 4)])
@@ -196,10 +203,26 @@ def test_the_children_limits_add_up_to_the_concurrency(concurrency: int, count: 
     assert split_concurrency(concurrency, count) == shares
 
 
+def unread_bytes(pipe: IO[bytes]) -> int:
+    """Bytes written into ``pipe`` that its reader has not read yet (FIONREAD, POSIX)."""
+    import fcntl
+    import termios
+
+    return int(struct.unpack("i", fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0])
+
+
 def test_cancel_drops_the_calls_a_child_has_not_started(fake_llm: FakeLLM) -> None:
-    # One call in flight at a time: the other two wait in the child's queue until cancelled.
-    fake_llm.delay_s = 0.5
+    # One call in flight at a time: the other two wait in the child's queue until cancelled. The
+    # server holds the first answer until the child has read the cancel, which comes after them.
+    release = threading.Event()
+
+    def held(kind: str, body: dict[str, Any]) -> str:
+        release.wait(30)
+        return echo_last_user_message(kind, body)
+
+    fake_llm.responder = held
     processes = CallProcesses(concurrency=1)
+    child = processes.children[0]
     remote = RemoteProvider(OpenAIProvider(base_url=fake_llm.openai_base_url, api_key="test-key", max_retries=0), processes)
     requests = [ProviderRequest("openai", "gpt-4o", "openai:gpt-4o", (("user", f"Say hello to Person{i}."),)) for i in range(3)]
 
@@ -211,12 +234,13 @@ def test_cancel_drops_the_calls_a_child_has_not_started(fake_llm: FakeLLM) -> No
 
     try:
         with ThreadPoolExecutor(3) as threads:
-            answers = [threads.submit(outcome, request) for request in requests]
-            deadline = time.monotonic() + 30
-            while (not fake_llm.requests or processes.children[0].pending() < 3) and time.monotonic() < deadline:
-                time.sleep(0.01)
-            time.sleep(0.05)  # the other two calls, sent, reach the child's queue
-            processes.cancel_queued()
+            try:
+                answers = [threads.submit(outcome, request) for request in requests]
+                assert eventually(lambda: fake_llm.requests and child.pending() == 3, 30), "the first call at the server, all three sent"
+                processes.cancel_queued()
+                assert eventually(lambda: unread_bytes(child._inbox) == 0, 30), "the child read every message, the cancel last"
+            finally:
+                release.set()
         results = sorted((a.result() for a in answers), key=lambda text: "cancelled" not in text)
     finally:
         processes.close()
@@ -250,10 +274,7 @@ def test_the_second_call_process_is_forked_from_the_first_and_ends_with_the_sess
 
     first, second, parent_of_second = map(int, (live_project.pytester.path / "pids.txt").read_text().split())
     assert parent_of_second == first
-    deadline = time.monotonic() + 5
-    while Path(f"/proc/{second}").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not Path(f"/proc/{second}").exists(), "the forked call process ended with the session"
+    assert ends_within(second, 5), "the forked call process ended with the session"
 
 
 @TWO_CHILDREN

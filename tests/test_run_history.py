@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
 import sys
-import time
+from pathlib import Path
 
 import pytest
+from conftest import eventually
 
 PROMPT = """\
 name: Hist
@@ -79,6 +81,23 @@ def test_report_dir_option(echo_project: pytest.Pytester) -> None:
     assert len(list((echo_project.path / "out" / "pc" / "runs").glob("*.json"))) == 1
 
 
+def journaled_cases(runs_dir: Path) -> set[str]:
+    """The case ids in the run's journal so far (its last line may be half written)."""
+    found = set()
+    for journal in runs_dir.glob("*.journal.jsonl"):
+        with contextlib.suppress(FileNotFoundError):  # removed when the session ends
+            for line in journal.read_text(encoding="utf-8").splitlines():
+                with contextlib.suppress(ValueError):
+                    found.add(json.loads(line)["case_id"])
+    return found
+
+
+def sealed_records(runs_dir: Path) -> list[dict]:
+    """The run records of sessions that have ended: ``finished_at`` is set when a record is sealed."""
+    records = [json.loads(path.read_text(encoding="utf-8")) for path in runs_dir.glob("*.json")]
+    return [record for record in records if record["finished_at"]]
+
+
 def test_ctrl_c_keeps_finished_items_and_marks_the_run_incomplete(pytester: pytest.Pytester) -> None:
     pytester.makepyprojecttoml('[tool.promptcheck]\nmodels = ["python:slow:answer"]\nconcurrency = 1\n')
     pytester.makepyfile(
@@ -89,7 +108,9 @@ def answer(request):
     text = request.messages[-1][1]
     if text == "block":
         pathlib.Path("blocked").write_text("yes")
-        time.sleep(3)  # the interrupt arrives while this call is in flight
+        deadline = time.monotonic() + 60
+        while not pathlib.Path("release").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)  # in flight until the test has interrupted the run
     return text
 """
     )
@@ -105,21 +126,36 @@ testData:
   - {id: four, inputs: {answer: ok}, expected: ok}
 """,
     )
+    runs_dir = pytester.path / "reports" / "runs"
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"],
         cwd=pytester.path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 60
-    while not (pytester.path / "blocked").exists():
-        assert time.monotonic() < deadline and proc.poll() is None, "the blocking call never started"
-        time.sleep(0.05)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    output = proc.communicate(timeout=60)[0].decode()
+
+    def ended() -> bool:
+        return proc.poll() is not None
+
+    try:
+        # Calls run ahead of the items: "three" blocks as soon as it starts, maybe before "one"
+        # and "two" are reported. Interrupt once both are journaled, with "three" in flight.
+        waited = "for 'one' and 'two' journaled while 'three' is in flight"
+        if eventually(lambda: (pytester.path / "blocked").exists() and journaled_cases(runs_dir) >= {"one", "two"}, 60, ended):
+            proc.send_signal(signal.SIGINT)
+            waited = "for the interrupted session to seal its run record"
+            if eventually(lambda: sealed_records(runs_dir), 60, ended):
+                waited = ""
+    finally:
+        (pytester.path / "release").write_text("yes")  # the blocked call returns; the process can end
+        try:
+            output = proc.communicate(timeout=60)[0].decode()
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output = proc.communicate()[0].decode() + "\n[killed: still running 60 s after the release]"
+    assert not waited, f"gave up waiting {waited} (60 s at most); pytest's exit code {proc.returncode}, output:\n{output}"
     assert "KeyboardInterrupt" in output
-    [record] = [json.loads(p.read_text()) for p in (pytester.path / "reports" / "runs").glob("*.json")]
+    [record] = [json.loads(p.read_text()) for p in runs_dir.glob("*.json")]
     assert record["complete"] is False
     assert {i["case_id"]: i["status"] for i in record["items"]} == {"one": "pass", "two": "pass"}
-    assert not list((pytester.path / "reports" / "runs").glob("*.journal.jsonl"))
+    assert not list(runs_dir.glob("*.journal.jsonl"))
