@@ -1,33 +1,33 @@
 """A throwaway pytest project whose model talks to the loopback FakeLLM, for pytester tests of
-live providers and cassettes (test_live_providers.py, test_cassettes_cli.py) and bench_live.py."""
+live providers and cassettes (conftest.py's ``live_project`` fixture) and bench_live.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import anthropic
-import openai
 import pytest
 import yaml
 from fakellm import FakeLLM, RecordedRequest, echo_last_user_message
 
 
 def warm_up_sdks() -> None:
-    """Load what the SDKs import lazily on a first call; call it when a test module is imported,
-    before any pytester fixture snapshots sys.modules.
+    """Load what the SDKs import lazily on a first call; call it before any pytester fixture
+    snapshots sys.modules (conftest.py does, once collection is over).
 
     pytester drops modules first imported inside an in-process run; the next run imports them
     again (httpcore2, h11, ...) with new exception classes that the SDKs' ``except`` clauses,
     bound to the first ones, no longer catch: a timeout would surface as a bare ReadTimeout."""
+    import anthropic  # here, not at the top: importing the SDKs takes seconds a run without them can skip
+    import openai
+
     with FakeLLM() as server:
         message = [{"role": "user", "content": "warm up"}]
         openai.OpenAI(api_key="warm-up", base_url=server.openai_base_url).chat.completions.create(model="m", messages=message)  # type: ignore[arg-type]
         anthropic.Anthropic(api_key="warm-up", base_url=server.anthropic_base_url).messages.create(model="m", max_tokens=8, messages=message)  # type: ignore[arg-type]
 
+
 PROMPT = "prompts/greet.prompt.yaml"
-KEY_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "GITHUB_TOKEN")
 FAST = "max_retries = 1\ntimeout_s = 5\n"  # retries stay short; nothing here waits a minute
 
 
@@ -73,22 +73,6 @@ class Project:
     def asked(self) -> list[str]:
         """The user messages the server received, in arrival order."""
         return [echo_last_user_message(r.kind, r.body) for r in self.fake.requests]
-
-
-def clean_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLM]:
-    """For a ``fake`` fixture: a fresh server, and no real credentials or endpoints from the shell."""
-    for name in KEY_VARS:
-        monkeypatch.delenv(name, raising=False)
-    with FakeLLM() as server:
-        yield server
-
-
-def greeter_project(pytester: pytest.Pytester, fake: FakeLLM) -> Project:
-    """For a ``project`` fixture: model ``local`` at ``fake``, one prompt with three cases."""
-    made = Project(pytester, fake)
-    made.configure()
-    made.prompt(["Ada", "Linus", "Grace"])
-    return made
 
 
 def peak_in_flight(requests: list[RecordedRequest], duration_s: float) -> int:

@@ -21,19 +21,19 @@ def run_with_good_file(project: pytest.Pytester) -> pytest.RunResult:
     return result
 
 
-def test_invalid_yaml_from_the_seed(project: pytest.Pytester, data_dir: object) -> None:
+def test_invalid_yaml_from_the_seed(echo_project: pytest.Pytester, data_dir: object) -> None:
     seed = (data_dir / "websocket_push_architect.seed.txt").read_text()  # type: ignore[operator]
-    (project.path / "seed.prompt.yaml").write_text(seed)
-    result = run_with_good_file(project)
+    (echo_project.path / "seed.prompt.yaml").write_text(seed)
+    result = run_with_good_file(echo_project)
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(
         ["seed.prompt.yaml:3:1: invalid YAML: expected a single document in the stream, but found another document"]
     )
 
 
-def test_invalid_yaml_reports_line_and_column(project: pytest.Pytester) -> None:
-    project.makefile(".prompt.yml", broken="name: x\nmessages:\n  - role: user\n   content: [unclosed\n")
-    result = run_with_good_file(project)
+def test_invalid_yaml_reports_line_and_column(echo_project: pytest.Pytester) -> None:
+    echo_project.makefile(".prompt.yml", broken="name: x\nmessages:\n  - role: user\n   content: [unclosed\n")
+    result = run_with_good_file(echo_project)
     result.stdout.fnmatch_lines(["broken.prompt.yml:4:*: invalid YAML: *"])
 
 
@@ -86,21 +86,21 @@ def test_invalid_yaml_reports_line_and_column(project: pytest.Pytester) -> None:
         ),
     ],
 )
-def test_clear_error_per_problem(project: pytest.Pytester, body: str, message: str) -> None:
-    project.makefile(".prompt.yml", bad=body)
-    result = run_with_good_file(project)
+def test_clear_error_per_problem(echo_project: pytest.Pytester, body: str, message: str) -> None:
+    echo_project.makefile(".prompt.yml", bad=body)
+    result = run_with_good_file(echo_project)
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines([message])
 
 
-def test_non_utf8_bytes(project: pytest.Pytester) -> None:
-    (project.path / "latin.prompt.yml").write_bytes(GOOD.replace("hello", "h\xe9llo").encode("latin-1"))
-    result = run_with_good_file(project)
+def test_non_utf8_bytes(echo_project: pytest.Pytester) -> None:
+    (echo_project.path / "latin.prompt.yml").write_bytes(GOOD.replace("hello", "h\xe9llo").encode("latin-1"))
+    result = run_with_good_file(echo_project)
     result.stdout.fnmatch_lines(["latin.prompt.yml:2:*: file is not valid UTF-8 (byte 0xe9 at offset *); save it as UTF-8"])
 
 
-def test_missing_required_variable_names_file_case_and_variable(project: pytest.Pytester) -> None:
-    project.makefile(
+def test_missing_required_variable_names_file_case_and_variable(echo_project: pytest.Pytester) -> None:
+    echo_project.makefile(
         ".prompt.yaml",
         arch="""\
 name: Arch
@@ -113,12 +113,12 @@ testData:
     inputs: {scale: big}
 """,
     )
-    result = run_with_good_file(project)
+    result = run_with_good_file(echo_project)
     result.stdout.fnmatch_lines(["arch.prompt.yaml:7:5: case 'no-budget' is missing required variable 'budget'"])
 
 
-def test_every_problem_in_a_file_is_listed(project: pytest.Pytester) -> None:
-    project.makefile(
+def test_every_problem_in_a_file_is_listed(echo_project: pytest.Pytester) -> None:
+    echo_project.makefile(
         ".prompt.yml",
         many="""\
 name: Many
@@ -127,7 +127,7 @@ messages: [{role: wizard, content: hi}]
 responseFormat: xml
 """,
     )
-    result = run_with_good_file(project)
+    result = run_with_good_file(echo_project)
     result.stdout.fnmatch_lines(
         [
             "many.prompt.yml:3:*: message 1: role must be one of *",
@@ -138,11 +138,11 @@ responseFormat: xml
     )
 
 
-def test_broken_case_file_is_reported_with_its_prompt(project: pytest.Pytester) -> None:
-    project.makefile(".prompt.yml", good=GOOD)
-    project.mkdir("cases")
-    (project.path / "cases" / "good.yaml").write_text("cases:\n  - id: x\n    inputs: {who: y}\n    checks: [{type: nope}]\n")
-    result = project.runpytest()
+def test_broken_case_file_is_reported_with_its_prompt(echo_project: pytest.Pytester) -> None:
+    echo_project.makefile(".prompt.yml", good=GOOD)
+    echo_project.mkdir("cases")
+    (echo_project.path / "cases" / "good.yaml").write_text("cases:\n  - id: x\n    inputs: {who: y}\n    checks: [{type: nope}]\n")
+    result = echo_project.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["cases/good.yaml:4:14: unknown check type 'nope'; known types: *"])
 

@@ -6,23 +6,23 @@ from __future__ import annotations
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
+from conftest import eventually
 from fakellm import FakeLLM, echo_last_user_message
-from liveproject import Project, clean_server, greeter_project, warm_up_sdks
+from liveproject import Project
 
 from promptcheck.providers.base import ProviderError, ProviderRequest
 from promptcheck.providers.callprocess import CallProcesses, RemoteProvider, process_count, split_concurrency, wanted
 from promptcheck.providers.openai_provider import OpenAIProvider
-
-warm_up_sdks()
 
 # Written into the project: says at the end of the session whether pytest's own process
 # imported the SDK, and where the call process is.
@@ -35,54 +35,44 @@ def pytest_sessionfinish(session):
 """
 
 
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLM]:
-    yield from clean_server(monkeypatch)
-
-
-@pytest.fixture
-def project(pytester: pytest.Pytester, fake: FakeLLM) -> Project:
-    return greeter_project(pytester, fake)
-
-
 @pytest.mark.parametrize(
     ("setting", "workers", "sdk_in_pytest"),
     [("on", [], False), ("auto", [], False), ("off", [], True), ("on", ["-n", "2"], False)],
     ids=["on", "auto", "off", "on-xdist"],
 )
 def test_the_setting_decides_which_process_imports_the_sdk_and_answers_agree(
-    project: Project, setting: str, workers: list[str], sdk_in_pytest: bool
+    live_project: Project, setting: str, workers: list[str], sdk_in_pytest: bool
 ) -> None:
-    project.pytester.makeconftest(REPORTER)
+    live_project.pytester.makeconftest(REPORTER)
 
     # A fresh interpreter: in-process runs share this test process's already imported SDK.
-    result = project.pytester.runpytest_subprocess(
+    result = live_project.pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "--record-mode=new", f"--call-process={setting}", *workers
     )
 
     result.assert_outcomes(passed=3)
-    assert sorted(project.asked()) == ["Say hello to Ada.", "Say hello to Grace.", "Say hello to Linus."]
-    assert len(project.entries()) == 3
+    assert sorted(live_project.asked()) == ["Say hello to Ada.", "Say hello to Grace.", "Say hello to Linus."]
+    assert len(live_project.entries()) == 3
     if not workers:  # under xdist the file is the controller's, which calls nothing
-        assert (project.pytester.path / "sdk-in-pytest.txt").read_text() == str(sdk_in_pytest)
+        assert (live_project.pytester.path / "sdk-in-pytest.txt").read_text() == str(sdk_in_pytest)
 
 
-def test_a_replay_only_run_starts_no_call_process(project: Project) -> None:
-    project.run("--record-mode=new").assert_outcomes(passed=3)
-    project.pytester.makeconftest(
+def test_a_replay_only_run_starts_no_call_process(live_project: Project) -> None:
+    live_project.run("--record-mode=new").assert_outcomes(passed=3)
+    live_project.pytester.makeconftest(
         "def pytest_sessionfinish(session):\n"
         "    from promptcheck.pytest_plugin.session import SESSION_KEY\n"
         "    assert session.config.stash[SESSION_KEY].providers.call_process is None\n"
     )
 
-    project.run("--record-mode=none", "--call-process=on").assert_outcomes(passed=3)
+    live_project.run("--record-mode=none", "--call-process=on").assert_outcomes(passed=3)
 
 
-def test_a_child_that_dies_turns_the_calls_it_held_into_errors_that_say_so(project: Project) -> None:
-    project.fake.delay_s = 0.3
-    project.prompt(["Ada", "Linus", "Grace", "Barbara"])
+def test_a_child_that_dies_turns_the_calls_it_held_into_errors_that_say_so(live_project: Project) -> None:
+    live_project.fake.delay_s = 0.3
+    live_project.prompt(["Ada", "Linus", "Grace", "Barbara"])
     # One call at a time; kill the child once the first answer is in, with the second in flight.
-    project.pytester.makeconftest(
+    live_project.pytester.makeconftest(
         "from promptcheck.pytest_plugin.session import SESSION_KEY\n"
         "CONFIG = []\n"
         "def pytest_configure(config):\n"
@@ -94,17 +84,17 @@ def test_a_child_that_dies_turns_the_calls_it_held_into_errors_that_say_so(proje
         "        process.wait()\n"
     )
 
-    result = project.run("--record-mode=new", "--call-process=on", "--concurrency", "1")
+    result = live_project.run("--record-mode=new", "--call-process=on", "--concurrency", "1")
 
     result.assert_outcomes(passed=1, errors=3)
     result.stdout.fnmatch_lines(["*provider error: local: the call process stopped unexpectedly (exit code -9)*"])
     assert result.duration < 30
 
 
-def test_a_child_that_crashes_says_its_last_words(project: Project) -> None:
+def test_a_child_that_crashes_says_its_last_words(live_project: Project) -> None:
     # Before any call, a message naming a provider the child never got: its loop dies with a
     # KeyError, and every item shows the last line the child wrote.
-    project.pytester.makeconftest(
+    live_project.pytester.makeconftest(
         "from promptcheck.pytest_plugin.session import SESSION_KEY\n"
         "def pytest_collection_finish(session):\n"
         "    child = session.config.stash[SESSION_KEY].providers.call_process.children[0]\n"
@@ -112,16 +102,16 @@ def test_a_child_that_crashes_says_its_last_words(project: Project) -> None:
         "        child._send(('call', 0, 12345, None))\n"
     )
 
-    result = project.run("--record-mode=new", "--call-process=on")
+    result = live_project.run("--record-mode=new", "--call-process=on")
 
     result.assert_outcomes(errors=3)
     result.stdout.fnmatch_lines(["*provider error: local: the call process stopped unexpectedly (exit code 1): KeyError: 12345*"])
 
 
-def test_an_unknown_setting_is_a_usage_error_naming_the_choices(project: Project) -> None:
-    project.configure(settings='call_process = "sometimes"\n')
+def test_an_unknown_setting_is_a_usage_error_naming_the_choices(live_project: Project) -> None:
+    live_project.configure(settings='call_process = "sometimes"\n')
 
-    result = project.run("--record-mode=new")
+    result = live_project.run("--record-mode=new")
 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*call_process must be one of auto, on, off, got 'sometimes'*"])
@@ -154,14 +144,19 @@ def children_of(pid: int) -> list[str]:
     return found
 
 
-def test_ctrl_c_with_a_call_in_flight_keeps_what_finished_and_leaves_no_process(project: Project) -> None:
-    project.fake.script(["ok", "hang"])  # the second call never gets an answer
+def ends_within(pid: int | str, seconds: float) -> bool:
+    """Whether the process ``pid`` is gone within ``seconds``."""
+    return eventually(lambda: not Path(f"/proc/{pid}").exists(), seconds)
+
+
+def test_ctrl_c_with_a_call_in_flight_keeps_what_finished_and_leaves_no_process(live_project: Project) -> None:
+    live_project.fake.script(["ok", "hang"])  # the second call never gets an answer
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--record-mode=new", "--call-process=on", "--concurrency", "1"]
-    proc = subprocess.Popen(command, cwd=project.pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(command, cwd=live_project.pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
-    runs = project.pytester.path / "reports" / "runs"
+    runs = live_project.pytester.path / "reports" / "runs"
     # Wait until the second call is at the server and the first item is in the run's journal.
-    while len(project.fake.requests) < 2 or not any(j.read_text() for j in runs.glob("*.journal.jsonl")):
+    while len(live_project.fake.requests) < 2 or not any(j.read_text() for j in runs.glob("*.journal.jsonl")):
         assert time.monotonic() < deadline and proc.poll() is None, "the second call never started"
         time.sleep(0.05)
     children = children_of(proc.pid)
@@ -173,10 +168,9 @@ def test_ctrl_c_with_a_call_in_flight_keeps_what_finished_and_leaves_no_process(
     [record] = [json.loads(p.read_text()) for p in runs.glob("*.json")]
     assert record["complete"] is False
     assert {i["case_id"]: i["status"] for i in record["items"]} == {"ada": "pass"}
-    assert [e["item"] for e in project.entries().values()] == ["prompts/greet.prompt.yaml::ada[local]"]
+    assert [e["item"] for e in live_project.entries().values()] == ["prompts/greet.prompt.yaml::ada[local]"]
     assert len(children) == 1, "one call process while running"
-    time.sleep(0.5)
-    assert not Path(f"/proc/{children[0]}").exists(), "the call process ended with the session"
+    assert ends_within(children[0], 10), "the call process ended with the session"
 
 
 @pytest.mark.parametrize(("concurrency", "cpus", "expected"), [(8, 2, 1), (32, 8, 1), (33, 8, 2), (64, 2, 2), (64, 1, 1), (256, 4, 4)])
@@ -185,10 +179,10 @@ def test_one_call_process_per_32_calls_in_flight_and_per_core(concurrency: int, 
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: one call process")
-def test_calls_spread_over_two_call_processes_and_all_are_recorded(project: Project) -> None:
-    project.fake.delay_s = 0.2
-    project.prompt([f"Person{i:02d}" for i in range(40)])
-    project.pytester.makeconftest(
+def test_calls_spread_over_two_call_processes_and_all_are_recorded(live_project: Project) -> None:
+    live_project.fake.delay_s = 0.2
+    live_project.prompt([f"Person{i:02d}" for i in range(40)])
+    live_project.pytester.makeconftest(
         "from pathlib import Path\n"
         "from promptcheck.pytest_plugin.session import SESSION_KEY\n"
         "def pytest_sessionfinish(session):\n"
@@ -197,11 +191,11 @@ def test_calls_spread_over_two_call_processes_and_all_are_recorded(project: Proj
     )
 
     # 64 in flight: two children on a machine with two cores or more.
-    project.run("--record-mode=new", "--call-process=on", "--concurrency", "64").assert_outcomes(passed=40)
+    live_project.run("--record-mode=new", "--call-process=on", "--concurrency", "64").assert_outcomes(passed=40)
 
-    calls = [int(n) for n in (project.pytester.path / "calls-per-child.txt").read_text().split()]
+    calls = [int(n) for n in (live_project.pytester.path / "calls-per-child.txt").read_text().split()]
     assert len(calls) == 2 and sum(calls) == 40 and min(calls) > 0, calls
-    assert len(project.entries()) == 40
+    assert len(live_project.entries()) == 40
 
 
 @pytest.mark.parametrize(("concurrency", "count", "shares"), [(64, 2, [32, 32]), (65, 3, [22, 22, 21]), (5, 4, [2, 1, 1, 1])])
@@ -209,11 +203,27 @@ def test_the_children_limits_add_up_to_the_concurrency(concurrency: int, count: 
     assert split_concurrency(concurrency, count) == shares
 
 
-def test_cancel_drops_the_calls_a_child_has_not_started(fake: FakeLLM) -> None:
-    # One call in flight at a time: the other two wait in the child's queue until cancelled.
-    fake.delay_s = 0.5
+def unread_bytes(pipe: IO[bytes]) -> int:
+    """Bytes written into ``pipe`` that its reader has not read yet (FIONREAD, POSIX)."""
+    import fcntl
+    import termios
+
+    return int(struct.unpack("i", fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0])
+
+
+def test_cancel_drops_the_calls_a_child_has_not_started(fake_llm: FakeLLM) -> None:
+    # One call in flight at a time: the other two wait in the child's queue until cancelled. The
+    # server holds the first answer until the child has read the cancel, which comes after them.
+    release = threading.Event()
+
+    def held(kind: str, body: dict[str, Any]) -> str:
+        release.wait(30)
+        return echo_last_user_message(kind, body)
+
+    fake_llm.responder = held
     processes = CallProcesses(concurrency=1)
-    remote = RemoteProvider(OpenAIProvider(base_url=fake.openai_base_url, api_key="test-key", max_retries=0), processes)
+    child = processes.children[0]
+    remote = RemoteProvider(OpenAIProvider(base_url=fake_llm.openai_base_url, api_key="test-key", max_retries=0), processes)
     requests = [ProviderRequest("openai", "gpt-4o", "openai:gpt-4o", (("user", f"Say hello to Person{i}."),)) for i in range(3)]
 
     def outcome(request: ProviderRequest) -> str:
@@ -224,17 +234,18 @@ def test_cancel_drops_the_calls_a_child_has_not_started(fake: FakeLLM) -> None:
 
     try:
         with ThreadPoolExecutor(3) as threads:
-            answers = [threads.submit(outcome, request) for request in requests]
-            deadline = time.monotonic() + 30
-            while (not fake.requests or processes.children[0].pending() < 3) and time.monotonic() < deadline:
-                time.sleep(0.01)
-            time.sleep(0.05)  # the other two calls, sent, reach the child's queue
-            processes.cancel_queued()
+            try:
+                answers = [threads.submit(outcome, request) for request in requests]
+                assert eventually(lambda: fake_llm.requests and child.pending() == 3, 30), "the first call at the server, all three sent"
+                processes.cancel_queued()
+                assert eventually(lambda: unread_bytes(child._inbox) == 0, 30), "the child read every message, the cancel last"
+            finally:
+                release.set()
         results = sorted((a.result() for a in answers), key=lambda text: "cancelled" not in text)
     finally:
         processes.close()
 
-    assert len(fake.requests) == 1
+    assert len(fake_llm.requests) == 1
     assert results[:2] == [f"{remote.label}: call cancelled before it started"] * 2
     assert "Person" in results[2]
 
@@ -244,9 +255,9 @@ TWO_CHILDREN = pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: o
 
 @TWO_CHILDREN
 @pytest.mark.skipif(sys.platform != "linux", reason="siblings are forked on Linux only")
-def test_the_second_call_process_is_forked_from_the_first_and_ends_with_the_session(project: Project) -> None:
-    project.prompt([f"Person{i:02d}" for i in range(6)])
-    project.pytester.makeconftest(
+def test_the_second_call_process_is_forked_from_the_first_and_ends_with_the_session(live_project: Project) -> None:
+    live_project.prompt([f"Person{i:02d}" for i in range(6)])
+    live_project.pytester.makeconftest(
         "from pathlib import Path\n"
         "from promptcheck.pytest_plugin.session import SESSION_KEY\n"
         "import time\n"
@@ -259,28 +270,25 @@ def test_the_second_call_process_is_forked_from_the_first_and_ends_with_the_sess
         "    Path('pids.txt').write_text(f'{first.pid} {second.pid} {parent_of_second}')\n"
     )
 
-    project.run("--record-mode=new", "--call-process=on", "--concurrency", "64").assert_outcomes(passed=6)
+    live_project.run("--record-mode=new", "--call-process=on", "--concurrency", "64").assert_outcomes(passed=6)
 
-    first, second, parent_of_second = map(int, (project.pytester.path / "pids.txt").read_text().split())
+    first, second, parent_of_second = map(int, (live_project.pytester.path / "pids.txt").read_text().split())
     assert parent_of_second == first
-    deadline = time.monotonic() + 5
-    while Path(f"/proc/{second}").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not Path(f"/proc/{second}").exists(), "the forked call process ended with the session"
+    assert ends_within(second, 5), "the forked call process ended with the session"
 
 
 @TWO_CHILDREN
-def test_a_call_process_that_dies_fails_only_the_calls_it_held(project: Project) -> None:
+def test_a_call_process_that_dies_fails_only_the_calls_it_held(live_project: Project) -> None:
     def answer(kind: str, body: dict[str, Any]) -> str:
         text = echo_last_user_message(kind, body)
         if "Person00" not in text:
-            project.fake._stopping.wait(1.0)  # still in flight when the first item has its answer
+            live_project.fake._stopping.wait(1.0)  # still in flight when the first item has its answer
         return text
 
-    project.fake.responder = answer
-    project.prompt([f"Person{i:02d}" for i in range(40)])
+    live_project.fake.responder = answer
+    live_project.prompt([f"Person{i:02d}" for i in range(40)])
     # Every call is handed over at once, half to each child; the second dies with the first answer.
-    project.pytester.makeconftest(
+    live_project.pytester.makeconftest(
         "import os, signal, time\n"
         "from promptcheck.pytest_plugin.session import SESSION_KEY\n"
         "CONFIG = []\n"
@@ -295,7 +303,7 @@ def test_a_call_process_that_dies_fails_only_the_calls_it_held(project: Project)
         "        os.kill(second.pid, signal.SIGKILL)\n"
     )
 
-    result = project.run("--record-mode=new", "--call-process=on", "--concurrency", "64")
+    result = live_project.run("--record-mode=new", "--call-process=on", "--concurrency", "64")
 
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) >= 10 and outcomes.get("errors", 0) >= 10, outcomes
@@ -304,11 +312,11 @@ def test_a_call_process_that_dies_fails_only_the_calls_it_held(project: Project)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="siblings are forked on Linux only")
-def test_a_sibling_asked_for_once_calls_run_is_started_afresh_rather_than_forked(fake: FakeLLM) -> None:
+def test_a_sibling_asked_for_once_calls_run_is_started_afresh_rather_than_forked(fake_llm: FakeLLM) -> None:
     # A fork copies the threads' locks mid-use; the parent asks for siblings before any call,
     # and the first child falls back to a fresh process if it is ever asked later.
     processes = CallProcesses(concurrency=2, count=2)
-    provider = OpenAIProvider(base_url=fake.openai_base_url, api_key="test-key", max_retries=0)
+    provider = OpenAIProvider(base_url=fake_llm.openai_base_url, api_key="test-key", max_retries=0)
     first, second = processes.children
     try:
         assert "Ada" in first.call(provider, ProviderRequest("openai", "gpt-4o", "openai:gpt-4o", (("user", "Say hello to Ada."),))).text

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -352,14 +351,8 @@ SECRETS = {
 }
 
 
-@pytest.fixture
-def fake_server() -> Iterator[FakeLLM]:
-    with FakeLLM() as fake:
-        yield fake
-
-
 def test_cassettes_never_contain_keys_or_auth_headers(
-    cassettes: Path, fake_server: FakeLLM, monkeypatch: pytest.MonkeyPatch
+    cassettes: Path, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
@@ -380,14 +373,14 @@ def test_cassettes_never_contain_keys_or_auth_headers(
     )
     store = CassetteStore(cassettes, flush_interval_s=0)
     provider = CassetteProvider(
-        lambda: OpenAIProvider.openai(base_url=fake_server.openai_base_url, max_retries=0), store, "new"
+        lambda: OpenAIProvider.openai(base_url=fake_llm.openai_base_url, max_retries=0), store, "new"
     )
 
     live = provider.complete(request)
     store.close()
 
     assert SECRETS["OPENAI_API_KEY"] in live.text  # the live answer is untouched...
-    assert fake_server.requests[-1].headers["authorization"] == f"Bearer {SECRETS['OPENAI_API_KEY']}"
+    assert fake_llm.requests[-1].headers["authorization"] == f"Bearer {SECRETS['OPENAI_API_KEY']}"
     written = [p for p in cassettes.rglob("*") if p.is_file()]
     assert written
     for path in written:

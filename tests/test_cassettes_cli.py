@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakellm import FakeLLM
-from liveproject import PROMPT, Project, clean_server, greeter_project, warm_up_sdks
+from liveproject import PROMPT, Project
 
 from promptcheck.cli import main
-
-warm_up_sdks()
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLM]:
-    yield from clean_server(monkeypatch)
-
-
-@pytest.fixture
-def project(pytester: pytest.Pytester, fake: FakeLLM) -> Project:
-    return greeter_project(pytester, fake)
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -46,14 +33,14 @@ def next_second() -> None:
 
 
 @pytest.fixture
-def recorded(project: Project) -> Project:
+def recorded(live_project: Project) -> Project:
     """Three answers recorded; then the case 'linus' is removed and the suite replayed in full."""
-    project.run("--record-mode=new").assert_outcomes(passed=3)
-    project.prompt(["Ada", "Grace"])
+    live_project.run("--record-mode=new").assert_outcomes(passed=3)
+    live_project.prompt(["Ada", "Grace"])
     next_second()
-    project.full = project.run()  # type: ignore[attr-defined]
-    project.full.assert_outcomes(passed=2)  # type: ignore[attr-defined]
-    return project
+    live_project.full = live_project.run()  # type: ignore[attr-defined]
+    live_project.full.assert_outcomes(passed=2)  # type: ignore[attr-defined]
+    return live_project
 
 
 def test_unused_lists_what_the_last_full_run_did_not_use(recorded: Project, capsys: pytest.CaptureFixture[str]) -> None:
@@ -166,7 +153,7 @@ def test_entries_recorded_after_the_run_started_are_kept(recorded: Project, caps
     assert f"{PROMPT}::linus[local]" not in {e["item"] for e in recorded.entries().values()}
 
 
-def test_no_runs_yet(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_runs_yet(live_project: Project, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = cli(capsys, "unused")
 
     assert (code, out) == (2, "")

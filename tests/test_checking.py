@@ -45,11 +45,11 @@ testData:
 
 
 @pytest.fixture
-def arch(project: pytest.Pytester) -> pytest.Pytester:
-    project.makepyprojecttoml("[tool.promptcheck]\n")  # the file's own model, not echo
-    project.makepyfile(fake_model=ANSWERS)
-    project.makefile(".prompt.yaml", arch=PROMPT)
-    return project
+def arch(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makepyprojecttoml("[tool.promptcheck]\n")  # the file's own model, not echo
+    pytester.makepyfile(fake_model=ANSWERS)
+    pytester.makefile(".prompt.yaml", arch=PROMPT)
+    return pytester
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
@@ -85,12 +85,12 @@ def test_failure_messages_quote_the_offending_line(arch: pytest.Pytester) -> Non
     result.stdout.fnmatch_lines(["*case false-refusal*", "*✗ error-json rule — answer contains the error object*(false refusal)"])
 
 
-def test_project_wide_constraints_and_phrases_from_pyproject(project: pytest.Pytester) -> None:
-    project.makepyprojecttoml(
+def test_project_wide_constraints_and_phrases_from_pyproject(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml(
         '[tool.promptcheck]\nmodels = ["reference"]\nconstraints = ["no-intro-text"]\n'
         '[tool.promptcheck.phrases]\nintro = ["Behold"]\n'
     )
-    project.makefile(
+    pytester.makefile(
         ".prompt.yaml",
         p="""\
 name: P
@@ -100,13 +100,13 @@ testData:
   - {id: behold, inputs: {q: x}, output: "Behold, the answer"}
 """,
     )
-    result = project.runpytest("-rA")
+    result = pytester.runpytest("-rA")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*✗ no-intro-text — answer opens with a preamble: 'Behold, the answer'"])
 
 
-def test_github_string_evaluators_trim_and_ignore_case(project: pytest.Pytester) -> None:
-    project.makefile(
+def test_github_string_evaluators_trim_and_ignore_case(echo_project: pytest.Pytester) -> None:
+    echo_project.makefile(
         ".prompt.yml",
         gh="""\
 name: Gh
@@ -121,13 +121,13 @@ evaluators:
   - {name: wrong, string: {equals: "hello world"}}
 """,
     )
-    result = project.runpytest()
+    result = echo_project.runpytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["1 of 5 checks failed:", "  ✗ wrong — *"])
 
 
-def test_model_graded_evaluators_load_and_skip_clearly(project: pytest.Pytester) -> None:
-    project.makefile(
+def test_model_graded_evaluators_load_and_skip_clearly(echo_project: pytest.Pytester) -> None:
+    echo_project.makefile(
         ".prompt.yml",
         graded="""\
 name: Graded
@@ -139,13 +139,13 @@ evaluators:
   - {name: Similarity, uses: github/similarity}
 """,
     )
-    result = project.runpytest("-rs")
+    result = echo_project.runpytest("-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*nothing to check: model-graded check skipped: no judge model; set --judge-model or [[]tool.promptcheck[]] judge*"])
 
 
-def test_model_graded_evaluators_do_not_hide_real_failures(project: pytest.Pytester) -> None:
-    project.makefile(
+def test_model_graded_evaluators_do_not_hide_real_failures(echo_project: pytest.Pytester) -> None:
+    echo_project.makefile(
         ".prompt.yml",
         graded="""\
 name: Graded
@@ -156,13 +156,13 @@ evaluators:
   - {name: says bye, string: {contains: bye}}
 """,
     )
-    result = project.runpytest()
+    result = echo_project.runpytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["  ✗ says bye — *", "  (not run) Similarity — *model-graded*"])
 
 
-def test_reference_answers_prove_checks_both_ways(project: pytest.Pytester) -> None:
-    project.makefile(
+def test_reference_answers_prove_checks_both_ways(echo_project: pytest.Pytester) -> None:
+    echo_project.makefile(
         ".prompt.yaml",
         ref="""\
 name: Ref
@@ -182,11 +182,11 @@ testData:
     xfail: "wrongly marked: this answer passes"
 """,
     )
-    result = project.runpytest("-rA", "--models", "reference")
+    result = echo_project.runpytest("-rA", "--models", "reference")
     result.assert_outcomes(passed=1, xfailed=1, failed=1)
     result.stdout.fnmatch_lines(["*XPASS(strict)*wrongly marked*"])
     # In the run record a rejected bad answer is an expected failure, not a failing model.
-    [record] = [json.loads(p.read_text()) for p in (project.path / "reports" / "runs").glob("*.json")]
+    [record] = [json.loads(p.read_text()) for p in (echo_project.path / "reports" / "runs").glob("*.json")]
     by_case = {i["case_id"]: i for i in record["items"]}
     assert by_case["bad"]["status"] == "skip"
     assert by_case["bad"]["skip_reason"] == "expected failure: bad answer must be rejected"
@@ -194,17 +194,17 @@ testData:
     assert "but passed" in by_case["bad-but-accepted"]["error"]
 
 
-def test_provider_failure_is_an_error_with_the_message(project: pytest.Pytester) -> None:
-    project.makepyfile(broken="def answer(request):\n    raise RuntimeError('quota exhausted for key ...')\n")
-    project.makefile(".prompt.yaml", p="name: P\nmodel: python:broken:answer\nmessages: [{role: user, content: hi}]\ntestData: [{id: one, inputs: {}}]\n")
-    result = project.runpytest("--models", "python:broken:answer")
+def test_provider_failure_is_an_error_with_the_message(echo_project: pytest.Pytester) -> None:
+    echo_project.makepyfile(broken="def answer(request):\n    raise RuntimeError('quota exhausted for key ...')\n")
+    echo_project.makefile(".prompt.yaml", p="name: P\nmodel: python:broken:answer\nmessages: [{role: user, content: hi}]\ntestData: [{id: one, inputs: {}}]\n")
+    result = echo_project.runpytest("--models", "python:broken:answer")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["provider error: python:broken:answer raised RuntimeError: quota exhausted for key ..."])
     assert "Traceback" not in result.stdout.str()
 
 
-def test_unknown_model_is_an_error_naming_the_fix(project: pytest.Pytester) -> None:
-    project.makefile(".prompt.yaml", p="name: P\nmodel: mystery-7b\nmessages: [{role: user, content: hi}]\ntestData: [{id: one, inputs: {}}]\n")
-    result = project.runpytest("--models", "mystery-7b")
+def test_unknown_model_is_an_error_naming_the_fix(echo_project: pytest.Pytester) -> None:
+    echo_project.makefile(".prompt.yaml", p="name: P\nmodel: mystery-7b\nmessages: [{role: user, content: hi}]\ntestData: [{id: one, inputs: {}}]\n")
+    result = echo_project.runpytest("--models", "mystery-7b")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["provider error: no provider for model 'mystery-7b': *[[]tool.promptcheck.providers.*"])

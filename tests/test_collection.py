@@ -35,18 +35,18 @@ evaluators:
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
-def test_items_per_case_and_model(project: pytest.Pytester, workers: list[str]) -> None:
-    project.makefile(".prompt.yml", greeter=GH_PROMPT)
-    result = project.runpytest("--models", "echo,reference", "-rA", *workers)
+def test_items_per_case_and_model(echo_project: pytest.Pytester, workers: list[str]) -> None:
+    echo_project.makefile(".prompt.yml", greeter=GH_PROMPT)
+    result = echo_project.runpytest("--models", "echo,reference", "-rA", *workers)
     # echo answers with the rendered user message, so every string evaluator passes;
     # the reference model has no `output:` in flat testData, so it is skipped with a reason.
     result.assert_outcomes(passed=2, skipped=2)
     result.stdout.fnmatch_lines(["PASSED greeter.prompt.yml::ada[[]echo[]]", "SKIPPED * no reference answer*"])
 
 
-def test_collect_only_shows_stable_ids(project: pytest.Pytester) -> None:
-    project.makefile(".prompt.yaml", arch=SEED_STYLE)
-    result = project.runpytest("--collect-only", "-q", "--models", "openai:gpt-4o,echo")
+def test_collect_only_shows_stable_ids(echo_project: pytest.Pytester) -> None:
+    echo_project.makefile(".prompt.yaml", arch=SEED_STYLE)
+    result = echo_project.runpytest("--collect-only", "-q", "--models", "openai:gpt-4o,echo")
     result.stdout.fnmatch_lines(
         [
             "arch.prompt.yaml::ten-million-users[[]openai:gpt-4o[]]",
@@ -74,35 +74,35 @@ def test_pyproject_models_and_globs(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["custom.llm.yaml::tiny[[]echo[]]", "*2 tests collected*"])
 
 
-def test_every_yaml_under_prompts_dir_is_collected(project: pytest.Pytester) -> None:
-    project.mkdir("prompts")
-    (project.path / "prompts" / "plain.yaml").write_text(SEED_STYLE)
-    (project.path / "notes.yaml").write_text("just: data\n")
-    result = project.runpytest("--collect-only", "-q")
+def test_every_yaml_under_prompts_dir_is_collected(echo_project: pytest.Pytester) -> None:
+    echo_project.mkdir("prompts")
+    (echo_project.path / "prompts" / "plain.yaml").write_text(SEED_STYLE)
+    (echo_project.path / "notes.yaml").write_text("just: data\n")
+    result = echo_project.runpytest("--collect-only", "-q")
     result.stdout.fnmatch_lines(["prompts/plain.yaml::tiny[[]echo[]]", "*2 tests collected*"])
 
 
-def test_k_selects_by_case_or_model(project: pytest.Pytester) -> None:
-    project.makefile(".prompt.yaml", arch=SEED_STYLE)
-    by_case = project.runpytest("--models", "echo,reference", "-k", "tiny", "--collect-only", "-q")
+def test_k_selects_by_case_or_model(echo_project: pytest.Pytester) -> None:
+    echo_project.makefile(".prompt.yaml", arch=SEED_STYLE)
+    by_case = echo_project.runpytest("--models", "echo,reference", "-k", "tiny", "--collect-only", "-q")
     by_case.stdout.fnmatch_lines(["*tiny[[]echo[]]", "*tiny[[]reference[]]", "*2/4 tests collected (2 deselected)*"])
-    by_model = project.runpytest("--models", "echo,reference", "-k", "reference", "--collect-only", "-q")
+    by_model = echo_project.runpytest("--models", "echo,reference", "-k", "reference", "--collect-only", "-q")
     by_model.stdout.fnmatch_lines(["*2/4 tests collected (2 deselected)*"])
     assert "[echo]" not in by_model.stdout.str()
 
 
-def test_tags_become_markers(project: pytest.Pytester) -> None:
-    project.makefile(".prompt.yaml", arch=SEED_STYLE)
-    project.makefile(".prompt.yml", greeter=GH_PROMPT)
-    result = project.runpytest("-m", "pub-sub", "--strict-markers", "--collect-only", "-q")
+def test_tags_become_markers(echo_project: pytest.Pytester) -> None:
+    echo_project.makefile(".prompt.yaml", arch=SEED_STYLE)
+    echo_project.makefile(".prompt.yml", greeter=GH_PROMPT)
+    result = echo_project.runpytest("-m", "pub-sub", "--strict-markers", "--collect-only", "-q")
     result.stdout.fnmatch_lines(["*2/4 tests collected (2 deselected)*"])
     assert "greeter" not in result.stdout.str()
 
 
-def test_case_file_adds_cases_and_checks(project: pytest.Pytester) -> None:
-    project.makefile(".prompt.yaml", arch=SEED_STYLE)
-    project.mkdir("cases")
-    (project.path / "cases" / "extra.yaml").write_text(
+def test_case_file_adds_cases_and_checks(echo_project: pytest.Pytester) -> None:
+    echo_project.makefile(".prompt.yaml", arch=SEED_STYLE)
+    echo_project.mkdir("cases")
+    (echo_project.path / "cases" / "extra.yaml").write_text(
         """\
 prompt: Architect
 checks:
@@ -113,15 +113,15 @@ cases:
     expected: billion
 """
     )
-    (project.path / "cases" / "arch.yaml").write_text("- id: by-stem\n  inputs: {scale: polling fans}\n")
-    result = project.runpytest("-v")
+    (echo_project.path / "cases" / "arch.yaml").write_text("- id: by-stem\n  inputs: {scale: polling fans}\n")
+    result = echo_project.runpytest("-v")
     result.assert_outcomes(passed=3, failed=1)
     result.stdout.fnmatch_lines(["*by-stem[[]echo[]] FAILED*", "*from-case-file[[]echo[]] PASSED*"])
     result.stdout.fnmatch_lines(["*not-icontains: polling — found 'polling'*(forbidden by not-icontains)*"])
 
 
-def test_derived_ids_that_collide_get_a_stable_suffix(project: pytest.Pytester) -> None:
-    project.makefile(
+def test_derived_ids_that_collide_get_a_stable_suffix(echo_project: pytest.Pytester) -> None:
+    echo_project.makefile(
         ".prompt.yml",
         twins="""\
 name: Twins
@@ -131,8 +131,8 @@ testData:
   - {a: same start, b: two}
 """,
     )
-    first = project.runpytest("--collect-only", "-q").stdout.lines
+    first = echo_project.runpytest("--collect-only", "-q").stdout.lines
     ids = sorted(line for line in first if "::" in line)
     assert len(ids) == 2 and ids[0] != ids[1]
     assert all(line.split("::")[1].startswith("same-start-") for line in ids)
-    assert sorted(line for line in project.runpytest("--collect-only", "-q").stdout.lines if "::" in line) == ids
+    assert sorted(line for line in echo_project.runpytest("--collect-only", "-q").stdout.lines if "::" in line) == ids

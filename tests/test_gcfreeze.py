@@ -22,24 +22,24 @@ def pytest_runtest_call(item):
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
-def test_a_prompt_session_runs_frozen_and_leaves_an_outer_session_unfrozen(project: pytest.Pytester, workers: list[str]) -> None:
-    project.makefile(".prompt.yml", greeter=GH_PROMPT)
-    project.makeconftest(PROBE)
+def test_a_prompt_session_runs_frozen_and_leaves_an_outer_session_unfrozen(echo_project: pytest.Pytester, workers: list[str]) -> None:
+    echo_project.makefile(".prompt.yml", greeter=GH_PROMPT)
+    echo_project.makeconftest(PROBE)
     assert gc.get_freeze_count() == 0
 
-    project.runpytest(*workers).assert_outcomes(passed=2)
+    echo_project.runpytest(*workers).assert_outcomes(passed=2)
 
-    assert int((project.path / "frozen-while-running.txt").read_text()) > 1000, "collection's objects were frozen"
+    assert int((echo_project.path / "frozen-while-running.txt").read_text()) > 1000, "collection's objects were frozen"
     assert gc.get_freeze_count() == 0, "this outer session can collect the inner session's cycles again"
 
 
-def test_a_session_without_prompt_files_freezes_nothing(project: pytest.Pytester) -> None:
-    project.makepyfile(test_plain="def test_one():\n    pass\n")
-    project.makeconftest(PROBE)
+def test_a_session_without_prompt_files_freezes_nothing(echo_project: pytest.Pytester) -> None:
+    echo_project.makepyfile(test_plain="def test_one():\n    pass\n")
+    echo_project.makeconftest(PROBE)
 
-    project.runpytest().assert_outcomes(passed=1)
+    echo_project.runpytest().assert_outcomes(passed=1)
 
-    assert (project.path / "frozen-while-running.txt").read_text() == "0"
+    assert (echo_project.path / "frozen-while-running.txt").read_text() == "0"
 
 
 class FakeConfig:

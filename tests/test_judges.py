@@ -166,10 +166,10 @@ evaluators:
 
 
 @pytest.fixture
-def graded(project: pytest.Pytester) -> pytest.Pytester:
-    project.makepyfile(judge_model=JUDGE)
-    project.makefile(".prompt.yml", greeter=GH_PROMPT)
-    return project
+def graded(echo_project: pytest.Pytester) -> pytest.Pytester:
+    echo_project.makepyfile(judge_model=JUDGE)
+    echo_project.makefile(".prompt.yml", greeter=GH_PROMPT)
+    return echo_project
 
 
 def test_judged_items_pass_fail_and_error(graded: pytest.Pytester) -> None:
@@ -191,7 +191,7 @@ def test_without_a_judge_graded_evaluators_skip_clearly(graded: pytest.Pytester)
     result.stdout.fnmatch_lines(["*no judge model; set --judge-model or [[]tool.promptcheck[]] judge*"])
 
 
-def test_judge_calls_record_and_replay_through_cassettes(project: pytest.Pytester) -> None:
+def test_judge_calls_record_and_replay_through_cassettes(echo_project: pytest.Pytester) -> None:
     prompt = """\
 name: Tides
 messages: [{role: user, content: "Why are there tides?"}]
@@ -199,30 +199,30 @@ testData: [{id: tides}]
 evaluators:
   - {name: fluent, uses: github/fluency}
 """
-    project.makefile(".prompt.yml", tides=prompt)
+    echo_project.makefile(".prompt.yml", tides=prompt)
     with FakeLLM(responder=lambda kind, body: "3") as fake:
-        project.makepyprojecttoml(
+        echo_project.makepyprojecttoml(
             '[tool.promptcheck]\nmodels = ["echo"]\njudge = "fakejudge"\n'
             f'[tool.promptcheck.providers.fakejudge]\ntype = "compatible"\nmodel = "judge-1"\nbase_url = "{fake.openai_base_url}"\n'
         )
-        project.runpytest("--record-mode=new").assert_outcomes(passed=1)
+        echo_project.runpytest("--record-mode=new").assert_outcomes(passed=1)
         assert [r.body["temperature"] for r in fake.requests] == [0]
-        project.runpytest().assert_outcomes(passed=1)  # replayed: the judge is not asked again
+        echo_project.runpytest().assert_outcomes(passed=1)  # replayed: the judge is not asked again
         assert len(fake.requests) == 1
 
 
-def test_similar_through_the_openai_embeddings_api(project: pytest.Pytester) -> None:
-    project.makefile(".prompt.yml", sim="""\
+def test_similar_through_the_openai_embeddings_api(echo_project: pytest.Pytester) -> None:
+    echo_project.makefile(".prompt.yml", sim="""\
 name: Sim
 messages: [{role: user, content: "the moon pulls the sea"}]
 testData: [{id: echoed, inputs: {}, checks: [{type: similar, value: "The moon pulls the sea.", threshold: 0.9}]}]
 """)
     with FakeLLM() as fake:
-        project.makepyprojecttoml(
+        echo_project.makepyprojecttoml(
             '[tool.promptcheck]\nmodels = ["echo"]\njudge = "fakejudge"\nembedding_model = "fakejudge"\n'
             f'[tool.promptcheck.providers.fakejudge]\ntype = "compatible"\nmodel = "embed-1"\nbase_url = "{fake.openai_base_url}"\n'
         )
-        project.runpytest("--record-mode=new").assert_outcomes(passed=1)
+        echo_project.runpytest("--record-mode=new").assert_outcomes(passed=1)
         assert {r.path for r in fake.requests} == {"/v1/embeddings"}
 
 

@@ -5,36 +5,17 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from fakellm import FakeLLM, echo_last_user_message
+from fakellm import FakeLLM
 
 from promptcheck.providers.anthropic_provider import AnthropicProvider
 from promptcheck.providers.base import ProviderConfigError, ProviderError, ProviderRequest, Usage
 from promptcheck.providers.openai_provider import OpenAIProvider
 from promptcheck.providers.pricing import cost_for, price_for
-
-KEY_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "GITHUB_TOKEN", "LOCAL_KEY")
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeLLM]:
-    with FakeLLM() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLM]:
-    # Each test starts from a clean server and an environment without real credentials.
-    for name in KEY_VARS:
-        monkeypatch.delenv(name, raising=False)
-    server.clear()
-    server.responder = echo_last_user_message
-    yield server
-    server.clear()
 
 
 def make_request(
@@ -46,16 +27,16 @@ def make_request(
     return ProviderRequest(provider=provider, model=model, label=f"{provider}:{model}", messages=messages, **kwargs)
 
 
-def openai_provider(fake: FakeLLM, **kwargs: Any) -> OpenAIProvider:
+def openai_provider(fake_llm: FakeLLM, **kwargs: Any) -> OpenAIProvider:
     kwargs.setdefault("max_retries", 1)
     kwargs.setdefault("timeout_s", 5.0)
-    return OpenAIProvider(base_url=fake.openai_base_url, api_key="test-openai-key", **kwargs)
+    return OpenAIProvider(base_url=fake_llm.openai_base_url, api_key="test-openai-key", **kwargs)
 
 
-def anthropic_provider(fake: FakeLLM, **kwargs: Any) -> AnthropicProvider:
+def anthropic_provider(fake_llm: FakeLLM, **kwargs: Any) -> AnthropicProvider:
     kwargs.setdefault("max_retries", 1)
     kwargs.setdefault("timeout_s", 5.0)
-    return AnthropicProvider(base_url=fake.anthropic_base_url, api_key="test-anthropic-key", **kwargs)
+    return AnthropicProvider(base_url=fake_llm.anthropic_base_url, api_key="test-anthropic-key", **kwargs)
 
 
 # Both SDK providers, for the tests every provider must pass the same way.
@@ -66,16 +47,16 @@ PROVIDERS: dict[str, tuple[Callable[..., Any], str, str]] = {
 
 
 @pytest.fixture(params=sorted(PROVIDERS))
-def each(request: pytest.FixtureRequest, fake: FakeLLM) -> tuple[Callable[..., Any], ProviderRequest]:
+def each(request: pytest.FixtureRequest, fake_llm: FakeLLM) -> tuple[Callable[..., Any], ProviderRequest]:
     make, provider, model = PROVIDERS[request.param]
-    return (lambda **kw: make(fake, **kw)), make_request(provider, model)
+    return (lambda **kw: make(fake_llm, **kw)), make_request(provider, model)
 
 
 # -- OpenAI ----------------------------------------------------------------------------------
 
 
-def test_openai_answers_with_text_usage_latency_cost_and_meta(fake: FakeLLM) -> None:
-    response = openai_provider(fake).complete(make_request(messages=(("system", "be brief"), ("user", "hi you"))))
+def test_openai_answers_with_text_usage_latency_cost_and_meta(fake_llm: FakeLLM) -> None:
+    response = openai_provider(fake_llm).complete(make_request(messages=(("system", "be brief"), ("user", "hi you"))))
 
     assert response.text == "hi you"
     assert response.usage == Usage(input_tokens=4, output_tokens=2)
@@ -85,13 +66,13 @@ def test_openai_answers_with_text_usage_latency_cost_and_meta(fake: FakeLLM) -> 
     assert response.raw_meta["finish_reason"] == "stop"
     assert response.raw_meta["id"].startswith("chatcmpl-")
     assert response.replayed is False
-    sent = fake.requests[-1]
+    sent = fake_llm.requests[-1]
     assert sent.path == "/v1/chat/completions"
     assert sent.headers["authorization"] == "Bearer test-openai-key"
     assert sent.body["messages"] == [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi you"}]
 
 
-def test_openai_maps_parameters_and_passes_response_format(fake: FakeLLM) -> None:
+def test_openai_maps_parameters_and_passes_response_format(fake_llm: FakeLLM) -> None:
     schema = {"type": "json_schema", "json_schema": {"name": "answer", "schema": {"type": "object"}}}
     params = {
         "temperature": 0.2,
@@ -103,9 +84,9 @@ def test_openai_maps_parameters_and_passes_response_format(fake: FakeLLM) -> Non
         "frequency_penalty": 0.3,
         "not_an_api_param": "dropped",
     }
-    openai_provider(fake).complete(make_request(params=params, response_format=schema))
+    openai_provider(fake_llm).complete(make_request(params=params, response_format=schema))
 
-    body = fake.requests[-1].body
+    body = fake_llm.requests[-1].body
     assert {k: body[k] for k in body if k not in ("messages", "model")} == {
         "temperature": 0.2,
         "max_tokens": 50,
@@ -118,65 +99,65 @@ def test_openai_maps_parameters_and_passes_response_format(fake: FakeLLM) -> Non
     }
 
 
-def test_openai_max_completion_tokens_keeps_its_own_name(fake: FakeLLM) -> None:
-    openai_provider(fake).complete(make_request(model="o4-mini", params={"maxCompletionTokens": 99}))
+def test_openai_max_completion_tokens_keeps_its_own_name(fake_llm: FakeLLM) -> None:
+    openai_provider(fake_llm).complete(make_request(model="o4-mini", params={"maxCompletionTokens": 99}))
 
-    body = fake.requests[-1].body
+    body = fake_llm.requests[-1].body
     assert body["max_completion_tokens"] == 99
     assert "max_tokens" not in body
 
 
-def test_openai_reads_key_and_base_url_from_environment(fake: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_openai_reads_key_and_base_url_from_environment(fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "env-openai-key")
-    monkeypatch.setenv("OPENAI_BASE_URL", fake.openai_base_url)
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_llm.openai_base_url)
 
     assert OpenAIProvider.openai(max_retries=0).complete(make_request()).text == "hello there"
-    assert fake.requests[-1].headers["authorization"] == "Bearer env-openai-key"
+    assert fake_llm.requests[-1].headers["authorization"] == "Bearer env-openai-key"
 
 
 def test_github_models_sends_publisher_model_name_to_the_inference_path(
-    fake: FakeLLM, monkeypatch: pytest.MonkeyPatch
+    fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", "env-github-token")
-    provider = OpenAIProvider.github(base_url=fake.github_base_url, max_retries=0)
+    provider = OpenAIProvider.github(base_url=fake_llm.github_base_url, max_retries=0)
 
     response = provider.complete(make_request("github", "openai/gpt-4o-mini"))
 
-    sent = fake.requests[-1]
+    sent = fake_llm.requests[-1]
     assert sent.path == "/inference/chat/completions"
     assert sent.body["model"] == "openai/gpt-4o-mini"
     assert sent.headers["authorization"] == "Bearer env-github-token"
     assert response.cost is not None  # priced as gpt-4o-mini
 
 
-def test_github_tolerates_the_full_label_as_model_name(fake: FakeLLM) -> None:
-    provider = OpenAIProvider.github(base_url=fake.github_base_url, api_key="t", max_retries=0)
+def test_github_tolerates_the_full_label_as_model_name(fake_llm: FakeLLM) -> None:
+    provider = OpenAIProvider.github(base_url=fake_llm.github_base_url, api_key="t", max_retries=0)
     provider.complete(make_request("github", "github:meta/llama-3.3-70b-instruct"))
-    assert fake.requests[-1].body["model"] == "meta/llama-3.3-70b-instruct"
+    assert fake_llm.requests[-1].body["model"] == "meta/llama-3.3-70b-instruct"
 
 
 def test_compatible_server_needs_no_key_and_never_gets_the_openai_key(
-    fake: FakeLLM, monkeypatch: pytest.MonkeyPatch
+    fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-must-not-leak-to-local-servers")
-    provider = OpenAIProvider.compatible("ollama", fake.openai_base_url, api_key_env="LOCAL_KEY", max_retries=0)
+    provider = OpenAIProvider.compatible("ollama", fake_llm.openai_base_url, api_key_env="LOCAL_KEY", max_retries=0)
 
     assert provider.complete(make_request("compatible", "llama3.2")).text == "hello there"
-    assert "sk-must-not-leak" not in fake.requests[-1].headers.get("authorization", "")
+    assert "sk-must-not-leak" not in fake_llm.requests[-1].headers.get("authorization", "")
 
     monkeypatch.setenv("LOCAL_KEY", "local-secret")
-    OpenAIProvider.compatible("vllm", fake.openai_base_url, api_key_env="LOCAL_KEY").complete(make_request())
-    assert fake.requests[-1].headers["authorization"] == "Bearer local-secret"
+    OpenAIProvider.compatible("vllm", fake_llm.openai_base_url, api_key_env="LOCAL_KEY").complete(make_request())
+    assert fake_llm.requests[-1].headers["authorization"] == "Bearer local-secret"
 
 
 # -- Anthropic -------------------------------------------------------------------------------
 
 
-def test_anthropic_moves_system_messages_and_defaults_max_tokens(fake: FakeLLM) -> None:
+def test_anthropic_moves_system_messages_and_defaults_max_tokens(fake_llm: FakeLLM) -> None:
     messages = (("system", "rule one"), ("system", "rule two"), ("user", "question"))
-    response = anthropic_provider(fake).complete(make_request("anthropic", "claude-sonnet-4-20250514", messages))
+    response = anthropic_provider(fake_llm).complete(make_request("anthropic", "claude-sonnet-4-20250514", messages))
 
-    sent = fake.requests[-1]
+    sent = fake_llm.requests[-1]
     assert sent.path == "/v1/messages"
     assert sent.body["system"] == "rule one\n\nrule two"
     assert sent.body["messages"] == [{"role": "user", "content": "question"}]
@@ -187,14 +168,14 @@ def test_anthropic_moves_system_messages_and_defaults_max_tokens(fake: FakeLLM) 
     assert response.cost == pytest.approx((5 * 3.0 + 1 * 15.0) / 1e6)  # 5 words in, 1 out
 
 
-def test_anthropic_maps_parameters(fake: FakeLLM) -> None:
+def test_anthropic_maps_parameters(fake_llm: FakeLLM) -> None:
     schema = {"type": "json_schema", "json_schema": {"name": "a", "schema": {"type": "object"}}}
     params = {"maxTokens": 64, "temperature": 0, "topP": 0.5, "stop": "STOP", "seed": 1}
-    anthropic_provider(fake).complete(
+    anthropic_provider(fake_llm).complete(
         make_request("anthropic", "claude-3-5-haiku-latest", params=params, response_format=schema)
     )
 
-    body = fake.requests[-1].body
+    body = fake_llm.requests[-1].body
     assert body["max_tokens"] == 64
     assert body["temperature"] == 0
     assert body["top_p"] == 0.5
@@ -203,9 +184,9 @@ def test_anthropic_maps_parameters(fake: FakeLLM) -> None:
     assert "seed" not in body and "stop" not in body
 
 
-def test_anthropic_joins_text_blocks(fake: FakeLLM) -> None:
-    fake.responder = lambda kind, body: ["Hello, ", "world", "!"]
-    response = anthropic_provider(fake).complete(make_request("anthropic", "claude-3-5-haiku"))
+def test_anthropic_joins_text_blocks(fake_llm: FakeLLM) -> None:
+    fake_llm.responder = lambda kind, body: ["Hello, ", "world", "!"]
+    response = anthropic_provider(fake_llm).complete(make_request("anthropic", "claude-3-5-haiku"))
     assert response.text == "Hello, world!"
     assert response.usage.output_tokens == 3
 
@@ -223,25 +204,25 @@ def test_anthropic_joins_text_blocks(fake: FakeLLM) -> None:
     ],
 )
 def test_missing_key_is_a_config_error_naming_the_variable(
-    fake: FakeLLM, make: Callable[[str], Any], variable: str
+    fake_llm: FakeLLM, make: Callable[[str], Any], variable: str
 ) -> None:
     with pytest.raises(ProviderConfigError, match=f"set the {variable} environment variable"):
-        make(fake.url)
-    assert fake.requests == []
+        make(fake_llm.url)
+    assert fake_llm.requests == []
 
 
 # -- faults ----------------------------------------------------------------------------------
 
 
 def test_rate_limit_is_retried_after_retry_after(
-    each: tuple[Callable[..., Any], ProviderRequest], fake: FakeLLM
+    each: tuple[Callable[..., Any], ProviderRequest], fake_llm: FakeLLM
 ) -> None:
     make, req = each
-    fake.script(["429:1", "ok"])
+    fake_llm.script(["429:1", "ok"])
 
     response = make().complete(req)
 
-    first, second = fake.requests
+    first, second = fake_llm.requests
     assert response.text == "hello there"
     assert (first.fault, second.fault) == ("429:1", "ok")
     # The SDK's own backoff would wait < 0.5 s; waiting ~1 s means retry-after was honoured.
@@ -249,14 +230,14 @@ def test_rate_limit_is_retried_after_retry_after(
     assert second.headers["x-stainless-retry-count"] == "1"
 
 
-def test_server_error_retried_then_reported(each: tuple[Callable[..., Any], ProviderRequest], fake: FakeLLM) -> None:
+def test_server_error_retried_then_reported(each: tuple[Callable[..., Any], ProviderRequest], fake_llm: FakeLLM) -> None:
     make, req = each
-    fake.script(["500", "500"])
+    fake_llm.script(["500", "500"])
 
     with pytest.raises(ProviderError) as caught:
         make(max_retries=1).complete(req)
 
-    assert len(fake.requests) == 2
+    assert len(fake_llm.requests) == 2
     message = str(caught.value)
     assert "HTTP 500" in message
     assert "The server had an error processing your request." in message
@@ -272,14 +253,14 @@ def test_server_error_retried_then_reported(each: tuple[Callable[..., Any], Prov
     ids=["400", "401"],
 )
 def test_client_errors_are_reported_without_retrying(
-    each: tuple[Callable[..., Any], ProviderRequest], fake: FakeLLM, fault: str, expected: str
+    each: tuple[Callable[..., Any], ProviderRequest], fake_llm: FakeLLM, fault: str, expected: str
 ) -> None:
     make, req = each
-    fake.script([fault, "ok"])
+    fake_llm.script([fault, "ok"])
     with pytest.raises(ProviderError) as caught:
         make(max_retries=2).complete(req)
     assert str(caught.value).endswith(expected)  # no "gave up after": one attempt only
-    assert len(fake.requests) == 1
+    assert len(fake_llm.requests) == 1
 
 
 def test_unreachable_server_is_a_connection_error() -> None:
@@ -294,30 +275,30 @@ def test_unreachable_server_is_a_connection_error() -> None:
             provider.complete(make_request())
 
 
-def test_server_error_then_success(each: tuple[Callable[..., Any], ProviderRequest], fake: FakeLLM) -> None:
+def test_server_error_then_success(each: tuple[Callable[..., Any], ProviderRequest], fake_llm: FakeLLM) -> None:
     make, req = each
-    fake.script(["500", "ok"])
+    fake_llm.script(["500", "ok"])
     assert make(max_retries=1).complete(req).text == "hello there"
-    assert len(fake.requests) == 2
+    assert len(fake_llm.requests) == 2
 
 
 def test_connection_reset_retried_then_reported(
-    each: tuple[Callable[..., Any], ProviderRequest], fake: FakeLLM
+    each: tuple[Callable[..., Any], ProviderRequest], fake_llm: FakeLLM
 ) -> None:
     make, req = each
-    fake.script(["reset", "reset"])
+    fake_llm.script(["reset", "reset"])
 
     with pytest.raises(ProviderError, match=r"connection failed: .*gave up after 2 attempts"):
         make(max_retries=1).complete(req)
 
-    fake.clear()
-    fake.script(["reset", "ok"])
+    fake_llm.clear()
+    fake_llm.script(["reset", "ok"])
     assert make(max_retries=1).complete(req).text == "hello there"
 
 
-def test_hang_times_out_within_bounded_time(each: tuple[Callable[..., Any], ProviderRequest], fake: FakeLLM) -> None:
+def test_hang_times_out_within_bounded_time(each: tuple[Callable[..., Any], ProviderRequest], fake_llm: FakeLLM) -> None:
     make, req = each
-    fake.script(["hang"])
+    fake_llm.script(["hang"])
     started = time.monotonic()
 
     with pytest.raises(ProviderError, match=r"timed out after 0\.3s"):
@@ -326,39 +307,34 @@ def test_hang_times_out_within_bounded_time(each: tuple[Callable[..., Any], Prov
     assert time.monotonic() - started < 3.0
 
 
-def test_malformed_json_is_a_provider_error(each: tuple[Callable[..., Any], ProviderRequest], fake: FakeLLM) -> None:
+def test_malformed_json_is_a_provider_error(each: tuple[Callable[..., Any], ProviderRequest], fake_llm: FakeLLM) -> None:
     make, req = each
-    fake.script(["badjson"])
+    fake_llm.script(["badjson"])
     with pytest.raises(ProviderError, match="malformed JSON"):
         make().complete(req)
 
 
 @pytest.mark.parametrize("fault", ["wrongshape", "html"], ids=["json-that-is-no-answer", "html-page"])
-def test_a_body_that_is_no_answer_is_a_provider_error(each: tuple[Callable[..., Any], ProviderRequest], fake: FakeLLM, fault: str) -> None:
+def test_a_body_that_is_no_answer_is_a_provider_error(each: tuple[Callable[..., Any], ProviderRequest], fake_llm: FakeLLM, fault: str) -> None:
     make, req = each
-    fake.script([fault])
+    fake_llm.script([fault])
     with pytest.raises(ProviderError, match="the API answer did not have the expected shape"):
         make().complete(req)
 
 
-def test_an_answer_labelled_as_plain_text_is_still_read(each: tuple[Callable[..., Any], ProviderRequest], fake: FakeLLM) -> None:
+def test_an_answer_labelled_as_plain_text_is_still_read(each: tuple[Callable[..., Any], ProviderRequest], fake_llm: FakeLLM) -> None:
     make, req = each
-    fake.script(["textplain"])
+    fake_llm.script(["textplain"])
     assert make().complete(req).text == "hello there"
 
 
-def test_concurrent_slow_calls_overlap(fake: FakeLLM) -> None:
-    fake.delay_s = 0.2
-    provider = openai_provider(fake)
-    try:
-        started = time.monotonic()
-        with ThreadPoolExecutor(16) as pool:
-            texts = list(
-                pool.map(lambda i: provider.complete(make_request(messages=(("user", f"n{i}"),))).text, range(32))
-            )
-        elapsed = time.monotonic() - started
-    finally:
-        fake.delay_s = 0.0
+def test_concurrent_slow_calls_overlap(fake_llm: FakeLLM) -> None:
+    fake_llm.delay_s = 0.2
+    provider = openai_provider(fake_llm)
+    started = time.monotonic()
+    with ThreadPoolExecutor(16) as pool:
+        texts = list(pool.map(lambda i: provider.complete(make_request(messages=(("user", f"n{i}"),))).text, range(32)))
+    elapsed = time.monotonic() - started
     assert texts == [f"n{i}" for i in range(32)]
     assert elapsed < 1.5  # 32 x 0.2 s would take 6.4 s one at a time
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,16 +30,8 @@ def prompt(name: str, n: int) -> str:
     return PROMPT.format(name=name, cases=cases)
 
 
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLM]:
-    with FakeLLM() as server:
-        monkeypatch.setenv("OPENAI_API_KEY", "test-openai-key")
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-anthropic-key")
-        yield server
-
-
-def project_with_cassettes(pytester: pytest.Pytester, fake: FakeLLM) -> pytest.Pytester:
-    pytester.makepyprojecttoml(two_provider_pyproject(fake))
+def project_with_cassettes(pytester: pytest.Pytester, fake_llm: FakeLLM) -> pytest.Pytester:
+    pytester.makepyprojecttoml(two_provider_pyproject(fake_llm))
     pytester.makefile(".prompt.yaml", alpha=prompt("Alpha", 9), beta=prompt("Beta", 7))
     pytester.runpytest("--record-mode", "all", "--no-promptcheck-report").assert_outcomes(passed=20, failed=12)
     return pytester
@@ -54,9 +45,10 @@ def by_key(record: RunRecord) -> dict[str, tuple[str, str | None]]:
     return {item.key: (item.status, item.answer) for item in record.items}
 
 
-def test_merged_shards_equal_the_unsharded_run(pytester: pytest.Pytester, fake: FakeLLM) -> None:
-    project = project_with_cassettes(pytester, fake)
-    calls = len(fake.requests)
+@pytest.mark.usefixtures("fake_api_keys")
+def test_merged_shards_equal_the_unsharded_run(pytester: pytest.Pytester, fake_llm: FakeLLM) -> None:
+    project = project_with_cassettes(pytester, fake_llm)
+    calls = len(fake_llm.requests)
     project.runpytest("--record-mode", "none")
     full = load_run(latest_record(project))
 
@@ -66,7 +58,7 @@ def test_merged_shards_equal_the_unsharded_run(pytester: pytest.Pytester, fake: 
         project.runpytest("--record-mode", "none", "--shard", f"{i}/4", *workers)
         shard_paths.append(latest_record(project))
     shards = [load_run(p) for p in shard_paths]
-    assert len(fake.requests) == calls, "replay must not call the API"
+    assert len(fake_llm.requests) == calls, "replay must not call the API"
     assert all(s.items for s in shards), "32 items should give every one of 4 shards something"
     assert all(s.header.selected_only and s.header.shard and s.header.shard.only_narrowing for s in shards)
 
@@ -80,12 +72,12 @@ def test_merged_shards_equal_the_unsharded_run(pytester: pytest.Pytester, fake: 
     assert merged.header.summary.counts == full.header.summary.counts
 
 
-def test_shard_option_deselects_and_rejects_bad_values(project: pytest.Pytester) -> None:
-    project.makefile(".prompt.yaml", alpha=prompt("Alpha", 8))
-    result = project.runpytest("--shard", "1/2", "--no-promptcheck-report")
+def test_shard_option_deselects_and_rejects_bad_values(echo_project: pytest.Pytester) -> None:
+    echo_project.makefile(".prompt.yaml", alpha=prompt("Alpha", 8))
+    result = echo_project.runpytest("--shard", "1/2", "--no-promptcheck-report")
     ran = sum(result.parseoutcomes().get(k, 0) for k in ("passed", "failed"))
     assert ran + result.parseoutcomes()["deselected"] == 8
-    bad = project.runpytest("--shard", "3/2")
+    bad = echo_project.runpytest("--shard", "3/2")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     bad.stderr.fnmatch_lines(["*--shard wants i/n with 1 <= i <= n*got '3/2'*"])
 

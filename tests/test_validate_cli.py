@@ -39,15 +39,15 @@ ALIAS_BOMB = "".join(
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\n')
     (tmp_path / "prompts").mkdir()
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
 
-def write(project: Path, relpath: str, text: str | bytes) -> Path:
-    path = project / relpath
+def write(project_dir: Path, relpath: str, text: str | bytes) -> Path:
+    path = project_dir / relpath
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(text, bytes):
         path.write_bytes(text)
@@ -62,8 +62,8 @@ def validate(capsys: pytest.CaptureFixture[str], *paths: str) -> tuple[int, list
     return code, out.splitlines(), err
 
 
-def test_clean_file_exits_zero(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(project, "prompts/greeter.prompt.yml", CLEAN)
+def test_clean_file_exits_zero(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(project_dir, "prompts/greeter.prompt.yml", CLEAN)
     assert validate(capsys, "prompts/greeter.prompt.yml") == (0, ["1 file checked: no problems"], "")
 
 
@@ -158,9 +158,9 @@ def test_clean_file_exits_zero(project: Path, capsys: pytest.CaptureFixture[str]
     ],
 )
 def test_one_clear_line_per_problem(
-    project: Path, capsys: pytest.CaptureFixture[str], body: str, expected: str
+    project_dir: Path, capsys: pytest.CaptureFixture[str], body: str, expected: str
 ) -> None:
-    write(project, "p.prompt.yml", body)
+    write(project_dir, "p.prompt.yml", body)
     code, lines, err = validate(capsys, "p.prompt.yml")
     assert (code, err) == (1, "")
     *problems, summary = lines
@@ -169,8 +169,8 @@ def test_one_clear_line_per_problem(
     assert summary.startswith(f"1 file checked: 1 with problems ({count} error")
 
 
-def test_unknown_check_type_lists_the_known_types(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(project, "p.prompt.yml", CLEAN.replace("    string:\n      contains: \"{{name}}\"\n", "    type: regx\n    value: x\n"))
+def test_unknown_check_type_lists_the_known_types(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(project_dir, "p.prompt.yml", CLEAN.replace("    string:\n      contains: \"{{name}}\"\n", "    type: regx\n    value: x\n"))
     code, lines, _ = validate(capsys, "p.prompt.yml")
     known = ", ".join(CheckRegistry.builtin().names())
     assert code == 1
@@ -178,9 +178,9 @@ def test_unknown_check_type_lists_the_known_types(project: Path, capsys: pytest.
     assert "regex" in known.split(", ") and "contains" in known.split(", ")
 
 
-def test_wrong_field_types_are_all_reported(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_wrong_field_types_are_all_reported(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(
-        project,
+        project_dir,
         "p.prompt.yml",
         "name: 5\nmodel: [a, b]\nmodelParameters: {temperature: hot, topP: high}\n"
         "messages:\n  - role: user\n    content: 12\ntestData: {a: 1}\n",
@@ -198,14 +198,14 @@ def test_wrong_field_types_are_all_reported(project: Path, capsys: pytest.Captur
     ]
 
 
-def test_non_utf8_bytes_point_at_the_byte(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(project, "p.prompt.yml", CLEAN.replace("You greet", "Vous saluez les gens, caf\xe9.").encode("latin-1"))
+def test_non_utf8_bytes_point_at_the_byte(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(project_dir, "p.prompt.yml", CLEAN.replace("You greet", "Vous saluez les gens, caf\xe9.").encode("latin-1"))
     code, lines, _ = validate(capsys, "p.prompt.yml")
     assert (code, lines[0]) == (1, "p.prompt.yml:7:39: file is not valid UTF-8 (byte 0xe9 at offset 141); save it as UTF-8")
 
 
-def test_warnings_are_shown_next_to_errors(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(project, "p.prompt.yml", CLEAN.replace("model:", "colour: blue\nmodel:").replace("role: system", "role: robot"))
+def test_warnings_are_shown_next_to_errors(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(project_dir, "p.prompt.yml", CLEAN.replace("model:", "colour: blue\nmodel:").replace("role: system", "role: robot"))
     code, lines, _ = validate(capsys, "p.prompt.yml")
     assert code == 1
     assert lines == [
@@ -215,8 +215,8 @@ def test_warnings_are_shown_next_to_errors(project: Path, capsys: pytest.Capture
     ]
 
 
-def test_warnings_alone_exit_zero(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(project, "p.prompt.yml", "colour: blue\n" + CLEAN)
+def test_warnings_alone_exit_zero(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(project_dir, "p.prompt.yml", "colour: blue\n" + CLEAN)
     assert validate(capsys, "p.prompt.yml") == (
         0,
         ["p.prompt.yml:1:1: warning: ignoring unknown field(s): colour", "1 file checked: 1 with problems (1 warning)"],
@@ -224,11 +224,11 @@ def test_warnings_alone_exit_zero(project: Path, capsys: pytest.CaptureFixture[s
     )
 
 
-def test_several_files_all_reported(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(project, "prompts/a.prompt.yml", "")
-    write(project, "prompts/b.prompt.yml", CLEAN)
-    write(project, "prompts/c.yaml", CLEAN.replace("role: system", "role: robot").replace("{{name}}.", "{{nam}}."))
-    write(project, "prompts/sub/d.yml", "name: d\nmessages: []\n")
+def test_several_files_all_reported(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(project_dir, "prompts/a.prompt.yml", "")
+    write(project_dir, "prompts/b.prompt.yml", CLEAN)
+    write(project_dir, "prompts/c.yaml", CLEAN.replace("role: system", "role: robot").replace("{{name}}.", "{{nam}}."))
+    write(project_dir, "prompts/sub/d.yml", "name: d\nmessages: []\n")
     code, lines, _ = validate(capsys, "prompts")
     assert code == 1
     assert lines == [
@@ -241,19 +241,19 @@ def test_several_files_all_reported(project: Path, capsys: pytest.CaptureFixture
     ]
 
 
-def test_project_root_checks_only_prompt_and_case_files(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(project, "prompts/greeter.prompt.yml", CLEAN)
-    write(project, ".github/prompts/triage.prompt.yml", CLEAN)
-    write(project, ".github/workflows/ci.yml", "on: push\njobs: {}\n")  # not a prompt: skipped
-    write(project, "docker-compose.yaml", "services: {}\n")
-    write(project, "cases/greeter.yaml", "cases:\n  - id: grace\n    inputs: {name: Grace}\n")
-    write(project, ".venv/lib/x.prompt.yml", "")  # never walked
+def test_project_root_checks_only_prompt_and_case_files(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(project_dir, "prompts/greeter.prompt.yml", CLEAN)
+    write(project_dir, ".github/prompts/triage.prompt.yml", CLEAN)
+    write(project_dir, ".github/workflows/ci.yml", "on: push\njobs: {}\n")  # not a prompt: skipped
+    write(project_dir, "docker-compose.yaml", "services: {}\n")
+    write(project_dir, "cases/greeter.yaml", "cases:\n  - id: grace\n    inputs: {name: Grace}\n")
+    write(project_dir, ".venv/lib/x.prompt.yml", "")  # never walked
     assert validate(capsys, ".") == (0, ["3 files checked: no problems"], "")
 
 
-def test_case_file_problems_are_reported_once(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(project, "prompts/greeter.prompt.yml", CLEAN)
-    write(project, "cases/greeter.yaml", "cases:\n  - id: grace\n    inputs: {nom: Grace}\n    checks: [{type: nope}]\n")
+def test_case_file_problems_are_reported_once(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(project_dir, "prompts/greeter.prompt.yml", CLEAN)
+    write(project_dir, "cases/greeter.yaml", "cases:\n  - id: grace\n    inputs: {nom: Grace}\n    checks: [{type: nope}]\n")
     code, lines, _ = validate(capsys, "prompts", "cases")
     known = ", ".join(CheckRegistry.builtin().names())
     assert code == 1
@@ -264,11 +264,11 @@ def test_case_file_problems_are_reported_once(project: Path, capsys: pytest.Capt
     ]
 
 
-def test_case_file_matching_no_prompt_is_a_warning(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(project, "prompts/greeter.prompt.yml", CLEAN)
-    write(project, "cases/greeter.yaml", "cases:\n  - {id: grace, inputs: {name: Grace}}\n")
-    write(project, "cases/greter.yaml", "cases:\n  - {id: hopper, inputs: {name: Grace}}\n")
-    write(project, "cases/named.yaml", "prompt: Greeter Two\ncases:\n  - {id: x, inputs: {name: X}}\n")
+def test_case_file_matching_no_prompt_is_a_warning(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(project_dir, "prompts/greeter.prompt.yml", CLEAN)
+    write(project_dir, "cases/greeter.yaml", "cases:\n  - {id: grace, inputs: {name: Grace}}\n")
+    write(project_dir, "cases/greter.yaml", "cases:\n  - {id: hopper, inputs: {name: Grace}}\n")
+    write(project_dir, "cases/named.yaml", "prompt: Greeter Two\ncases:\n  - {id: x, inputs: {name: X}}\n")
     code, lines, _ = validate(capsys, "prompts")
     assert code == 0
     assert lines == [
@@ -279,18 +279,18 @@ def test_case_file_matching_no_prompt_is_a_warning(project: Path, capsys: pytest
     ]
 
 
-def test_unmatched_case_files_need_their_prompts_validated(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unmatched_case_files_need_their_prompts_validated(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # Only one of two prompts is checked: a case file naming a prompt may be for the other one.
-    write(project, "prompts/greeter.prompt.yml", CLEAN)
-    write(project, "prompts/other.prompt.yml", CLEAN.replace("Greeter", "Other"))
-    write(project, "cases/named.yaml", "prompt: Other\ncases:\n  - {id: x, inputs: {name: X}}\n")
-    write(project, "cases/stray.yaml", "cases:\n  - {id: y, inputs: {name: Y}}\n")
+    write(project_dir, "prompts/greeter.prompt.yml", CLEAN)
+    write(project_dir, "prompts/other.prompt.yml", CLEAN.replace("Greeter", "Other"))
+    write(project_dir, "cases/named.yaml", "prompt: Other\ncases:\n  - {id: x, inputs: {name: X}}\n")
+    write(project_dir, "cases/stray.yaml", "cases:\n  - {id: y, inputs: {name: Y}}\n")
     assert validate(capsys, "prompts/greeter.prompt.yml") == (0, ["1 file checked: no problems"], "")
 
 
-def test_case_file_given_on_its_own(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(project, "prompts/greeter.prompt.yml", CLEAN)
-    write(project, "cases/greeter.yaml", "prompt: Greeter\ncases:\n  - id: a\n    inputs: [1]\n  - id: b\n    colour: red\n")
+def test_case_file_given_on_its_own(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(project_dir, "prompts/greeter.prompt.yml", CLEAN)
+    write(project_dir, "cases/greeter.yaml", "prompt: Greeter\ncases:\n  - id: a\n    inputs: [1]\n  - id: b\n    colour: red\n")
     code, lines, _ = validate(capsys, "cases/greeter.yaml")
     assert code == 1
     assert lines == [
@@ -302,8 +302,8 @@ def test_case_file_given_on_its_own(project: Path, capsys: pytest.CaptureFixture
     ]
 
 
-def test_nonexistent_path_is_a_usage_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(project, "prompts/greeter.prompt.yml", CLEAN)
+def test_nonexistent_path_is_a_usage_error(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(project_dir, "prompts/greeter.prompt.yml", CLEAN)
     code, lines, err = validate(capsys, "prompts", "promts", "missing.prompt.yml")
     assert (code, lines) == (2, [])
     assert err.splitlines() == [
@@ -312,29 +312,29 @@ def test_nonexistent_path_is_a_usage_error(project: Path, capsys: pytest.Capture
     ]
 
 
-def test_non_yaml_file_is_a_usage_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_non_yaml_file_is_a_usage_error(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert validate(capsys, "pyproject.toml") == (
         2, [], "promptcheck validate: not a YAML file (expected .yml or .yaml): 'pyproject.toml'\n"
     )
 
 
-def test_directory_without_yaml_is_a_usage_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_directory_without_yaml_is_a_usage_error(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert validate(capsys, "prompts") == (
         2, [], "promptcheck validate: no prompt or case files (*.yml, *.yaml) found in the given paths\n"
     )
 
 
-def test_bad_settings_are_one_line_and_exit_two(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (project / "pyproject.toml").write_text("[tool.promptcheck]\ncases_dirs = 'cases'\n")
-    write(project, "prompts/greeter.prompt.yml", CLEAN)
+def test_bad_settings_are_one_line_and_exit_two(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project_dir / "pyproject.toml").write_text("[tool.promptcheck]\ncases_dirs = 'cases'\n")
+    write(project_dir, "prompts/greeter.prompt.yml", CLEAN)
     code, lines, err = validate(capsys, "prompts")
     assert (code, lines) == (2, [])
     assert err == "promptcheck: pyproject.toml [tool.promptcheck]: 'cases_dirs' must be list, got str 'cases'\n"
 
 
-def test_project_constraints_are_checked_too(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (project / "pyproject.toml").write_text('[tool.promptcheck]\nconstraints = ["no-intro-txt"]\n')
-    write(project, "prompts/greeter.prompt.yml", CLEAN)
+def test_project_constraints_are_checked_too(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project_dir / "pyproject.toml").write_text('[tool.promptcheck]\nconstraints = ["no-intro-txt"]\n')
+    write(project_dir, "prompts/greeter.prompt.yml", CLEAN)
     code, lines, _ = validate(capsys, "prompts")
     known = ", ".join(CheckRegistry.builtin().names())
     assert code == 1
@@ -346,26 +346,26 @@ def test_project_constraints_are_checked_too(project: Path, capsys: pytest.Captu
 
 
 def test_settings_come_from_the_nearest_pyproject(
-    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    project_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (project / "pyproject.toml").write_text('[tool.promptcheck]\ncases_dirs = ["more_cases"]\n')
-    write(project, "prompts/greeter.prompt.yml", CLEAN)
-    write(project, "more_cases/greeter.yaml", "cases:\n  - {id: x, inputs: {nom: X}}\n")
-    monkeypatch.chdir(project / "prompts")
+    (project_dir / "pyproject.toml").write_text('[tool.promptcheck]\ncases_dirs = ["more_cases"]\n')
+    write(project_dir, "prompts/greeter.prompt.yml", CLEAN)
+    write(project_dir, "more_cases/greeter.yaml", "cases:\n  - {id: x, inputs: {nom: X}}\n")
+    monkeypatch.chdir(project_dir / "prompts")
     code, lines, _ = validate(capsys, "greeter.prompt.yml")
     assert code == 1
     # Paths are shown relative to the project root, as pytest shows them.
     assert lines[0] == "more_cases/greeter.yaml:2:5: case 'x' does not define template variable 'name' (used in message 2, user)"
 
 
-def test_console_script(project: Path) -> None:
+def test_console_script(project_dir: Path) -> None:
     script = Path(sys.executable).with_name("promptcheck")
     command = str(script) if script.exists() else shutil.which("promptcheck")
     if command is None:
         pytest.skip("the promptcheck console script is not installed")
-    write(project, "prompts/good.prompt.yml", CLEAN)
-    write(project, "prompts/bad.prompt.yml", "name: [x\n")
-    done = subprocess.run([command, "validate", "prompts"], capture_output=True, text=True, cwd=project, timeout=60)
+    write(project_dir, "prompts/good.prompt.yml", CLEAN)
+    write(project_dir, "prompts/bad.prompt.yml", "name: [x\n")
+    done = subprocess.run([command, "validate", "prompts"], capture_output=True, text=True, cwd=project_dir, timeout=60)
     assert done.returncode == 1, done.stderr
     assert done.stderr == ""
     assert done.stdout.splitlines() == [
