@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
 from promptcheck.spec import CheckSpec, FormatExtension
 
 if TYPE_CHECKING:
-    from promptcheck.checks.registry import CheckRegistry
     from promptcheck.providers.base import ProviderResponse
 
 # Model-graded checks reach the judge through these; the session supplies them (same pool,
@@ -61,7 +60,13 @@ class CheckContext:
     # The check types of this session. None stands for the built-in registry: this module cannot
     # name it without importing every check module. ``evaluate`` fills it in before any check
     # runs, so a check that looks up another one (a promptfoo transform) always finds it set.
-    registry: CheckRegistry | None = None
+    registry: CheckLookup | None = None
+
+
+class CheckLookup(Protocol):
+    """How a check finds another check type by name (``checks.registry.CheckRegistry`` is one)."""
+
+    def get(self, name: str) -> CheckType: ...
 
 
 CheckFn = Callable[[str, CheckSpec, CheckContext], Verdict]
