@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from promptcheck.usercode import limits
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -39,9 +41,14 @@ class Settings:
     repeat: int = 1
     pass_rate: float = 1.0
     report_dir: str = "reports"
+    keep_runs: int = 50  # stored runs a session keeps (runs/retention.py); 0 keeps every run
     baseline: str | None = None
     max_cost: float | None = None
-    timeout_s: float = 60.0
+    timeout_s: float = 60.0  # per model call, and per call of a `python:` provider
+    # The user's scripts: python/javascript checks, transforms, prompt functions, var loaders,
+    # filters (usercode/limits.py). JavaScript's heap is capped at script_memory_mb.
+    script_timeout_s: float = limits.DEFAULT_TIMEOUT_S
+    script_memory_mb: int = limits.DEFAULT_MEMORY_MB
     max_retries: int = 4
     constraints: list[Any] = field(default_factory=list)
     phrases: dict[str, list[str]] = field(default_factory=dict)
@@ -58,12 +65,17 @@ class Settings:
     def report_path(self) -> Path:
         return (self.rootdir / self.report_dir).resolve()
 
+    @property
+    def script_limits(self) -> limits.ScriptLimits:
+        return limits.ScriptLimits(timeout_s=self.script_timeout_s, memory_mb=self.script_memory_mb)
+
 
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "prompt_globs": (list,), "prompt_dirs": (list,), "cases_dirs": (list,), "promptfoo_configs": (list,),
     "models": (list, str), "model_map": (dict,), "providers": (dict,), "record_mode": (str,),
     "cassette_dir": (str,), "concurrency": (int,), "call_process": (str,), "repeat": (int, str), "pass_rate": (float, int),
-    "report_dir": (str,), "baseline": (str,), "max_cost": (float, int), "timeout_s": (float, int),
+    "report_dir": (str,), "keep_runs": (int,), "baseline": (str,), "max_cost": (float, int), "timeout_s": (float, int),
+    "script_timeout_s": (float, int), "script_memory_mb": (int,),
     "max_retries": (int,), "constraints": (list,), "phrases": (dict,), "prices": (dict,),
     "rate_limits": (dict,), "judge": (str,), "embedding_model": (str,), "alpha": (float, int),
     "repeat_auto": (bool,), "repeat_max": (int,),
@@ -125,6 +137,13 @@ def validate(settings: Settings, source: str) -> None:
         raise ConfigError(f"{source}: repeat must be at least 1, got {settings.repeat}")
     if settings.repeat_max < 1:
         raise ConfigError(f"{source}: repeat_max must be at least 1, got {settings.repeat_max}")
+    if settings.keep_runs < 0:
+        raise ConfigError(f"{source}: keep_runs must be 0 (keep every run) or a number of runs to keep, got {settings.keep_runs}")
+    for name in ("timeout_s", "script_timeout_s"):
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"{source}: {name} must be more than 0 seconds, got {getattr(settings, name)}")
+    if settings.script_memory_mb < 16:
+        raise ConfigError(f"{source}: script_memory_mb must be at least 16, got {settings.script_memory_mb}")
     if not 0.0 < settings.alpha < 1.0:
         raise ConfigError(f"{source}: alpha must be between 0 and 1, got {settings.alpha}")
     if not 0.0 <= settings.pass_rate <= 1.0:

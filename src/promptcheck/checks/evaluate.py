@@ -8,7 +8,8 @@ Rules, in the order they apply to one check:
 
 1. The check runs and returns a positive ``Verdict``; an exception becomes a failed
    result ("check crashed: ...") instead of propagating, except ``CheckError`` (a judge that
-   failed or answered nonsense), which propagates so the item becomes an ERROR.
+   failed or answered nonsense) and ``LimitExceeded`` (the check's code ran too long or built
+   too much), which make the item an ERROR.
 2. ``spec.threshold``, when set, replaces the check's own pass/fail: pass iff
    ``score >= threshold``. It applies to the positive score, before negation.
 3. ``spec.negate`` flips pass/fail and turns the score into ``1 - score``. A crashed or
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from promptcheck.checks.base import CheckContext, CheckError, Verdict
 from promptcheck.checks.registry import CheckRegistry
 from promptcheck.spec import CheckGroup, CheckSpec
+from promptcheck.usercode.limits import LimitExceeded
 
 # Scores are means of floats; without slack 0.1 + 0.2 would miss a 0.3 threshold.
 _EPSILON = 1e-9
@@ -72,6 +74,8 @@ def run_check(spec: CheckSpec, output: str, ctx: CheckContext | None = None) -> 
         verdict = check.run(output, spec, ctx)
     except CheckError:
         raise  # no verdict at all: the item becomes an ERROR
+    except LimitExceeded as exc:  # the check's own code overran: no verdict on the answer either
+        raise CheckError(f"{spec.type} check: {exc}") from None
     except Exception as exc:  # a broken check fails its own case, never the whole run
         return _broken(spec, f"check crashed: {type(exc).__name__}: {exc}")
     return _apply_rules(spec, verdict)

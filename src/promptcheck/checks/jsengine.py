@@ -2,15 +2,22 @@
 package, extra ``promptcheck[js]``). Each evaluation gets a fresh context that is closed
 afterwards: nothing leaks between assertions, and JS has no file, network or ``require``.
 
+Each evaluation runs under ``usercode.limits``: a time limit, and a hard limit on the V8 heap.
+Without the heap limit a loop that allocates grows until V8 aborts the whole process (a
+fatal OOM is a crash in V8, not an exception). Running past either raises ``LimitExceeded``.
+
 Values cross the boundary as JSON text, so results are plain Python data."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from typing import Any
 
+from promptcheck.usercode import limits
+
 JS_MISSING = "install promptcheck[js] to run javascript assertions (pip install 'promptcheck[js]')"
-TIMEOUT_S = 5.0
 
 
 class JSUnavailable(Exception):
@@ -18,7 +25,7 @@ class JSUnavailable(Exception):
 
 
 class JSError(Exception):
-    """The script threw, timed out or returned something JSON cannot carry."""
+    """The script threw or returned something JSON cannot carry."""
 
 
 def available() -> bool:
@@ -29,17 +36,32 @@ def available() -> bool:
     return True
 
 
-def run(program: str) -> Any:
-    """Evaluate ``program`` (an expression whose value is a JSON string) and decode it."""
+def run(program: str, what: str = "JavaScript") -> Any:
+    """Evaluate ``program`` (an expression whose value is a JSON string) and decode it.
+    ``what`` names the code in a ``LimitExceeded`` message."""
     try:
-        from py_mini_racer import MiniRacer
+        from py_mini_racer import JSOOMException, JSPromise, JSTimeoutException, MiniRacer
     except ImportError:
         raise JSUnavailable(JS_MISSING) from None
+    allowed = limits.current()
+    deadline = time.monotonic() + allowed.timeout_s  # one budget for the code and its promise
     context = MiniRacer()
     try:
-        raw = context.eval(program, timeout_sec=TIMEOUT_S)
-        if hasattr(raw, "get") and not isinstance(raw, (str, dict)):  # a Promise: user code may be async
-            raw = raw.get(timeout=TIMEOUT_S)
+        context.set_hard_memory_limit(allowed.memory_bytes)
+        raw = context.eval(program, timeout_sec=allowed.timeout_s)
+        if isinstance(raw, JSPromise):  # user code may be async
+            raw = raw.get(timeout=max(0.001, deadline - time.monotonic()))
+    except JSTimeoutException:
+        # The isolate reports the stopped task after the timeout: let that report arrive while
+        # the context is open, or mini-racer calls back into a closed event loop and warns.
+        with contextlib.suppress(Exception):
+            context.eval("0", timeout_sec=1)
+        raise limits.too_slow(what, allowed.timeout_s) from None
+    except JSOOMException:
+        raise limits.LimitExceeded(
+            f"{what} used more than {allowed.memory_mb} MB of JavaScript memory and was stopped; "
+            "make it build less, or raise [tool.promptcheck] script_memory_mb"
+        ) from None
     except Exception as exc:  # mini-racer's exceptions carry V8's message and a JS stack
         raise JSError(_message(str(exc))) from None
     finally:
@@ -49,8 +71,6 @@ def run(program: str) -> Any:
 
 def _message(text: str) -> str:
     """V8's error without its stack: the last line that is not a stack frame."""
-    if "timeout" in text.lower() or "timed out" in text.lower():
-        return f"timed out after {TIMEOUT_S:g}s"
     lines = [line.strip() for line in text.strip().splitlines() if line.strip() and not line.strip().startswith("at ")]
     return (lines[-1] if lines else text.strip()).removeprefix("JavaScript rejected promise with reason: ")
 
@@ -68,7 +88,7 @@ def regex_search(pattern: str, text: str, flags: str = "") -> tuple[int, int, st
         "(function(){const m = new RegExp(" + literal(pattern) + "," + literal(flags) + ").exec(" + literal(text) + ");"
         "return JSON.stringify(m === null ? null : [m.index, m[0]]);})()"
     )
-    found = run(program)
+    found = run(program, what=f"the regex {literal(pattern)}")
     if found is None:
         return None
     utf16_index, match = found

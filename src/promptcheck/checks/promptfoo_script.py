@@ -2,8 +2,8 @@
 ``output`` and ``context`` (vars, prompt, config), returning a bool, a number or a
 ``{pass, score, reason}`` mapping (promptfoo's GradingResult).
 
-Python runs in-process (it is the user's code, like a conftest). JavaScript runs in V8 via
-``jsengine``; without the JS extra the check fails and says which extra to install."""
+Python runs in the session's worker process, JavaScript in V8 via ``jsengine``, both under
+``usercode.limits``; without the JS extra the check fails and says which extra to install."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 from promptcheck.checks import jsengine, scriptcall
 from promptcheck.checks.base import CheckContext, CheckSet, Verdict, quote
 from promptcheck.spec import CheckSpec
+from promptcheck.usercode.limits import LimitExceeded
 
 CHECKS = CheckSet()
 
@@ -67,13 +68,16 @@ def _need_code(spec: CheckSpec) -> None:
 
 def _run(language: str, output: Any, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     """Both languages: the file or inline code called with (output, context), its result read
-    as promptfoo reads it. The user's code failing is this assertion failing."""
+    as promptfoo reads it. The user's code failing is this assertion failing; its running past
+    a limit is not, as the answer is not what went wrong."""
     name = "Python" if language == "python" else "JavaScript"
     code = str(spec.value)
     base_dir = spec.options.get("base_dir") or ctx.base_dir
     try:
         result = scriptcall.call(code, [output, script_context(spec, ctx)], base_dir=base_dir, inline_language=language)
         return normalize(result, name)
+    except LimitExceeded:
+        raise  # not a verdict on the answer: the item becomes an ERROR (see evaluate.run_check)
     except jsengine.JSUnavailable:
         return Verdict(False, 0.0, jsengine.JS_MISSING)
     except (ScriptError, scriptcall.ScriptError) as exc:

@@ -19,6 +19,7 @@ from typing import Any
 from promptcheck.checks import jsengine, scriptcall
 from promptcheck.checks.base import CheckContext, CheckSet, Verdict
 from promptcheck.spec import CheckGroup, CheckSpec
+from promptcheck.usercode.limits import LimitExceeded
 
 CHECKS = CheckSet()
 TRANSFORM_TYPE = "promptfoo-transform"
@@ -48,6 +49,8 @@ def transform_output(output: Any, transforms: list[str], ctx: CheckContext, base
     for code in transforms:
         try:
             output = scriptcall.call(code, [output, context], base_dir=base_dir, python_default="get_transform")
+        except LimitExceeded:
+            raise  # the item becomes an ERROR (see evaluate.run_check)
         except jsengine.JSUnavailable:
             raise TransformError(jsengine.JS_MISSING) from None
         except (scriptcall.ScriptError, jsengine.JSError) as exc:

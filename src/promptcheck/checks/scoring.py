@@ -5,7 +5,8 @@ and promptfoo's context (``threshold``, ``componentResults``) and returns
 
 The function is ``file://x.py:fn`` or ``file://x.js[:fn]``; it runs through the same
 machinery as script assertions. If it is missing, fails or returns something else, the
-case fails with promptfoo's "Scoring function error: ..." and the reason, as promptfoo does."""
+case fails with promptfoo's "Scoring function error: ..." and the reason, as promptfoo does;
+if it runs past its time limit the item is an ERROR, as for a check."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from typing import Any, Sequence
 
 from promptcheck.checks import jsengine, scriptcall
 from promptcheck.checks.evaluate import GROUP_TYPE, CheckResult, Evaluation
-from promptcheck.checks.base import CheckContext
+from promptcheck.checks.base import CheckContext, CheckError
 from promptcheck.spec import CheckGroup, CheckSpec
+from promptcheck.usercode.limits import LimitExceeded
 
 SCORING_TYPE = "assertScoringFunction"
 
@@ -36,10 +38,12 @@ def rescore(
     try:
         result = scriptcall.call(scoring, [named_scores(pairs), context], base_dir=ctx.base_dir, python_default="")
         passed, score, reason = _grading_result(result)
+    except LimitExceeded as exc:  # no verdict: the item becomes an ERROR, like a check that overran
+        raise CheckError(f"{SCORING_TYPE}: {exc}") from None
     except jsengine.JSUnavailable:
         passed, score, reason = False, 0.0, f"Scoring function error: {jsengine.JS_MISSING}"
     except Exception as exc:  # the user's code failing fails the case, with its message
-        message = str(exc) if isinstance(exc, (scriptcall.ScriptError, jsengine.JSError)) else f"{type(exc).__name__}: {exc}"
+        message = scriptcall.failure_message(exc)
         passed, score, reason = False, 0.0, f"Scoring function error: {message}"
     summary = CheckResult(f"{SCORING_TYPE} ({_short(scoring)})", SCORING_TYPE, False, passed, score, reason, weight=0.0)
     return replace(evaluation, passed=passed, score=score, results=[*evaluation.results, summary])

@@ -3,26 +3,23 @@ code: assertions, output transforms, scoring functions, prompt functions, var lo
 Nunjucks filters.
 
 A reference is ``file://x.py[:fn]`` or ``file://x.js[:fn]`` (also .cjs/.mjs); anything else
-is inline code. Python runs in-process (it is the user's code, like a conftest); JavaScript
-runs in V8 through ``jsengine`` with a CommonJS ``module.exports`` shim and no ``require``.
-Values cross into JS as JSON, so arguments and results are plain data."""
+is inline code. Python runs in the session's worker process (``usercode.pyworker``), where a
+call that overruns ``script_timeout_s`` can be stopped; JavaScript runs in V8 through
+``jsengine`` with a CommonJS ``module.exports`` shim and no ``require``. Arguments and results
+cross either boundary as plain data (pickled for Python, JSON for JS)."""
 
 from __future__ import annotations
 
-import importlib.util
-import textwrap
 from pathlib import Path
-from types import ModuleType
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from promptcheck.checks import jsengine
+from promptcheck.usercode import limits, pyworker
+from promptcheck.usercode.pyfunctions import FileFunction, InlineCode, ScriptError, Target
 
 JS_SUFFIXES = (".js", ".cjs", ".mjs")
 PY_SUFFIXES = (".py",)
-
-
-class ScriptError(Exception):
-    """The code cannot be called or its result has a shape promptfoo would reject too."""
+SCRIPTS_WORKER = "scripts"
 
 
 def is_file_ref(code: Any) -> bool:
@@ -55,7 +52,10 @@ def call(
     inline_language: str = "javascript",
 ) -> Any:
     """Call ``code`` with ``args`` and return its result as plain data. Raises ScriptError
-    (missing file or function), jsengine.JSError/JSUnavailable, or whatever Python code raises."""
+    (missing file or function), jsengine.JSError/JSUnavailable, limits.LimitExceeded (the code
+    ran too long or, in JS, built too much), or, for Python, a ``pyworker.UserCodeError`` named
+    like the exception the code raised."""
+    what = describe(code, inline_language)
     if is_file_ref(code):
         path, name = split_ref(code, base_dir)
         if not path.is_file():
@@ -63,46 +63,35 @@ def call(
         if language_of(code) == "python":
             if not (name or python_default):
                 raise ScriptError(f"name the function to call, e.g. file://{path.name}:my_function")
-            return python_function(path, name or python_default)(*args)
-        return run_javascript(None, args, params, source=path.read_text(encoding="utf-8"), name=name)
+            return run_python(FileFunction(str(path), name or python_default), args, what)
+        return run_javascript(None, args, params, source=path.read_text(encoding="utf-8"), name=name, what=what)
     if inline_language == "python":
-        return inline_python(code, params)(*args)
-    return run_javascript(code, args, params)
+        return run_python(InlineCode(code, tuple(params)), args, what)
+    return run_javascript(code, args, params, what=what)
+
+
+def failure_message(exc: BaseException) -> str:
+    """The user's code failing, in one line: promptcheck's own messages as they are, the
+    exceptions the code raised with their type."""
+    if isinstance(exc, (ScriptError, jsengine.JSError, limits.LimitExceeded)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def describe(code: str, inline_language: str = "javascript") -> str:
+    """How a message names the code: its reference, or the start of the inline code."""
+    if is_file_ref(code):
+        return code.strip()
+    text = " ".join(code.split())
+    return f"{inline_language} code `{text if len(text) <= 60 else text[:57] + '...'}`"
 
 
 # -- python --------------------------------------------------------------------------------------
 
-_MODULES: dict[tuple[str, float], ModuleType] = {}
 
-
-def python_function(path: Path, name: str) -> Callable[..., Any]:
-    """A function (or ``Class.method``) of a Python file, loaded once per file version."""
-    key = (str(path.resolve()), path.stat().st_mtime)
-    module = _MODULES.get(key)
-    if module is None:
-        loader_spec = importlib.util.spec_from_file_location(f"promptcheck_user_{len(_MODULES)}", path)
-        if loader_spec is None or loader_spec.loader is None:
-            raise ScriptError(f"cannot load {path.name}")
-        module = importlib.util.module_from_spec(loader_spec)
-        loader_spec.loader.exec_module(module)
-        _MODULES[key] = module
-    target: Any = module
-    for part in name.split("."):
-        target = getattr(target, part, None)
-        if target is None:
-            raise ScriptError(f"{path.name} has no function '{name}'")
-    if isinstance(target, type):
-        raise ScriptError(f"{path.name}: '{name}' is a class, not a function")
-    return target  # type: ignore[no-any-return]
-
-
-def inline_python(code: str, params: Sequence[str]) -> Callable[..., Any]:
-    # promptfoo: one line is an expression, several lines are a function body.
-    body = code if "\n" in code.strip() else f"return {code.strip()}"
-    source = f"def __promptcheck_inline({', '.join(params)}):\n" + textwrap.indent(textwrap.dedent(body), "    ")
-    namespace: dict[str, Any] = {}
-    exec(compile(source, "<inline python>", "exec"), namespace)  # the user's own code
-    return namespace["__promptcheck_inline"]  # type: ignore[no-any-return]
+def run_python(target: Target, args: Sequence[Any], what: str) -> Any:
+    """In the worker process, so that code that never returns can be stopped."""
+    return pyworker.shared(SCRIPTS_WORKER).call(target, tuple(args), timeout_s=limits.current().timeout_s, what=what)
 
 
 # -- javascript ----------------------------------------------------------------------------------
@@ -137,7 +126,13 @@ def js_source_function(source: str, name: str | None) -> str:
 
 
 def run_javascript(
-    code: str | None, args: Sequence[Any], params: Sequence[str], *, source: str | None = None, name: str | None = None
+    code: str | None,
+    args: Sequence[Any],
+    params: Sequence[str],
+    *,
+    source: str | None = None,
+    name: str | None = None,
+    what: str = "JavaScript",
 ) -> Any:
     if not jsengine.available():
         raise jsengine.JSUnavailable(jsengine.JS_MISSING)
@@ -152,4 +147,4 @@ def run_javascript(
         f"const __r = await __fn({call_args});"
         "return JSON.stringify(__r === undefined ? null : __r); })()"
     )
-    return jsengine.run(program)
+    return jsengine.run(program, what=what)

@@ -1,5 +1,6 @@
 """Template rendering: Jinja2 in a sandbox with StrictUndefined, so a typo in a variable
-name is an error instead of an empty string in the prompt."""
+name is an error instead of an empty string in the prompt, and with bounds on what a template
+may build (``templatelimits``), so a template cannot exhaust memory."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any, Callable, Mapping
 
 import jinja2
 from jinja2 import meta
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-_ENV = ImmutableSandboxedEnvironment(
+from promptcheck.formats.templatelimits import BoundedSandbox, TemplateLimitError, bounded_filter, render_budget
+
+_ENV = BoundedSandbox(
     undefined=jinja2.StrictUndefined,
     autoescape=False,  # prompts are plain text; HTML escaping happens in the report only
     keep_trailing_newline=True,
@@ -29,7 +31,7 @@ def _env_with(filters: Filters) -> jinja2.Environment:
     """The shared environment plus a file's own filters (promptfoo's nunjucksFilters), so one
     config's filters never leak into another's templates."""
     env = _ENV.overlay(cache_size=0)  # compiled templates keep their environment's filters
-    env.filters = {**_ENV.filters, **dict(filters)}
+    env.filters = {**_ENV.filters, **{name: bounded_filter(name, f) for name, f in filters}}
     return env
 
 
@@ -67,7 +69,10 @@ def render(source: str, variables: Mapping[str, Any], filters: Filters = ()) -> 
     if "{" not in source:  # the common case for system prompts: nothing to render
         return source
     try:
-        return _compile(source, filters).render(**variables)
+        with render_budget():
+            return _compile(source, filters).render(**variables)
+    except TemplateLimitError as exc:
+        raise TemplateError(str(exc)) from None
     except jinja2.UndefinedError as exc:
         raise TemplateError(f"undefined template variable: {exc.message}") from None
     except jinja2.exceptions.SecurityError as exc:

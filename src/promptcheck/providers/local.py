@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
 
 from promptcheck.providers.base import (
     ProviderConfigError,
@@ -16,6 +14,9 @@ from promptcheck.providers.base import (
     ProviderResponse,
     Usage,
 )
+from promptcheck.usercode import pyworker
+from promptcheck.usercode.limits import LimitExceeded
+from promptcheck.usercode.pyfunctions import ModuleFunction, ScriptError
 
 
 @dataclass
@@ -46,30 +47,34 @@ class ReferenceProvider:
 
 class PythonProvider:
     """``python:package.module:function`` — the function gets the ProviderRequest and returns
-    a string, or a dict with ``text`` (and optionally ``input_tokens``, ``output_tokens``, ``cost``)."""
+    a string, or a dict with ``text`` (and optionally ``input_tokens``, ``output_tokens``, ``cost``).
 
-    def __init__(self, label: str, rootdir: Path) -> None:
+    It runs in a worker process of its own (usercode.pyworker), on a thread per call as the pool
+    calls it, so a function that never returns costs one item ``timeout_s`` instead of the run."""
+
+    def __init__(self, label: str, rootdir: Path, timeout_s: float) -> None:
         self.label = label
+        self.timeout_s = timeout_s
         target = label.split(":", 1)[1] if ":" in label else ""
         module_name, _, function_name = target.partition(":")
         if not module_name or not function_name:
             raise ProviderConfigError(f"python provider '{label}' must look like python:package.module:function")
         if str(rootdir) not in sys.path:
-            sys.path.insert(0, str(rootdir))  # user modules live next to their prompts
-        try:
-            module = importlib.import_module(module_name)
-        except Exception as exc:
-            raise ProviderConfigError(f"python provider '{label}': cannot import {module_name}: {type(exc).__name__}: {exc}") from None
-        function = getattr(module, function_name, None)
-        if not callable(function):
-            raise ProviderConfigError(f"python provider '{label}': {module_name} has no function {function_name}")
-        self._function: Callable[[ProviderRequest], Any] = function
+            sys.path.insert(0, str(rootdir))  # user modules live next to their prompts; the worker gets our sys.path
+        self._function = ModuleFunction(module_name, function_name)
+        self._worker = pyworker.shared(f"provider {label}")
+        try:  # imported now, so a wrong name is this model's config error before any call
+            self._worker.resolve(self._function, timeout_s=timeout_s, what=f"importing {module_name} for {label}", setting="timeout_s")
+        except (ScriptError, LimitExceeded, pyworker.UserCodeError) as exc:
+            raise ProviderConfigError(f"python provider '{label}': {exc}") from None
 
     def complete(self, request: ProviderRequest) -> ProviderResponse:
         started = time.perf_counter()
         try:
-            result = self._function(request)
-        except Exception as exc:
+            result = self._worker.call(self._function, (request,), timeout_s=self.timeout_s, what=self.label, setting="timeout_s")
+        except (ScriptError, LimitExceeded) as exc:
+            raise ProviderError(str(exc) if isinstance(exc, LimitExceeded) else f"{self.label}: {exc}") from None
+        except pyworker.UserCodeError as exc:
             raise ProviderError(f"{self.label} raised {type(exc).__name__}: {exc}") from None
         latency = time.perf_counter() - started
         if isinstance(result, str):

@@ -70,7 +70,7 @@ def function_builder(ref: str, base: Path, filters: Filters = ()) -> Builder:
         except jsengine.JSUnavailable:
             raise TemplateError(f"prompt function {shown}: {jsengine.JS_MISSING}") from None
         except Exception as exc:  # the user's code: shown, never a traceback
-            message = str(exc) if isinstance(exc, (scriptcall.ScriptError, jsengine.JSError)) else f"{type(exc).__name__}: {exc}"
+            message = scriptcall.failure_message(exc)
             raise TemplateError(f"prompt function {shown} failed: {message}") from None
         if isinstance(result, dict) and "prompt" in result:
             result = result["prompt"]
@@ -104,7 +104,7 @@ class ScriptFilter:
         except jsengine.JSUnavailable:
             raise TemplateError(f"filter '{self.name}': {jsengine.JS_MISSING}") from None
         except Exception as exc:
-            message = str(exc) if isinstance(exc, (scriptcall.ScriptError, jsengine.JSError)) else f"{type(exc).__name__}: {exc}"
+            message = scriptcall.failure_message(exc)
             raise TemplateError(f"filter '{self.name}' ({self.ref.removeprefix('file://')}) failed: {message}") from None
 
 

@@ -46,7 +46,7 @@ def _compute(var: ScriptVar, prompt: str, others: dict[str, Any], problems: Prob
         problems.error(f"var '{var.name}' ({shown}): {jsengine.JS_MISSING}", at)
         return ""
     except Exception as exc:  # the user's code: its message, never a traceback
-        message = str(exc) if isinstance(exc, (scriptcall.ScriptError, jsengine.JSError)) else f"{type(exc).__name__}: {exc}"
+        message = scriptcall.failure_message(exc)
         problems.error(f"var '{var.name}' ({shown}) failed: {message}", at)
         return ""
     if isinstance(result, dict) and result.get("error"):
