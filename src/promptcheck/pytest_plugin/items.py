@@ -42,7 +42,7 @@ class PromptFile(pytest.File):
         for warning in warnings:
             self.warn(pytest.PytestConfigWarning(f"promptcheck: {warning}"))
         for plan in plans:
-            yield PromptItem.from_parent(self, name=plan.name, plan=plan, runner=self.runner)
+            yield PromptItem.from_parent(self, name=plan.name, nodeid=item_nodeid(self, plan.name), plan=plan, runner=self.runner)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, SpecCollectError):
@@ -88,6 +88,20 @@ class PromptItem(pytest.Item):
     def reportinfo(self) -> tuple[Path, int | None, str]:
         line = self.plan.case.location.line if self.plan.case.location else None
         return self.path, (line - 1 if line else None), f"{self.plan.case_id} [{self.plan.target.label}]"
+
+
+def item_nodeid(parent: pytest.Collector, name: str) -> str:
+    """The item's node id as text: ``<file>::<case>[<model>]``, what pytest builds itself from ``name``.
+
+    Why pass it at all: pytest 9.2 keeps a structured id per node and, left to itself, makes ours
+    one name segment ``bob[echo]``, while every id it reads back as text (the --lf/--ff/--nf/--sw
+    cache, node ids on the command line, xdist reports) parses to name ``bob``, params ``echo``; the
+    two never compare equal, so --lf found none of its failures (pytest-dev/pytest#15045). Text is
+    parsed by the same rule as everything it is compared with, whatever a case id contains (``[``,
+    ``::``); older pytest stores it as it is. pytest's own Function builds
+    ``child(name).with_params(id)`` instead, but Node.id is private API, and that id would still
+    differ from the parsed text for a case id with a ``[`` in it."""
+    return f"{parent.nodeid}::{name}"
 
 
 def register_marker(config: pytest.Config, name: str) -> str:
