@@ -23,6 +23,7 @@ import msgspec
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
+from promptcheck.runs.baseline import of_run  # noqa: E402
 from promptcheck.runs.compare import compare  # noqa: E402
 from promptcheck.runs.record import ItemResult, RunHeader, RunRecord, Sample  # noqa: E402
 from promptcheck.runs.stats import fisher_exact, next_sample_size  # noqa: E402
@@ -64,7 +65,7 @@ def significant_rate(
     for i in range(simulations):
         before.append(_item(f"k{i}", [rng.random() < p_before for _ in range(n)]))
         after.append(_item(f"k{i}", [rng.random() < p_after for _ in range(n)]))
-    comparison = compare(_run(BASE_ID, before), _run(CUR_ID, after), alpha=alpha)
+    comparison = compare(of_run(_run(BASE_ID, before), "baseline"), _run(CUR_ID, after), alpha=alpha)
     return len(comparison.with_shift(*shifts)) / simulations
 
 

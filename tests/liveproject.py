@@ -10,6 +10,9 @@ import pytest
 import yaml
 from fakellm import FakeLLM, RecordedRequest, echo_last_user_message
 
+from promptcheck.runs.reading import load_run
+from promptcheck.runs.record import RunRecord
+
 
 def warm_up_sdks() -> None:
     """Load what the SDKs import lazily on a first call; call it before any pytester fixture
@@ -73,6 +76,13 @@ class Project:
     def asked(self) -> list[str]:
         """The user messages the server received, in arrival order."""
         return [echo_last_user_message(r.kind, r.body) for r in self.fake.requests]
+
+
+def run_record(root: Path, result: pytest.RunResult) -> RunRecord:
+    """The record of the run that printed ``result``, in the project at ``root``. Named by the
+    run's own output: "latest" cannot tell apart two runs that started in the same second."""
+    line = next(line for line in result.outlines if line.startswith("run record: "))
+    return load_run(root / line.removeprefix("run record: "))
 
 
 def peak_in_flight(requests: list[RecordedRequest], duration_s: float) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 
+from promptcheck.runs.baseline import Baseline, of_run
 from promptcheck.runs.record import CheckResult, GitInfo, ItemResult, RunHeader, RunRecord, Versions, new_header, summarize
 from promptcheck.runs.store import runs_dir, write_run
 
@@ -87,3 +88,8 @@ def store(report_dir: Path, record: RunRecord) -> Path:
     path = runs_dir(report_dir) / f"{record.run_id}.json"
     write_run(path, record)
     return path
+
+
+def baseline_of(record: RunRecord | None) -> Baseline | None:
+    """A whole run as the baseline, the way `--baseline RUN` takes one."""
+    return of_run(record, f"run {record.run_id}") if record is not None else None

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fakebatch import FakeBatchLLM
 from fakellm import two_provider_pyproject
+from liveproject import run_record
 
 from promptcheck.providers.batch.common import Limits, split
 from promptcheck.providers.batch.runner import BatchResults, run_batches
@@ -146,6 +147,23 @@ def test_a_rejected_key_fails_that_models_items_only(tmp_path: Path, fake_batch_
     ), results.failures
 
 
+def test_new_without_a_key_batches_only_the_missing_answers_and_fails_them(
+    tmp_path: Path, fake_batch_llm: FakeBatchLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reqs = requests("gpt", 3)
+    run(tmp_path, fake_batch_llm, reqs[:2])
+    monkeypatch.delenv("OPENAI_API_KEY")
+    made = factory(tmp_path, fake_batch_llm, run_id="run-2")
+
+    results = run(tmp_path, fake_batch_llm, reqs, made=made, run_id="run-2")
+
+    no_key = "gpt needs an API key: set the OPENAI_API_KEY environment variable."
+    assert results.answered == 0 and results.failures == {("gpt", reqs[2].key()): f"batch not run: {no_key}"}
+    assert fake_batch_llm.creates["openai"] == 1, "no batch without a key"
+    assert made.errors() == {"gpt": no_key}, "the summary's one line for the model"
+    assert [made.call(r).text for r in reqs[:2]] == ["answer 0", "answer 1"], "recorded answers replay without a key"
+
+
 # -- through pytest -------------------------------------------------------------------------------
 
 PROMPT = """\
@@ -171,6 +189,8 @@ def test_batch_option_end_to_end(pytester: pytest.Pytester, fake_batch_llm: Fake
         "provider error: gpt: batch batch_*: This request was expired. (batch_expired)",
     ])
     assert fake_batch_llm.creates == {"openai": 1, "anthropic": 1} and fake_batch_llm.requests == []
+    assert {item.replayed for item in run_record(pytester.path, result).items} == {False}, "batch answers are this run's"
     quiet = pytester.runpytest("--record-mode", "none", "-q")
     quiet.assert_outcomes(passed=4, errors=2)
     assert "promptcheck batch" not in quiet.stdout.str()
+    assert {item.replayed for item in run_record(pytester.path, quiet).items if item.status == "pass"} == {True}

@@ -53,6 +53,19 @@ def test_unused_lists_what_the_last_full_run_did_not_use(recorded: Project, caps
     assert lines[1].endswith(f"  {PROMPT}::linus[local]")
 
 
+def test_a_run_under_xdist_knows_what_its_workers_used(recorded: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    next_second()
+    recorded.run("-n", "2").assert_outcomes(passed=2)
+
+    code, out, err = cli(capsys, "unused")
+
+    # Only the workers read cassettes: without their report the controller's record says that
+    # nothing was used, and prune would delete every entry.
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0].startswith("unused 1 entry in 1 cassette file under cassettes (run ")
+    assert out.splitlines()[1].endswith(f"  {PROMPT}::linus[local]")
+
+
 def test_dry_run_changes_nothing(recorded: Project, capsys: pytest.CaptureFixture[str]) -> None:
     before = recorded.cassette().read_bytes()
 

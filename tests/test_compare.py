@@ -12,7 +12,7 @@ from promptcheck.runs.compare import classify, compare
 from promptcheck.runs.diffs import json_document, word_diff
 from promptcheck.runs.merge import MergeError, merge_runs
 from promptcheck.runs.record import ItemResult, RunRecord, ShardInfo
-from runfactory import check, make_item, make_run
+from runfactory import baseline_of, check, make_item, make_run
 
 BASE_ID, CUR_ID = "20261127T010000Z-aaaaaa", "20261128T010000Z-bbbbbb"
 
@@ -22,46 +22,47 @@ def side(items: list[ItemResult], run_id: str, **meta: object) -> RunRecord:
 
 
 @pytest.mark.parametrize(
-    "before, after, selected_only, expected",
+    "before, after, context, expected",
     [
-        (("pass", "x"), ("fail", "x"), False, "regression"),
-        (("pass", "x"), ("error", None), False, "regression"),
-        (("fail", "x"), ("pass", "x"), False, "fix"),
-        (("error", None), ("pass", "x"), False, "fix"),
-        (("fail", "x"), ("error", None), False, "still_failing"),
-        (("pass", "x"), ("pass", "y"), False, "changed"),
-        (("pass", "x"), ("pass", "x"), False, "unchanged"),
-        (None, ("fail", "x"), False, "new"),
-        (("pass", "x"), None, False, "removed"),
-        (("pass", "x"), None, True, "not_run"),
-        # a skip is "did not run": as if absent on that side
-        (("skip", None), ("fail", "x"), False, "new"),
-        (("pass", "x"), ("skip", None), False, "not_run"),
-        (("skip", None), ("skip", None), False, "unchanged"),
-        (None, ("skip", None), False, "new"),
+        (("pass", "x"), ("fail", "x"), {}, "regression"),
+        (("fail", "x"), ("pass", "x"), {}, "fix"),
+        (("fail", "x"), ("fail", "y"), {}, "still_failing"),
+        (("pass", "x"), ("pass", "y"), {}, "changed"),
+        (("pass", "x"), ("pass", "x"), {}, "unchanged"),
+        # no answer now: not evaluated, whatever the baseline was
+        (("pass", "x"), ("error", None), {}, "not_evaluated"),
+        (("fail", "x"), ("error", None), {}, "not_evaluated"),
+        (None, ("error", None), {}, "not_evaluated"),
+        (None, ("fail", "x"), {}, "new"),
+        (None, ("pass", "x"), {"baseline_note": "not evaluated at git:main: no recorded answer"}, "not_evaluated"),
+        (("pass", "x"), None, {"gone": True}, "removed"),
+        (("pass", "x"), None, {}, "not_run"),  # a narrowed run says nothing of the keys it did not select
+        (("pass", "x"), ("skip", None), {}, "not_run"),
+        (None, ("skip", None), {"seen": True}, "unchanged"),
+        (None, ("skip", None), {}, "new"),
     ],
 )
-def test_classify(before: tuple | None, after: tuple | None, selected_only: bool, expected: str) -> None:
+def test_classify(before: tuple | None, after: tuple | None, context: dict, expected: str) -> None:
     b = make_item("c", before[0], before[1]) if before else None
     a = make_item("c", after[0], after[1]) if after else None
-    assert classify(b, a, selected_only) == expected
+    assert classify(b, a, **{"seen": False, "gone": False, **context}) == expected
 
 
 def test_compare_classifies_every_key_and_orders_regressions_first() -> None:
     baseline = side([make_item("same"), make_item("gone"), make_item("breaks"), make_item("mends", "fail")], BASE_ID)
     current = side([make_item("mends"), make_item("same"), make_item("fresh"), make_item("breaks", "fail")], CUR_ID)
-    result = compare(baseline, current)
+    result = compare(baseline_of(baseline), current)
     assert [(i.key.split("::")[1].split("[")[0], i.category) for i in result.items] == [
         ("breaks", "regression"), ("mends", "fix"), ("fresh", "new"), ("gone", "removed"), ("same", "unchanged"),
     ]
     assert result.counts["regression"] == 1 and result.counts["unchanged"] == 1 and result.has_regressions
     assert [i.key for i in result.regressions] == [baseline.items[2].key]
-    assert result.baseline_id == BASE_ID and result.current_id == CUR_ID
+    assert result.baseline_label == f"run {BASE_ID}" and result.baseline_runs == [BASE_ID] and result.current_id == CUR_ID
 
 
 def test_without_baseline_everything_is_new() -> None:
-    result = compare(None, side([make_item("a"), make_item("b", "fail")], CUR_ID))
-    assert result.counts["new"] == 2 and result.baseline_id is None and not result.has_regressions
+    result = compare(baseline_of(None), side([make_item("a"), make_item("b", "fail")], CUR_ID))
+    assert result.counts["new"] == 2 and result.baseline_label is None and not result.has_regressions
     assert result.models[0].baseline_pass_rate is None and result.models[0].delta is None
 
 
@@ -70,7 +71,7 @@ def test_check_changes_and_deltas() -> None:
                        score=0.9, latency_s=1.0, cost=0.002)
     after = make_item("c", "fail", checks=[check("contains", passed=False), check("regex"), check("regex"), check("added")],
                       score=0.4, latency_s=1.5, cost=None)
-    [ic] = compare(side([before], BASE_ID), side([after], CUR_ID)).items
+    [ic] = compare(baseline_of(side([before], BASE_ID)), side([after], CUR_ID)).items
     assert [(c.name, c.before, c.after) for c in ic.check_changes] == [
         ("contains", "pass", "fail"), ("regex #2", "fail", "pass"), ("added", None, "pass"), ("gone", "pass", None),
     ]
@@ -86,7 +87,7 @@ def test_pass_rate_per_model_and_delta() -> None:
     current = side([make_item("c0", "fail", model=gpt)] + [make_item(f"c{n}", "pass", model=gpt) for n in range(1, 4)]
                    + [make_item("c0", "pass", model=claude), make_item("c1", "pass", model=claude), make_item("c2", "skip", model=claude)],
                    CUR_ID, models=[gpt, claude])
-    stats = {m.model: m for m in compare(baseline, current).models}
+    stats = {m.model: m for m in compare(baseline_of(baseline), current).models}
     assert list(stats) == [gpt, claude]
     assert stats[gpt].pass_rate == 0.75 and stats[gpt].baseline_pass_rate == 1.0 and stats[gpt].delta == pytest.approx(-0.25)
     assert stats[claude].pass_rate == 1.0 and stats[claude].delta == pytest.approx(0.5), "skips are not in the rate"
@@ -96,7 +97,7 @@ def test_pass_rate_per_model_and_delta() -> None:
 def test_a_narrowed_run_is_judged_against_the_same_slice() -> None:
     baseline = side([make_item("a"), make_item("b", "fail"), make_item("c", "fail")], BASE_ID)
     current = side([make_item("a")], CUR_ID, selected_only=True)
-    result = compare(baseline, current)
+    result = compare(baseline_of(baseline), current)
     assert result.counts["not_run"] == 2 and result.counts["removed"] == 0
     assert result.models[0].baseline_pass_rate == 1.0 and result.models[0].delta == 0.0
 
@@ -106,7 +107,7 @@ def test_diffs_are_computed_only_on_demand(monkeypatch: pytest.MonkeyPatch) -> N
         raise AssertionError("diffed eagerly")
 
     monkeypatch.setattr(diffs_module, "word_diff", forbidden)
-    result = compare(side([make_item("a", answer="one two")], BASE_ID), side([make_item("a", answer="one three")], CUR_ID))
+    result = compare(baseline_of(side([make_item("a", answer="one two")], BASE_ID)), side([make_item("a", answer="one three")], CUR_ID))
     monkeypatch.undo()
     [ic] = result.items
     assert ic.category == "changed" and ic.text_diff() == [(0, "one "), (-1, "two"), (1, "three")]
@@ -127,14 +128,14 @@ def test_word_diff_round_trips_and_merges_runs_of_ops() -> None:
 def test_json_answers_get_a_structural_diff() -> None:
     b = make_item("j", answer='{"name": "Ada", "tags": ["a"], "age": 36}')
     a = make_item("j", answer='```json\n{"name": "Ada L.", "tags": ["a", "b"], "age": "36"}\n```')
-    [ic] = compare(side([b], BASE_ID), side([a], CUR_ID)).items
+    [ic] = compare(baseline_of(side([b], BASE_ID)), side([a], CUR_ID)).items
     changes = {(c.path, c.kind): (c.before, c.after) for c in ic.json_diff() or []}
     assert changes == {
         ("root['name']", "changed"): ("Ada", "Ada L."),
         ("root['tags'][1]", "added"): (None, "b"),
         ("root['age']", "type_changed"): (36, "36"),
     }
-    prose = compare(side([make_item("p", answer="{not json")], BASE_ID), side([make_item("p", answer="{}")], CUR_ID))
+    prose = compare(baseline_of(side([make_item("p", answer="{not json")], BASE_ID)), side([make_item("p", answer="{}")], CUR_ID))
     assert prose.items[0].json_diff() is None
 
 
@@ -161,7 +162,7 @@ def test_json_document_reads_answers_as_the_checks_read_json(answer: str | None,
 
 
 def test_scalar_answers_get_no_structural_diff() -> None:
-    [ic] = compare(side([make_item("n", answer="41")], BASE_ID), side([make_item("n", answer="42")], CUR_ID)).items
+    [ic] = compare(baseline_of(side([make_item("n", answer="41")], BASE_ID)), side([make_item("n", answer="42")], CUR_ID)).items
     assert ic.category == "changed" and ic.json_diff() is None and ic.text_diff() == [(-1, "41"), (1, "42")]
 
 
@@ -169,7 +170,7 @@ def test_compare_of_20000_items_is_fast() -> None:
     items = [make_item(f"c{n}", answer=f"answer {n}") for n in range(20_000)]
     changed = [msgspec.structs.replace(i, answer=f"{i.answer}!") if n % 5 == 0 else i for n, i in enumerate(items)]
     started = time.perf_counter()
-    result = compare(side(items, BASE_ID), side(changed, CUR_ID))
+    result = compare(baseline_of(side(items, BASE_ID)), side(changed, CUR_ID))
     assert time.perf_counter() - started < 1.0
     assert result.counts["changed"] == 4000
 

@@ -106,7 +106,9 @@ def test_a_missing_key_is_one_error_per_provider_before_any_call(keyed: Project)
 
     result.assert_outcomes(errors=6)
     summary = result.stdout.str().split("promptcheck ---", 1)[1]
-    assert summary.count("needs an API key") == 2
+    # Once per provider, and once more for the items it left not evaluated (one line per reason).
+    assert summary.count("needs an API key") == 4
+    assert [line.split(" — ")[0] for line in summary.splitlines() if line.startswith("NOT EVALUATED")] == ["NOT EVALUATED 3 items"] * 2
     result.stdout.fnmatch_lines(
         [
             "*promptcheck ---*",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from chromium import dump_dom, needs_chromium
 from promptcheck.report import write_reports
-from runfactory import check, make_item, make_run
+from runfactory import baseline_of, check, make_item, make_run
 
 pytestmark = needs_chromium
 
@@ -38,7 +38,7 @@ def test_untrusted_text_never_runs_in_the_browser(tmp_path: Path) -> None:
         ],
         CUR_ID,
     )
-    report = write_reports(tmp_path, current, baseline, []).path
+    report = write_reports(tmp_path, current, baseline_of(baseline), []).path
     dom = dump_dom(report, "expand=all")
 
     assert "Showing 3 of 3 items." in dom and dom.count("<summary>Rendered prompt") == 3, "the page script did run"
@@ -76,22 +76,21 @@ def test_regressions_view_lists_exactly_the_regressions(tmp_path: Path) -> None:
         CUR_ID,
         models=[gpt, claude],
     )
-    report = write_reports(tmp_path, current, baseline, []).paths[-1]
+    report = write_reports(tmp_path, current, baseline_of(baseline), []).paths[-1]
     assert report.name == "index.html"
 
     shot = tmp_path / "report.png"
     dom = dump_dom(report, "filter=regressions&expand=all", screenshot=shot)
-    assert rows(dom) == [
-        ("regression", f"prompts/greet.prompt.yaml::greets[{claude}]"),
-        ("regression", f"prompts/greet.prompt.yaml::refuses[{gpt}]"),
-    ]
-    assert "Showing 2 of 2 items." in dom
-    assert f'title="prompts/greet.prompt.yaml::greets[{claude}]"' in dom, "a cut-off name has its whole key as tooltip"
+    # The errored item had no answer to judge: not evaluated, not a regression.
+    assert rows(dom) == [("regression", f"prompts/greet.prompt.yaml::refuses[{gpt}]")]
+    assert "Showing 1 of 1 item." in dom
+    assert f'title="prompts/greet.prompt.yaml::refuses[{gpt}]"' in dom, "a cut-off name has its whole key as tooltip"
     assert '<mark>pick a lock</mark>' in dom, "the failed check's span is highlighted"
-    assert "provider said no" in dom, "an error shows the provider's message"
+    assert f"baseline from run {BASE_ID}" in dom, "each item names the run its baseline comes from"
 
     dom = dump_dom(report, "expand=all")
-    assert [c for c, _ in rows(dom)] == ["regression", "regression", "fix", "changed", "unchanged", "unchanged", "unchanged"]
+    assert [c for c, _ in rows(dom)] == ["regression", "fix", "not_evaluated", "changed", "unchanged", "unchanged", "unchanged"]
+    assert "provider said no" in dom, "an error shows the provider's message"
     changed = dom[dom.index('data-category="changed"'):]
     left, right = re.findall(r'<div class="meta">(?:baseline|current)</div><pre>(.*?)</pre>', changed, re.S)[:2]
     assert html.unescape(re.sub(r"</?(del|ins)>", "", left)) == JSON_BEFORE, "the word diff keeps every baseline token"
@@ -104,3 +103,46 @@ def test_regressions_view_lists_exactly_the_regressions(tmp_path: Path) -> None:
         ("root['tags'][1]", "added", "", '"b"'),
     ]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+def header_and_row_widths(table: str) -> tuple[int, set[int]]:
+    """A table's number of column labels, and the numbers of cells its other rows have."""
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)
+    labelled = [r for r in rows if "<th" in r and "<td" not in r]
+    assert len(labelled) == 1, "one row of column labels"
+    return len(re.findall(r"<th[\s>]", labelled[0])), {len(re.findall(r"<t[dh][\s>]", r)) for r in rows if r not in labelled}
+
+
+@needs_chromium
+def test_every_column_is_labelled_and_cost_is_in_dollars(tmp_path: Path) -> None:
+    before, after = '{"summary": "Short.", "n": 1}', '{"summary": "Short!", "n": 2}'
+    baseline = make_run([make_item("summarises", answer=before, cost=0.0123), make_item("cheap", cost=0.00002)], BASE_ID)
+    current = make_run(
+        [make_item("summarises", answer=after, cost=0.015), make_item("cheap", "fail", cost=0.00003), make_item("local", cost=None)],
+        CUR_ID,
+    )
+    report = write_reports(tmp_path, current, baseline_of(baseline), []).latest
+    shot = tmp_path / "report.png"
+    dom = dump_dom(report, "expand=all", screenshot=shot)
+
+    tables = re.findall(r"<table.*?</table>", dom, re.S)
+    assert len(tables) == 3, "per model, prompts × models, and the JSON changes of the changed answer"
+    for table in tables:
+        labels, widths = header_and_row_widths(table)
+        assert widths == {labels}, f"every column has a label: {html.unescape(table)[:300]}"
+    assert re.findall(r"<th>(.*?)</th>", tables[2]) == ["Path", "Change", "Baseline", "Current"]
+
+    # The item list is a grid of rows, with one row of labels over its columns.
+    head = re.search(r'<div class="list-head" id="list-head">(.*?)</div>', dom).group(1)
+    assert re.findall(r"<span[^>]*>(.*?)</span>", head) == ["Change", "Status", "Prompt › case", "Model", "Why", "Score"]
+    sums = re.findall(r'<button class="sum"[^>]*>(.*?)</button>', dom, re.S)
+    assert len(sums) == 3
+    for row in sums:
+        columns = re.findall(r'<span class="(badge[^"]*|name[^"]*|model|why|num)"', row)
+        assert len(columns) == 6, row
+    assert re.search(r'<span class="num">1\.00</span>', dom), "the last column is the score"
+
+    assert "Cost $0.0150 (baseline $0.0123)" in dom
+    costs = re.findall(r"<span>cost ([^<]*)</span>", dom)
+    assert sorted(html.unescape(c) for c in costs) == ["$0.0150 (+$0.0027)", "<$0.0001 (+<$0.0001)", "–"]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -18,11 +18,12 @@ from promptcheck.cli import main
 from promptcheck.report import render_html, render_markdown, terminal_lines, write_reports
 from promptcheck.report.html import script_json
 from promptcheck.report.payload import build_payload
+from promptcheck.report.text import usd
 from promptcheck.runs.compare import compare
 from promptcheck.runs.reading import load_run
 from promptcheck.runs.record import RunRecord
 from promptcheck.runs.store import runs_dir
-from runfactory import check, make_item, make_run, store
+from runfactory import baseline_of, check, make_item, make_run, store
 
 Pair = tuple[RunRecord, RunRecord]
 
@@ -73,7 +74,7 @@ def test_script_json_cannot_close_its_script_element() -> None:
 
 def test_html_embeds_the_data_once_and_escapes_everything(pair: Pair) -> None:
     baseline, current = pair
-    html = render_html(compare(baseline, current), current, baseline, [])
+    html = render_html(compare(baseline_of(baseline), current), current, [])
     assert html.count('id="pc-data"') == 1 and html.count("<script") == 2
     assert "alert(1)" not in html.replace("\\u003cscript\\u003ealert(1)", ""), "hostile text only inside the JSON"
     data = embedded_data(html)
@@ -81,14 +82,14 @@ def test_html_embeds_the_data_once_and_escapes_everything(pair: Pair) -> None:
     assert regression["a"] == HOSTILE and regression["b"] == "The answer.", "both sides, for the page to diff"
     assert "b" not in next(i for i in data["items"] if i["c"] == "unchanged"), "no baseline copy of an equal answer"
     assert data["strings"][regression["ck"][0][4]] == "found <script> | here"
-    assert [i["c"] for i in data["items"]] == ["regression", "fix", "new", "removed", "unchanged"]
+    assert [i["c"] for i in data["items"]] == ["regression", "fix", "not_evaluated", "removed", "unchanged"]
     # The page writes its data block row by row; it must read back as the one object.
-    assert data == build_payload(compare(baseline, current))
+    assert data == build_payload(compare(baseline_of(baseline), current))
 
 
 def test_html_is_offline_and_allows_only_its_own_script(pair: Pair) -> None:
     baseline, current = pair
-    html = render_html(compare(baseline, current), current, baseline, [])
+    html = render_html(compare(baseline_of(baseline), current), current, [])
     assert not re.search(r"""(src|href)\s*=|@import|url\(|https?://""", html), "nothing to fetch"
     script = re.findall(r"<script>(.*?)</script>", html, re.S)[-1]
     digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
@@ -105,25 +106,34 @@ def test_html_header_counts_models_trend_and_matrix(pair: Pair) -> None:
     baseline, current = pair
     older = [make_run([make_item("ok", "fail")], f"2026112{n}T010000Z-00000{n}") for n in range(3, 7)]
     history = [r.header for r in [*older, baseline]]
-    html = render_html(compare(baseline, current), current, baseline, history)
+    html = render_html(compare(baseline_of(baseline), current), current, history)
     assert re.search(r"<b>1</b> regression</li>", html) and re.search(r"<b>1</b> fix</li>", html)
-    assert "50.0%" in html and "75.0%" in html and "-25.0 pts" in html, "pass rate, baseline, delta"
+    # Like with like: the keys this run decided (the error is not evaluated), against their baseline.
+    assert html.count("66.7%") >= 2 and "+0.0 pts" in html, "pass rate, baseline, delta"
     assert html.count("<circle") == 6, "one point per run: 4 older, the baseline and this run"
-    assert 'data-prompt="prompts/greet.prompt.yaml" data-model="openai:gpt-4o">2/4 <b>▼1</b>' in html
+    assert 'data-prompt="prompts/greet.prompt.yaml" data-model="openai:gpt-4o">2/3 <b>▼1</b>' in html
     assert "Regressions <span class=\"n\">1</span>" in html and "Failing <span class=\"n\">2</span>" in html
 
 
 def test_incomplete_and_narrowed_runs_say_so(pair: Pair) -> None:
     baseline, current = pair
     current = RunRecord(msgspec.structs.replace(current.header, complete=False, selected_only=True), current.items)
-    html = render_html(compare(baseline, current), current, baseline, [])
+    html = render_html(compare(baseline_of(baseline), current), current, [])
     assert "This run did not finish" in html and "listed as “not run”" in html
-    assert "No baseline run" in render_html(compare(None, current), current, None, [])
+    assert "No baseline run" in render_html(compare(baseline_of(None), current), current, [])
+
+
+def test_cost_is_in_dollars_with_four_decimals(pair: Pair) -> None:
+    assert [usd(x) for x in (0.0123, 1.5, 0.0, 0.00003, None)] == ["$0.0123", "$1.5000", "$0.0000", "<$0.0001", "–"]
+    assert [usd(x, signed=True) for x in (0.0027, -0.0027, 0.0)] == ["+$0.0027", "-$0.0027", "+$0.0000"]
+    baseline, current = pair
+    html = render_html(compare(baseline_of(baseline), current), current, [])
+    assert re.search(r"Cost \$0\.00\d\d \(baseline \$0\.00\d\d\)", html)
 
 
 def test_write_reports_writes_run_and_index_atomically(report_dir: Path, pair: Pair) -> None:
     baseline, current = pair
-    written = write_reports(report_dir, current, baseline)
+    written = write_reports(report_dir, current, baseline_of(baseline))
     assert written.paths == (report_dir / f"{CUR_ID}.html", report_dir / "index.html")
     assert written.path.read_text(encoding="utf-8") == (report_dir / "index.html").read_text(encoding="utf-8")
     assert not list(report_dir.glob(".*.tmp")), "no temp files left behind"
@@ -135,11 +145,11 @@ def test_write_reports_writes_run_and_index_atomically(report_dir: Path, pair: P
 
 def test_markdown_escapes_untrusted_text(pair: Pair) -> None:
     baseline, current = pair
-    text = render_markdown(compare(baseline, current), "reports/index.html")
+    text = render_markdown(compare(baseline_of(baseline), current), "reports/index.html")
     assert text.startswith("### promptcheck: 1 regression\n")
-    assert "| openai:gpt\\-4o |" not in text and "| openai:gpt-4o | 50.0% | -25.0 pts | 2 | 1 | 1 | 0 |" in text
+    assert "| openai:gpt\\-4o |" not in text and "| openai:gpt-4o | 66.7% | +0.0 pts | 2 | 1 | 1 | 0 |" in text
     assert "found \\<script\\> \\| here" in text and "<script>" not in text
-    assert "#### Regressions (1)" in text and "#### Fixes (1)" in text and "#### New (1)" in text
+    assert "#### Regressions (1)" in text and "#### Fixes (1)" in text and "#### Not evaluated (no answer to judge) (1)" in text
     assert text.rstrip().endswith("Full report: `reports/index.html`")
 
 
@@ -147,7 +157,7 @@ def test_terminal_diff_lines_elide_unchanged_text_and_show_json_changes() -> Non
     filler = "word " * 30
     baseline = make_run([make_item("t", answer=f"{filler}old {filler}"), make_item("j", answer='{"a": 1}')], BASE_ID)
     current = make_run([make_item("t", "fail", answer=f"{filler}new {filler}"), make_item("j", "fail", answer='{"a": 2, "b": null}')], CUR_ID)
-    lines = terminal_lines(compare(baseline, current), None, diffs=True)
+    lines = terminal_lines(compare(baseline_of(baseline), current), None, diffs=True)
     assert "    answer: …" + "word " * 8 + "[-old-]{+new+}" + " word" * 8 + "…" in lines
     assert "    json: root['a'] changed: 1 → 2" in lines and "    json: root['b'] added: None → None" in lines
 
@@ -157,10 +167,10 @@ def test_terminal_lines_cap_and_sanitise() -> None:
     current = make_run(
         [make_item(f"c{n:02}", "fail", checks=[check("regex", False, "no match\x1b[31m\nred")]) for n in range(15)], CUR_ID
     )
-    lines = terminal_lines(compare(baseline, current), Path("reports/index.html"), limit=3)
-    assert lines[0] == f"promptcheck: 15 items, 15 regressions (vs {BASE_ID})"
+    lines = terminal_lines(compare(baseline_of(baseline), current), Path("reports/index.html"), limit=3)
+    assert lines[0] == f"promptcheck: 15 items, 15 regressions (vs run {BASE_ID})"
     assert lines[1] == "  pass rate: openai:gpt-4o 0.0% (-100.0 pts)"
-    assert lines[2] == "REGRESSION prompts/greet.prompt.yaml::c00[openai:gpt-4o] — regex: no match [31m red"
+    assert lines[2] == f"REGRESSION prompts/greet.prompt.yaml::c00[openai:gpt-4o] (baseline: {BASE_ID}) — regex: no match [31m red"
     assert lines[5:] == ["… and 12 more regressions", "report: reports/index.html"]
     assert not any("\x1b" in line for line in lines)
 
@@ -190,13 +200,16 @@ def test_runs_lists_stored_runs(report_dir: Path, capsys: pytest.CaptureFixture[
 def test_report_command(report_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "report", "--report-dir", str(report_dir))
     assert code == 0 and (report_dir / "index.html").exists() and (report_dir / f"{CUR_ID}.html").exists()
-    assert out.splitlines()[0] == f"promptcheck: 5 items, 1 regression, 1 fix, 1 new, 1 removed (vs {BASE_ID})"
-    assert out.splitlines()[-1] == f"report: {report_dir / (CUR_ID + '.html')}"
+    assert out.splitlines()[0] == (
+        f"promptcheck: 5 items, 1 regression, 1 fix, 1 not evaluated, 1 removed (vs each key's latest outcome, from {BASE_ID})"
+    )
+    assert out.splitlines()[-1] == f"report: {report_dir / 'index.html'}", "the file that always has the latest run's report"
 
     (report_dir / "index.html").write_text("latest", encoding="utf-8")
     code, out, _ = run_cli(capsys, "report", "--run", BASE_ID, "--report-dir", str(report_dir))
     assert code == 0 and "no baseline" in out and (report_dir / f"{BASE_ID}.html").exists()
     assert (report_dir / "index.html").read_text(encoding="utf-8") == "latest", "index.html stays the latest run's"
+    assert out.splitlines()[-1] == f"report: {report_dir / (BASE_ID + '.html')}", "an older run's report is its own file"
 
     code, _, err = run_cli(capsys, "report", "--report-dir", str(tmp_path / "empty"))
     assert code == 2 and err == f"promptcheck report: error: {tmp_path / 'empty' / 'runs'}: no runs stored yet\n"
@@ -211,11 +224,11 @@ def test_diff_command_exit_codes_and_formats(report_dir: Path, capsys: pytest.Ca
     code, out, _ = run_cli(capsys, "diff", BASE_ID, CUR_ID, *args)
     assert code == 1 and "REGRESSION prompts/greet.prompt.yaml::breaks[openai:gpt-4o]" in out
     code, out, _ = run_cli(capsys, "diff", CUR_ID, CUR_ID, *args)
-    assert code == 0 and out.startswith(f"promptcheck: 4 items, 2 still failing (vs {CUR_ID})")
+    assert code == 0 and out.startswith(f"promptcheck: 4 items, 1 still failing, 1 not evaluated (vs run {CUR_ID})")
     code, out, _ = run_cli(capsys, "diff", BASE_ID, CUR_ID, "--format", "json", *args)
     summary = json.loads(out)
     assert code == 1 and summary["counts"]["regression"] == 1
-    assert {i["category"] for i in summary["items"]} == {"regression", "fix", "new", "removed"}
+    assert {i["category"] for i in summary["items"]} == {"regression", "fix", "not_evaluated", "removed"}
     code, out, _ = run_cli(capsys, "diff", BASE_ID, CUR_ID, "--diffs", *args)
     assert code == 1 and "\n    answer: [-The answer.-]{+</script><script>alert(1)</script> <!-- & {{ 7*7 }}+}\n" in out
     code, out, _ = run_cli(capsys, "diff", BASE_ID, CUR_ID, "--format", "markdown", *args)
@@ -291,12 +304,12 @@ def test_the_compiled_template_is_cached_and_a_cache_that_cannot_be_written_is_n
     environment = html._environment.__wrapped__()
     monkeypatch.setattr(html, "_environment", lambda: environment)
     baseline, current = pair
-    comparison = compare(baseline, current)
+    comparison = compare(baseline_of(baseline), current)
 
-    first = render_html(comparison, current, baseline)
+    first = render_html(comparison, current)
     [cache_dir] = tmp_path.glob("_jinja2-cache-*")
     assert [p.name.startswith("__promptcheck_") for p in cache_dir.iterdir()] == [True]
 
     shutil.rmtree(cache_dir)  # gone before the next write
     environment.cache.clear()  # compile again, as the next session would
-    assert render_html(comparison, current, baseline) == first
+    assert render_html(comparison, current) == first

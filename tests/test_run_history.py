@@ -47,7 +47,11 @@ def test_each_session_writes_one_complete_record(echo_project: pytest.Pytester, 
     assert [c["passed"] for c in gamma["checks"]] == [False]
     assert gamma["messages"] == [["user", "polling"]] and len(gamma["messages_hash"]) == 16
     assert (echo_project.path / "reports" / "index.html").is_file()
-    result.stdout.fnmatch_lines(["*- promptcheck -*", "promptcheck: 3 items, 3 new (no baseline)", "*run record: reports/runs/*.json"])
+    result.stdout.fnmatch_lines([
+        "*- promptcheck -*", "promptcheck: 3 items, 3 new (no baseline)", "report: reports/index.html", "run record: reports/runs/*.json",
+    ])
+    [run_id] = [p.stem for p in (echo_project.path / "reports" / "runs").glob("*.json")]
+    assert (echo_project.path / "reports" / f"{run_id}.html").is_file(), "each run's report is kept under its id too"
 
 
 def test_second_run_reports_regressions_against_the_first(echo_project: pytest.Pytester) -> None:

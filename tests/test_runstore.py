@@ -13,7 +13,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from promptcheck.runs.reading import list_runs, load_run, read_header, resolve_baseline
+from promptcheck.runs.reading import list_runs, load_run, read_header
 from promptcheck.runs.record import GitInfo, ItemResult, RunHeader, ShardInfo, collect_git, new_header, new_run_id
 from promptcheck.runs.store import RunFileError, RunRecorder, runs_dir
 from runfactory import GIT, VERSIONS, make_item, make_run, store
@@ -257,6 +257,8 @@ def test_load_run_by_id_prefix_and_latest(report_dir: Path) -> None:
     assert load_run("20261127T010000Z-aaaaaa", report_dir).items[0].case_id == "a"
     assert load_run("20261128T01", report_dir).run_id == "20261128T010000Z-bbbbbb"
     assert load_run("latest", report_dir).run_id == "20261128T020000Z-cccccc"
+    assert load_run("previous", report_dir).run_id == "20261128T010000Z-bbbbbb"
+    assert load_run("cccccc", report_dir).run_id == "20261128T020000Z-cccccc", "the suffix the terminal shows"
     with pytest.raises(RunFileError, match="ambiguous"):
         load_run("20261128", report_dir)
     with pytest.raises(RunFileError, match=r"runs/20990101\.json: no such run file"):
@@ -275,29 +277,6 @@ def test_list_runs_orders_by_time_and_reports_unreadable_files(report_dir: Path)
     assert infos[0].header is None and infos[0].error == "corrupt run file: not valid JSON (not UTF-8)"
     assert infos[1].header is None and "not valid JSON" in (infos[1].error or "")
     assert list_runs(report_dir / "nowhere") == []
-
-
-def test_resolve_baseline(report_dir: Path) -> None:
-    gpt, claude = "openai:gpt-4o", "anthropic:claude"
-    store(report_dir, make_run([make_item("a", model=gpt)], "20261125T010000Z-000001"))
-    store(report_dir, make_run([make_item("a", model=claude)], "20261126T010000Z-000002"))  # no shared model
-    store(report_dir, make_run([make_item("a", model=gpt)], "20261127T010000Z-000003", complete=False))
-    current = make_run([make_item("a", model=gpt)], "20261128T010000Z-000004")
-    store(report_dir, current)
-    later = store(report_dir, make_run([make_item("a", model=gpt)], "20261129T010000Z-000005"))
-
-    def baseline_id(spec: str | None) -> str | None:
-        found = resolve_baseline(spec, report_dir, current.header)
-        return found.run_id if found else None
-
-    assert baseline_id(None) == "20261125T010000Z-000001", "previous completed run sharing a model"
-    assert baseline_id("latest") == "20261129T010000Z-000005"
-    assert baseline_id("20261126") == "20261126T010000Z-000002"
-    assert baseline_id(str(later)) == "20261129T010000Z-000005"
-    assert baseline_id("none") is None
-    assert resolve_baseline(None, report_dir / "empty", current.header) is None
-    with pytest.raises(RunFileError, match="no such run file"):
-        resolve_baseline("19990101T000000Z-ffffff", report_dir, current.header)
 
 
 def test_collect_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -393,5 +372,5 @@ def test_a_schema_1_run_still_loads_lists_and_diffs(report_dir: Path, capsys: py
     code = main(["diff", record.run_id, current.run_id, "--report-dir", str(report_dir)])
     out = capsys.readouterr().out
     assert code == 1, "a regression against the schema-1 baseline"
-    assert out.startswith("promptcheck: 2 items, 1 regression, 1 fix (vs 20261126T010000Z-111111)")
+    assert out.startswith("promptcheck: 2 items, 1 regression, 1 fix (vs run 20261126T010000Z-111111)")
     assert "REGRESSION prompts/greet.prompt.yaml::a[openai:gpt-4o]" in out

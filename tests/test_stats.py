@@ -19,7 +19,7 @@ from promptcheck.runs.reading import load_run
 from promptcheck.runs.record import ItemResult, RunRecord
 from promptcheck.runs.stats import counts_against, fisher_exact, flaky_reason, flips, next_sample_size, shift
 from promptcheck.runs.store import journal_for, runs_dir
-from runfactory import make_item, make_run, store
+from runfactory import baseline_of, make_item, make_run, store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from bench_noise import false_significant_rate, sampled_item  # noqa: E402
@@ -96,13 +96,13 @@ def seeded_runs(n: int, seed: int = 1, p_before: float = 0.9, p_after: float = 0
 
 def test_thirty_samples_flag_a_real_drop_as_significant() -> None:
     baseline, current = seeded_runs(30)
-    (item,) = compare(baseline, current).items
+    (item,) = compare(baseline_of(baseline), current).items
     assert item.stat is not None and item.stat.shift == "significant_regression", item.stat
 
 
 def test_three_samples_call_the_same_drop_noise() -> None:
     baseline, current = seeded_runs(3, seed=3)
-    (item,) = compare(baseline, current).items
+    (item,) = compare(baseline_of(baseline), current).items
     assert item.stat is not None
     assert item.stat.after[0] < item.stat.before[0]  # the sample did drop…
     assert item.stat.shift == "noise_regression"  # …but three samples cannot tell
@@ -232,8 +232,8 @@ def test_diff_json_carries_counts_and_p_values(stored: Path, capsys: pytest.Capt
 
 def test_reports_show_strip_interval_and_verdicts(stored: Path) -> None:
     baseline, current = load_run(BASE_ID, stored), load_run(CUR_ID, stored)
-    comparison = compare(baseline, current)
-    html = render_html(comparison, current, baseline)
+    comparison = compare(baseline_of(baseline), current)
+    html = render_html(comparison, current)
     assert "Pass-rate verdicts and flaky keys (4)" in html
     assert '"sp":"101"' in html and '"ci":[' in html and '"st":"significant_regression"' in html
     markdown = render_markdown(comparison)

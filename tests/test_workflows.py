@@ -16,6 +16,8 @@ import yaml
 WORKFLOWS = Path(__file__).parent.parent / ".github" / "workflows"
 PR = WORKFLOWS / "promptcheck-pr.yml"
 NIGHTLY = WORKFLOWS / "promptcheck-nightly.yml"
+# Installed with the test extra; next to this Python too, for a venv that is used without activating it.
+CHECK_JSONSCHEMA = shutil.which("check-jsonschema") or shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -27,10 +29,11 @@ def step(workflow: dict[str, Any], job: str, name: str) -> dict[str, Any]:
     return found
 
 
-@pytest.mark.skipif(shutil.which("check-jsonschema") is None, reason="check-jsonschema not installed (pip install -e '.[test]')")
+@pytest.mark.skipif(CHECK_JSONSCHEMA is None, reason="check-jsonschema not installed (pip install -e '.[test]')")
 def test_workflows_match_the_github_workflow_schema() -> None:
+    assert CHECK_JSONSCHEMA is not None
     done = subprocess.run(
-        ["check-jsonschema", "--builtin-schema", "vendor.github-workflows", str(PR), str(NIGHTLY)],
+        [CHECK_JSONSCHEMA, "--builtin-schema", "vendor.github-workflows", str(PR), str(NIGHTLY)],
         capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -46,8 +49,11 @@ def test_pr_workflow_replays_strictly_without_secrets() -> None:
     text = PR.read_text(encoding="utf-8")
     assert "secrets." not in text
     run = step(load(PR), "prompts", "Replay prompts")["run"]
-    assert "--record-mode none" in run and "-n auto" in run
-    assert "promptcheck diff" in step(load(PR), "prompts", "Summary against the base branch")["run"]
+    assert "--record-mode none" in run and "-n auto" in run and '--baseline "$BASELINE"' in run
+    # A pull request is compared with its base branch, replayed from the base branch's own cassettes.
+    assert "git:origin/{0}" in step(load(PR), "prompts", "Replay prompts")["env"]["BASELINE"]
+    summary = step(load(PR), "prompts", "Summary against the base branch")["run"]
+    assert 'promptcheck diff "git:origin/$BASE_REF" latest --format markdown' in summary
 
 
 def test_nightly_runs_one_live_job_per_model_and_gates_on_significance() -> None:

@@ -33,7 +33,7 @@ class PruneRefused(Exception):
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     group = subparsers.add_parser(
-        "cassettes", help="list or remove cassette entries the last full run did not use",
+        "cassettes", help="unused | prune: cassette entries the last full run did not use",
         description="Cassette entries that a complete run of every item did not use.",
     )
     actions = group.add_subparsers(dest="action", metavar="ACTION")

@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from promptcheck.config import ConfigError, load_file_settings
+from promptcheck.usercode import limits
 from promptcheck.formats.checkdecl import parse_checks
 from promptcheck.formats.catalog import YAML_SUFFIXES, Catalog, LoadedCaseFile, unmatched_case_files
 from promptcheck.engine.plan import plan_items
@@ -131,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, ExtensionError) as exc:
         print(f"promptcheck: {exc}", file=sys.stderr)
         return 2
+    limits.configure(settings.script_limits)  # reading runs prompt functions and var scripts
     catalog = Catalog(settings, registries.checks)
     try:
         targets = collect_targets([Path(p) for p in args.paths], catalog)

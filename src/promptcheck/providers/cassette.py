@@ -183,7 +183,9 @@ class CassetteStore:
             return loaded
 
     def lookup(self, request: ProviderRequest) -> ProviderResponse | None:
-        """The recorded answer for ``request`` (marking it used), or None."""
+        """The recorded answer for ``request`` (marking it used), or None. An answer this process
+        recorded in this run is not labelled replayed: the pool records an answer before its item
+        asks for it, and the item then reads it back from here, yet it was obtained live."""
         key = request.key()
         with self._lock:
             cassette = self._file(self.path_for(request))
@@ -191,6 +193,7 @@ class CassetteStore:
             if found is None:
                 return None
             cassette.used.add(key)
+            live = key in cassette.recorded
         text, input_tokens, output_tokens, latency, cost, meta = found
         return ProviderResponse(
             text=text,
@@ -198,7 +201,7 @@ class CassetteStore:
             latency_s=latency,
             cost=cost,
             raw_meta=meta,
-            replayed=True,
+            replayed=not live,
         )
 
     def has(self, request: ProviderRequest) -> bool:

@@ -2,8 +2,9 @@
 
 Which provider types exist comes from a ProviderRegistry (the built-ins, plus what plugins add).
 Recorded types (network APIs, and plugin types unless they are local) are wrapped in cassettes;
-configuration problems (a missing API key, an unknown model) are found before the first call and
-reported once per provider."""
+configuration problems (an unknown model, a missing API key) are reported once per provider.
+A missing key stops the whole model only under ``--record-mode=all``, where every answer is a
+call; otherwise recorded answers replay without one, and only calls that are really due fail."""
 
 from __future__ import annotations
 
@@ -27,7 +28,10 @@ class ProviderFactory:
         self.cassettes = cassettes or CassetteStore(settings.rootdir / (settings.cassette_dir or "cassettes"))
         self.registry = registry if registry is not None else ProviderRegistry.builtin()
         self._providers: dict[str, Provider] = {}
-        self._errors: dict[str, str] = {}
+        self._errors: dict[str, str] = {}  # the model cannot run at all
+        # The model's calls cannot be made (a missing key found when one was due); its recorded
+        # answers still replay. Kept apart from _errors, which would fail every item of the model.
+        self._call_errors: dict[str, str] = {}
         self._targets: dict[str, ModelTarget] = {}
         self._lock = threading.Lock()
         self.call_process: CallProcesses | None = None
@@ -42,7 +46,9 @@ class ProviderFactory:
         self.call_process.warm(SDK_MODULES[target.provider])
 
     def config_error(self, target: ModelTarget) -> str | None:
-        """The reason this target cannot be called, or None; creates the provider on first use."""
+        """The reason this target cannot run at all (every item of it errors), or None; creates
+        the provider on first use. A key that is missing outside ``--record-mode=all`` is not
+        one: it fails only the calls that are due (see ``errors``)."""
         self._get(target)
         return self._errors.get(target.label)
 
@@ -71,7 +77,7 @@ class ProviderFactory:
     def sdk_provider(self, request: ProviderRequest) -> Provider:
         """A fresh SDK provider for a network model, without its rate limit (a batch is one call)."""
         target = self._targets.get(request.label) or resolve_target(request.label, self.settings)
-        provider = self._live_provider(self._kind(target), target)
+        provider = self._caller(self._kind(target), target)
         return provider.inner if isinstance(provider, RateLimited) else provider
 
     def queues_in_call_process(self, request: ProviderRequest) -> bool:
@@ -86,7 +92,8 @@ class ProviderFactory:
             self.call_process.cancel_queued()
 
     def errors(self) -> dict[str, str]:
-        return dict(self._errors)
+        """One message per model label that could not run or could not call, for the summary."""
+        return {**self._call_errors, **self._errors}
 
     def _get(self, target: ModelTarget) -> Provider | None:
         with self._lock:
@@ -104,12 +111,27 @@ class ProviderFactory:
         kind = self._kind(target)
         if not kind.recorded:
             return self._construct(kind, target)
-        if self.settings.record_mode != "none":
-            # Recording may call the API: a missing key must show up now, once, before any call.
+        if self.settings.record_mode == "all":
+            # Every answer is recorded again, so every item needs the key: a missing one is the
+            # whole model's error, found now, before any call. Other modes replay what exists
+            # and ask for the key only when an answer is missing (CassetteProvider).
             self._live_provider(kind, target)
         return CassetteProvider(
-            lambda: self._live_provider(kind, target, self.call_process), self.cassettes, self.settings.record_mode, label=target.label
+            lambda: self._caller(kind, target, self.call_process), self.cassettes, self.settings.record_mode, label=target.label
         )
+
+    def _caller(self, kind: ProviderType, target: ModelTarget, call_process: CallProcesses | None = None) -> Provider:
+        """``_live_provider``, built when a call is due; a configuration error is kept for the
+        summary and given again to later calls, which would only fail the same way."""
+        known = self._call_errors.get(target.label)
+        if known is not None:
+            raise ProviderConfigError(known)
+        try:
+            return self._live_provider(kind, target, call_process)
+        except ProviderConfigError as exc:
+            # setdefault: pool threads may fail at once, and the summary has one line per model.
+            self._call_errors.setdefault(target.label, str(exc))
+            raise
 
     def _live_provider(self, kind: ProviderType, target: ModelTarget, call_process: CallProcesses | None = None) -> Provider:
         """The provider that really calls, for a recorded type: in the call process when there is

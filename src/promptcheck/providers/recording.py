@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from promptcheck.config import RECORD_MODES
 
-from .base import Provider, ProviderError, ProviderRequest, ProviderResponse
+from .base import Provider, ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse
 from .cassette import CassetteStore, split_item_id
 
 
@@ -21,9 +21,17 @@ def record_command(request: ProviderRequest) -> str:
     return f"pytest{target} --record-mode=new{select}"
 
 
+def record_missing_command(request: ProviderRequest) -> str:
+    """The command that records every missing answer of ``request``'s prompt file: the same for
+    all of its items, so a missing key is one line of the summary per file, not one per item."""
+    prompt, _ = split_item_id(request.item_id)
+    return f"pytest{' ' + prompt if prompt else ''} --record-mode=new"
+
+
 class CassetteProvider:
     """Wraps a provider with record/replay. The inner provider is built only when a call must
-    really be made, so replay-only runs need neither API keys nor SDK imports."""
+    really be made, so replayed answers need neither API keys nor SDK imports; a key that is
+    missing then fails only the calls that were due."""
 
     def __init__(
         self,
@@ -61,13 +69,21 @@ class CassetteProvider:
         return self.store.has(request)
 
     def replay(self, request: ProviderRequest) -> ProviderResponse | None:
-        """The recorded answer (marked used) when this mode replays it; never touches the network."""
+        """The recorded answer (marked used) when this mode replays it; never touches the network.
+        One recorded in this run says it is live (``replayed=False``): see CassetteStore.lookup."""
         if self.mode == "all" and not self.store.recorded_this_run(request):
             return None
         return self.store.lookup(request)
 
     def _record(self, request: ProviderRequest) -> ProviderResponse:
-        response = self._inner_provider().complete(request)
+        try:
+            inner = self._inner_provider()
+        except ProviderConfigError as exc:
+            raise ProviderError(
+                f"{exc} This answer is not recorded yet; once that is fixed, "
+                f"record the missing answers with: {record_missing_command(request)}"
+            ) from None
+        response = inner.complete(request)
         self.store.record(request, response)
         return response
 

@@ -176,7 +176,11 @@ def _compatible(target: ModelTarget, settings: Settings) -> Provider:
 _BUILTIN_TYPES = (
     ProviderType("echo", lambda target, settings: EchoProvider(target.label), recorded=False),
     ProviderType("reference", lambda target, settings: ReferenceProvider(target.label), recorded=False),
-    ProviderType("python", lambda target, settings: PythonProvider(target.label, settings.rootdir), recorded=False),
+    ProviderType(
+        "python",
+        lambda target, settings: PythonProvider(target.label, settings.rootdir, float(target.options.get("timeout_s", settings.timeout_s))),
+        recorded=False,
+    ),
     ProviderType("openai", _openai),
     ProviderType("anthropic", _anthropic),
     ProviderType("github", _github),

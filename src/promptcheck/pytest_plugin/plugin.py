@@ -25,8 +25,9 @@ def pytest_configure(config: pytest.Config) -> None:
     gcfreeze.session_started(config)
     state = config.stash[SESSION_KEY] = PromptcheckSession.start(config, options.settings_from_config(config), build_registries(config))
     config.pluginmanager.register(state, "promptcheck-session")
-    if config.pluginmanager.hasplugin("dsession"):
-        config.pluginmanager.register(XdistHooks(state.runlog.run_id, state.cassettes_used), "promptcheck-xdist")
+    # Not "dsession": xdist registers that in its own trylast pytest_configure, after this one ran.
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(XdistHooks(state.runlog.run_id, state.cassettes_used, state.provider_errors), "promptcheck-xdist")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> PromptFile | None:

@@ -4,18 +4,21 @@ Only the process that sees every report writes (the xdist controller, or a plain
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import msgspec
 import pytest
 
 from promptcheck.config import Settings
 from promptcheck.providers.cassette_format import env_secrets
 from promptcheck.pytest_plugin.shard import Shard
 from promptcheck.report import terminal_lines, write_reports
-from promptcheck.runs.reading import resolve_baseline
+from promptcheck.runs.baseline import Baseline, BaselineError, resolve
+from promptcheck.runs.git_baseline import replay_at
+from promptcheck.runs.reading import resolve_run_path
 from promptcheck.runs.record import GitInfo, ItemResult, RunHeader, RunRecord, ShardInfo, Versions, new_header, new_run_id
+from promptcheck.runs.retention import prune_runs
 from promptcheck.runs.store import RunFileError, RunRecorder
 
 
@@ -26,9 +29,12 @@ class RunLog:
     recorder: RunRecorder | None = None
     header: RunHeader | None = None  # set when this process stores runs
     report_lines: list[str] = field(default_factory=list)  # the report's terminal summary
-    problem: str | None = None  # a baseline or report failure, shown in the summary, never raised
+    # Baseline, report and pruning failures: each shown in the summary, never raised.
+    problems: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)  # run ids removed by keep_runs
     # Values of secret-looking environment variables: scrubbed from every item result.
     secrets: list[str] = field(default_factory=env_secrets, repr=False)
+    _replays: dict[str, RunRecord] = field(default_factory=dict, repr=False)  # git:REF baselines
 
     def enable(self, config: pytest.Config) -> None:
         self.header = new_header(
@@ -59,25 +65,58 @@ class RunLog:
         self.recorder.update_header(selected_only=narrowed or shard is not None, shard=shard_info, **header)
         self.recorder.finish(complete=not interrupted)
         current = self.recorder.release()
+        baseline = self.baseline(current.header, [item.key for item in current.items])
+        if baseline is not None:
+            baseline.without_messages(item.key for item in current.items)
         try:
-            baseline = resolve_baseline(self.settings.baseline, self.settings.report_path, current.header)
-        except RunFileError as exc:
-            self.problem = f"baseline not used: {exc}"
-            baseline = None
-        try:
-            written = write_reports(self.settings.report_path, current, _without_present_prompts(baseline, current), alpha=self.settings.alpha)
+            written = write_reports(self.settings.report_path, current, baseline, alpha=self.settings.alpha)
             # Only the lines are kept: the comparison holds both runs (millions of objects at
             # 20,000 items) that pytest's exit-time garbage collections would walk five times.
-            self.report_lines = terminal_lines(written.comparison, _relative(written.path))
+            self.report_lines = terminal_lines(written.comparison, _relative(written.latest))
         except Exception as exc:  # the record is sealed already; a report bug must not end the session badly
-            self.problem = f"report not written ({type(exc).__name__}: {exc}); the run record is intact"
+            self._problem(f"report not written ({type(exc).__name__}: {exc}); the run record is intact")
+        self._prune(current.run_id)
+
+    def _prune(self, current: str) -> None:
+        """Old runs beyond ``keep_runs`` go once this one is stored and reported."""
+        report_dir, spec = self.settings.report_path, self.settings.baseline
+        named = []
+        if spec and spec not in ("auto", "none") and not spec.startswith("git:"):
+            # `baseline = "<run id>"` in pyproject.toml is a pin too: the next session needs that run.
+            with contextlib.suppress(RunFileError):
+                named.append(resolve_run_path(spec, report_dir, exclude=current).stem)
+        try:
+            self.pruned = prune_runs(report_dir, self.settings.keep_runs, current=current, named=named)
+        except OSError as exc:
+            where = f"{_relative(Path(exc.filename))}: " if exc.filename else ""
+            self._problem(f"old runs not pruned (keep_runs = {self.settings.keep_runs}): {where}{exc.strerror or exc}")
+
+    def _problem(self, text: str) -> None:
+        if text not in self.problems:  # the baseline is asked for twice under --repeat auto
+            self.problems.append(text)
+
+    def baseline(self, current: RunHeader, keys: list[str]) -> Baseline | None:
+        """The baseline of ``keys`` as the settings name it; a problem with it is reported once, at
+        the end, and the run is then compared with nothing."""
+        try:
+            return resolve(self.settings.baseline, self.settings.report_path, current, keys, git=self._replay)
+        except (RunFileError, BaselineError) as exc:
+            self._problem(f"baseline not used: {exc}")
+            return None
+
+    def _replay(self, ref: str) -> RunRecord:
+        if ref not in self._replays:  # --repeat auto asked already: replay once per session
+            self._replays[ref] = replay_at(ref, self.settings.rootdir, models=self.settings.models)
+        return self._replays[ref]
 
     def summary_lines(self) -> list[str]:
         lines = list(self.report_lines)
         if self.recorder is not None:
             lines.append(f"run record: {_relative(self.recorder.path)}")
-        if self.problem:
-            lines.append(f"promptcheck: {self.problem}")
+        if self.pruned:
+            count = f"{len(self.pruned)} old run{'s' if len(self.pruned) != 1 else ''}"
+            lines.append(f"removed {count} (keep_runs = {self.settings.keep_runs})")
+        lines += [f"promptcheck: {problem}" for problem in self.problems]
         return lines
 
 
@@ -86,16 +125,3 @@ def _relative(path: Path) -> str:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-def _without_present_prompts(baseline: RunRecord | None, current: RunRecord) -> RunRecord | None:
-    """The report shows the current run's rendered prompt and compares prompts by hash, so a
-    baseline item that is still present needs no messages of its own: at 20,000 items they are
-    tens of MB held through the report step. Removed items keep theirs, which the report shows."""
-    if baseline is None:
-        return None
-    present = {item.key for item in current.items}
-    for item in baseline.items:
-        if item.key in present and item.messages is not None:
-            msgspec.structs.force_setattr(item, "messages", None)
-    return baseline

@@ -28,11 +28,10 @@ from promptcheck.pytest_plugin.progress import make_pool
 from promptcheck.pytest_plugin.extensions import Registries
 from promptcheck.pytest_plugin.runlog import RunLog
 from promptcheck.pytest_plugin.xdist import pending_worker_items
-from promptcheck.runs.reading import resolve_baseline
 from promptcheck.runs.record import ItemResult
 from promptcheck.runs.stats import Counts
-from promptcheck.runs.store import RunFileError
 from promptcheck.spec import CheckSpec, Location, SpecError, SpecErrors
+from promptcheck.usercode import limits, pyworker
 
 RESULT_PROPERTY = "promptcheck"  # how an xdist worker's item result rides to the controller
 _result_decoder = msgspec.json.Decoder(ItemResult)
@@ -48,14 +47,17 @@ class PromptcheckSession:
     engine: Engine
     runlog: RunLog
     has_prompt_items: bool = False
+    collected_keys: list[str] = field(default_factory=list)  # prompt items' keys, after deselection
     deselected: int = 0
     shard_deselected: int = 0
     models_seen: dict[str, None] = field(default_factory=dict)
     cassettes_used: dict[str, set[str]] = field(default_factory=dict)  # from xdist workers
+    provider_errors: dict[str, str] = field(default_factory=dict)  # from xdist workers, by model label
     _baseline: dict[str, Counts] | None = None  # for --repeat auto, loaded on first use
 
     @classmethod
     def start(cls, config: pytest.Config, settings: Settings, registries: Registries) -> PromptcheckSession:
+        limits.configure(settings.script_limits)  # before the catalog: readers run prompt functions
         catalog = Catalog(settings, registries.checks)
         problems = catalog.problems(settings.source)
         constraints = parse_checks(settings.constraints, problems, Location(settings.source), "constraints")
@@ -130,12 +132,9 @@ class PromptcheckSession:
 
     def _baseline_counts(self, key: str) -> Counts | None:
         if self._baseline is None:
-            # The run this one will be compared with, as the report will pick it (see RunLog.finish).
-            try:
-                baseline = resolve_baseline(self.settings.baseline, self.settings.report_path, self.runlog.probe_header())
-            except RunFileError:
-                baseline = None  # RunLog reports an unusable baseline once, at the end
-            counts = ((item.key, item.counts) for item in (baseline.items if baseline else ()))
+            # The baseline this run will be compared with, as the report will pick it (RunLog.finish).
+            baseline = self.runlog.baseline(self.runlog.probe_header(), self.collected_keys)
+            counts = ((k, item.counts) for k, item in (baseline.items.items() if baseline else ()))
             self._baseline = {k: c for k, c in counts if c is not None}
         return self._baseline.get(key)
 
@@ -157,7 +156,8 @@ class PromptcheckSession:
             self.warm_call_process([item.plan.target])
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.has_prompt_items = any(isinstance(item, PromptItem) for item in session.items)
+        self.collected_keys = [plan.key for plan in _plans(session.items)]
+        self.has_prompt_items = bool(self.collected_keys)
         if self.has_prompt_items:
             gcfreeze.freeze()  # the items and their plans live to the end
 
@@ -209,16 +209,19 @@ class PromptcheckSession:
         store = self.providers.cassettes
         if self.is_worker:
             self.config.workeroutput["promptcheck_cassettes_used"] = store.used_keys()  # type: ignore[attr-defined]
+            self.config.workeroutput["promptcheck_provider_errors"] = self.providers.errors()  # type: ignore[attr-defined]
         else:
             store.mark_used({path: sorted(keys) for path, keys in self.cassettes_used.items()})
         self.providers.close()
+        pyworker.close_all()  # the user's Python ran there; nothing is left to call
         if self.stores_runs:
             unused = len(store.unused_entries())
             used = {path: tuple(keys) for path, keys in store.used_keys(relative=True).items()}
             store.unload()
+            interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
             self.runlog.finish(
-                interrupted=exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR),
-                narrowed=self._narrowed(session),
+                interrupted=interrupted,
+                narrowed=self._narrowed(session) or interrupted,
                 shard=self.config.getoption("shard"),
                 models=tuple(self.models_seen),
                 cassettes_unused=unused,
@@ -228,7 +231,8 @@ class PromptcheckSession:
             gcfreeze.freeze()  # pytest's reports live to the end; its unconfigure walks them five times
 
     def _narrowed(self, session: pytest.Session) -> bool:
-        """Whether something besides --shard ran fewer items than were collected."""
+        """Whether something besides --shard ran fewer items than were collected (an interrupted
+        run did too; the caller adds that)."""
         option = session.config.option
         explicit_nodes = any("::" in str(arg) for arg in session.config.invocation_params.args)
         return bool(
@@ -236,12 +240,16 @@ class PromptcheckSession:
             or option.keyword
             or option.markexpr
             or getattr(option, "lf", False)
-            or session.shouldstop
+            or session.shouldstop  # --sw stopped at a failure
+            # -x / --maxfail: pytest says so in shouldfail, not shouldstop. Under xdist the
+            # controller only sees the run end INTERRUPTED, which the caller counts.
+            or session.shouldfail
             or explicit_nodes
         )
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        lines = list(self.providers.errors().values())  # each message names its model already
+        errors = {**self.provider_errors, **self.providers.errors()}  # one per model label
+        lines = list(errors.values())  # each message names its model already
         header = self.runlog.recorder.header if self.runlog.recorder else None
         # After -k/-m/-x the other items' entries look unused too, and prune refuses such a run.
         if header is not None and header.cassettes_unused and not header.selected_only:

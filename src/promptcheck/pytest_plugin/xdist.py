@@ -33,17 +33,22 @@ def pending_worker_items(config: pytest.Config) -> list[pytest.Item]:
 
 
 class XdistHooks:
-    """Registered only when pytest-xdist is active (the syrupy pattern): hooks xdist defines."""
+    """Registered only when pytest-xdist is enabled (the syrupy pattern): hooks xdist defines,
+    which it calls in the controller only."""
 
-    def __init__(self, run_id: str, cassettes_used: dict[str, set[str]]) -> None:
+    def __init__(self, run_id: str, cassettes_used: dict[str, set[str]], provider_errors: dict[str, str]) -> None:
         self.run_id = run_id
         self.cassettes_used = cassettes_used
+        self.provider_errors = provider_errors
 
     def pytest_configure_node(self, node: Any) -> None:
         # Workers share the controller's run id, so "record once" sees their files as one run's.
         node.workerinput["promptcheck_run_id"] = self.run_id
 
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        used = getattr(node, "workeroutput", {}).get("promptcheck_cassettes_used", {})
-        for path, keys in used.items():
+        output = getattr(node, "workeroutput", {})
+        for path, keys in output.get("promptcheck_cassettes_used", {}).items():
             self.cassettes_used.setdefault(path, set()).update(keys)
+        # Only workers meet providers; the controller's summary lists each model once.
+        for label, message in output.get("promptcheck_provider_errors", {}).items():
+            self.provider_errors.setdefault(label, message)

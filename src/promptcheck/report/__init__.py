@@ -8,6 +8,7 @@ from pathlib import Path
 
 from promptcheck.report.html import render_html, render_html_chunks
 from promptcheck.report.text import render_markdown, terminal_lines
+from promptcheck.runs.baseline import Baseline
 from promptcheck.runs.compare import Comparison, compare
 from promptcheck.runs.history import recent_statuses
 from promptcheck.runs.reading import list_runs
@@ -28,6 +29,12 @@ class WrittenReports:
         """The report of this run, which later runs don't overwrite."""
         return self.paths[0]
 
+    @property
+    def latest(self) -> Path:
+        """The file to point the user at: ``index.html``, which always holds the latest run's
+        report, when it was written; else the only file written."""
+        return self.paths[-1]
+
 
 def history_headers(report_dir: Path | str) -> list[RunHeader]:
     """Headers of every readable stored run, oldest first."""
@@ -37,7 +44,7 @@ def history_headers(report_dir: Path | str) -> list[RunHeader]:
 def write_reports(
     report_dir: Path | str,
     current: RunRecord,
-    baseline: RunRecord | None,
+    baseline: Baseline | None,
     history: Sequence[RunHeader] | None = None,
     *,
     outputs: Sequence[Path] | None = None,
@@ -48,10 +55,10 @@ def write_reports(
     report_dir = Path(report_dir)
     if outputs is None:
         outputs = (report_dir / f"{current.run_id}.html", report_dir / "index.html")
-    comparison = compare(baseline, current, alpha=alpha, history=recent_statuses(report_dir, current, loaded=[baseline]))
+    comparison = compare(baseline, current, alpha=alpha, history=recent_statuses(report_dir, current))
     trend_runs = history_headers(report_dir) if history is None else history
     first, *others = outputs
-    write_chunks_atomic(first, render_html_chunks(comparison, current, baseline, trend_runs))
+    write_chunks_atomic(first, render_html_chunks(comparison, current, trend_runs))
     for path in others:  # the same page again: copied, not rendered twice
         copy_atomic(first, path)
     return WrittenReports(tuple(outputs), comparison)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from promptcheck.report.payload import build_matrix, build_trend, filter_counts, payload_parts
-from promptcheck.report.text import count_label
+from promptcheck.report.text import against, count_label, usd
 from promptcheck.report.verdicts import RATE_SECTIONS, rate_text, repeated
 from promptcheck.runs.compare import CATEGORIES, Comparison
 from promptcheck.runs.record import RunHeader, RunRecord
@@ -96,6 +96,7 @@ def _environment() -> Environment:
     )
     env.filters["pct"] = _pct
     env.filters["signed_pts"] = _signed_pts
+    env.filters["usd"] = usd
     env.globals["count_label"] = count_label
     env.globals["rate_text"] = rate_text
     env.globals["repeated"] = repeated
@@ -125,7 +126,6 @@ def _signed_pts(delta: float | None) -> str:
 def render_html_chunks(
     comparison: Comparison,
     current: RunRecord,
-    baseline: RunRecord | None,
     history: Sequence[RunHeader] = (),
 ) -> Iterator[str]:
     """The page in pieces, so a 20 MB report is written out without first being joined in memory,
@@ -136,7 +136,7 @@ def render_html_chunks(
     page = _environment().get_template("report.html.j2").generate(
         comparison=comparison,
         current=current,
-        baseline=baseline,
+        against=against(comparison),
         categories=CATEGORIES,
         filters=filter_counts(comparison),
         matrix=build_matrix(comparison, models),
@@ -158,7 +158,6 @@ def render_html_chunks(
 def render_html(
     comparison: Comparison,
     current: RunRecord,
-    baseline: RunRecord | None,
     history: Sequence[RunHeader] = (),
 ) -> str:
-    return "".join(render_html_chunks(comparison, current, baseline, history))
+    return "".join(render_html_chunks(comparison, current, history))

@@ -63,6 +63,7 @@ def _item_row(ic: ItemComparison, strings: _Strings) -> dict[str, Any]:
         "k": ic.key, "c": ic.category,
         "s": current.status if current is not None else None,
         "bs": baseline.status if baseline is not None else None,
+        "br": ic.baseline_run, "bn": ic.baseline_note,
         "pp": item.prompt_path, "n": item.prompt_name, "case": item.case_id, "m": item.model,
         "a": answer,
         # The page diffs the answers when the item is opened: diffing 5,000 changed answers here
@@ -136,7 +137,7 @@ def build_matrix(comparison: Comparison, models: Sequence[str]) -> list[MatrixRo
         tally = tallies.setdefault(path, {}).setdefault(ic.current.model, [0, 0, 0])
         status = ic.current.status
         tally[0] += status == "pass"
-        tally[1] += status != "skip"
+        tally[1] += status in ("pass", "fail")  # errors and skips were not evaluated
         tally[2] += ic.category == "regression"
     rows = [
         MatrixRow(path, names[path], [MatrixCell(*by_model[m]) if m in by_model else None for m in models])
@@ -151,14 +152,25 @@ def build_matrix(comparison: Comparison, models: Sequence[str]) -> list[MatrixRo
 
 
 @dataclass(frozen=True)
+class TrendPoint:
+    run_id: str
+    rate: float
+    x: float
+    y: float
+    tip: str
+    partial: bool = False  # the current run, narrowed or unfinished: drawn hollow, off the line
+
+
+@dataclass(frozen=True)
 class TrendLine:
     model: str
     color: str
-    points: list[tuple[float, float, str]]  # x, y, tooltip
+    points: list[TrendPoint]
 
     @property
     def polyline(self) -> str:
-        return " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in self.points)
+        """The line through the whole runs; a partial run's rate is not comparable with theirs."""
+        return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points if not p.partial)
 
 
 @dataclass(frozen=True)
@@ -170,14 +182,26 @@ class Trend:
     left: float  # plot area's x range, for the grid lines
     right: float
     grid: list[tuple[float, str]]  # y, label: 0%, 50%, 100%
+    partial: str | None = None  # why the current run's points are hollow
 
 
 def build_trend(history: Iterable[RunHeader], current: RunRecord, width: int = 640, height: int = 160) -> Trend:
-    """Pass rate per model over the last runs, ``current`` among them."""
-    runs = {h.run_id: h for h in history}
+    """Pass rate per model over the last whole runs up to ``current``, and ``current`` itself.
+
+    Only complete runs of every item are plotted from the history: a ``-k`` run or a crashed one
+    has the pass rate of whatever subset it reached, and a chart of those zigzags with selection
+    instead of quality. The current run is always there, hollow and off the line when partial.
+    A model that decided nothing in a run (only errors or skips) has no point for it, as pass
+    rates leave errors out."""
     # From the items: a record built in memory may carry no summary yet.
-    runs[current.run_id] = msgspec.structs.replace(current.header, summary=summarize(current.items))
-    ordered = sorted(runs.values(), key=lambda h: h.sort_key)[-TREND_RUNS:]
+    this = msgspec.structs.replace(current.header, summary=summarize(current.items))
+    whole = [h for h in history if h.complete and not h.selected_only and h.run_id != this.run_id and h.sort_key < this.sort_key]
+    ordered = [*sorted(whole, key=lambda h: h.sort_key)[-(TREND_RUNS - 1) :], this]
+    partial = None
+    if not this.complete:
+        partial = "this run did not finish"
+    elif this.selected_only:
+        partial = "only some items ran in this run"
     left, right, top, plot_h = 36.0, width - 12.0, 12.0, height - 36.0
 
     def y_of(rate: float) -> float:
@@ -186,15 +210,19 @@ def build_trend(history: Iterable[RunHeader], current: RunRecord, width: int = 6
     step = (right - left) / max(1, len(ordered) - 1)
     lines = []
     models = list(dict.fromkeys(m for h in ordered for m in h.summary.models))
-    for index, model in enumerate(models):
+    for model in models:
         points = []
         for n, header in enumerate(ordered):
             rate = pass_rate(header.summary.models.get(model, {}))
-            if rate is not None:
-                points.append((left + n * step, y_of(rate), f"{header.run_id} {model}: {rate:.1%}"))
-        lines.append(TrendLine(model, _PALETTE[index % len(_PALETTE)], points))
+            if rate is None:
+                continue
+            hollow = header is this and partial is not None
+            tip = f"{header.run_id} {model}: {rate:.1%}" + (f" ({partial})" if hollow else "")
+            points.append(TrendPoint(header.run_id, rate, left + n * step, y_of(rate), tip, hollow))
+        if points:
+            lines.append(TrendLine(model, _PALETTE[len(lines) % len(_PALETTE)], points))
     grid = [(y_of(rate), f"{rate:.0%}") for rate in (0.0, 0.5, 1.0)]
-    return Trend(width, height, [h.run_id for h in ordered], lines, left, right, grid)
+    return Trend(width, height, [h.run_id for h in ordered], lines, left, right, grid, partial)
 
 
 def build_payload(comparison: Comparison) -> dict[str, Any]:

@@ -18,7 +18,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~&!])")  # what could start markup, a link or HTML
 _LABELS = {"regression": "REGRESSION", "fix": "FIXED"}
 _MARKDOWN_SECTIONS: tuple[tuple[Category, str], ...] = (
-    ("regression", "Regressions"), ("fix", "Fixes"), ("still_failing", "Still failing"), ("new", "New"),
+    ("regression", "Regressions"), ("fix", "Fixes"), ("still_failing", "Still failing"),
+    ("not_evaluated", "Not evaluated (no answer to judge)"), ("new", "New"),
 )
 
 
@@ -34,7 +35,9 @@ def md(text: object, width: int = 120) -> str:
 def why(ic: ItemComparison) -> str:
     """The shortest useful explanation of an item's state."""
     if ic.current is not None and ic.current.error:
-        return f"error: {ic.current.error}"
+        return ic.current.error if ic.current.status == "error" else f"error: {ic.current.error}"
+    if ic.category == "not_evaluated" and ic.baseline_note:
+        return f"no baseline outcome: {ic.baseline_note}"
     turned = [c.name for c in ic.check_changes if c.after == "fail"]
     failed = ic.failed_checks()
     if failed:
@@ -44,6 +47,16 @@ def why(ic: ItemComparison) -> str:
     if ic.category == "changed":
         return "answer changed"
     return ""
+
+
+def usd(amount: float | None, *, signed: bool = False) -> str:
+    """Cost in US dollars as every report shows it: ``$0.0123``; ``+$0.0010`` with ``signed``. A
+    cost too small for four decimals is ``<$0.0001``, never a misleading ``$0.0000``."""
+    if amount is None:
+        return "–"
+    sign = "-" if amount < 0 else "+" if signed else ""
+    size = abs(amount)
+    return f"{sign}<$0.0001" if 0 < size < 0.00005 else f"{sign}${size:.4f}"
 
 
 def _rate(stats: ModelStats) -> str:
@@ -63,8 +76,21 @@ def count_label(category: str, n: int) -> str:
 def headline(comparison: Comparison) -> str:
     parts = [f"{len(comparison.items)} items"]
     parts += [count_label(cat, n) for cat, n in comparison.counts.items() if n and cat != "unchanged"]
-    against = f"vs {comparison.baseline_id}" if comparison.baseline_id else "no baseline"
-    return f"{', '.join(parts)} ({against})"
+    return f"{', '.join(parts)} ({f'vs {against(comparison)}' if comparison.baseline_label else 'no baseline'})"
+
+
+def against(comparison: Comparison) -> str:
+    """``run X (pinned)``, or for per-key outcomes the runs they come from, most used first."""
+    runs = comparison.baseline_runs
+    label = comparison.baseline_label or ""
+    if not label.startswith("each") or not runs:  # a run or a git REF: its own label says it
+        return label
+    shown = ", ".join(runs[:2]) + (f" and {len(runs) - 2} more" if len(runs) > 2 else "")
+    return f"{label}, from {shown}"
+
+
+def baseline_source(ic: ItemComparison) -> str:
+    return f" (baseline: {ic.baseline_run})" if ic.baseline_run else ""
 
 
 def _elide(text: str, keep: int, first: bool, last: bool) -> str:
@@ -105,14 +131,32 @@ def terminal_lines(
         selected = comparison.of(category)
         for ic in selected[:limit]:
             reason = why(ic)
-            lines.append(f"{_LABELS[category]} {one_line(ic.key, 160)}" + (f" — {one_line(reason)}" if reason else ""))
+            lines.append(f"{_LABELS[category]} {one_line(ic.key, 160)}{baseline_source(ic)}" + (f" — {one_line(reason)}" if reason else ""))
             if diffs:
                 lines.extend(diff_lines(ic))
         if len(selected) > limit:
             lines.append(f"… and {count_label(category, len(selected) - limit).replace(' ', ' more ', 1)}")
+    lines += _not_evaluated_lines(comparison, limit)
     lines += stat_terminal_lines(comparison, one_line, limit)
     if report_path is not None:
         lines.append(f"report: {report_path}")
+    return lines
+
+
+def _not_evaluated_lines(comparison: Comparison, limit: int) -> list[str]:
+    """Items with no answer to judge, one line per reason: an outage is one line, not 2,000."""
+    by_reason: dict[str, list[ItemComparison]] = {}
+    for ic in comparison.of("not_evaluated"):
+        by_reason.setdefault(why(ic), []).append(ic)
+    lines = []
+    for reason, items in list(by_reason.items())[:limit]:
+        if len(items) == 1:
+            lines.append(f"NOT EVALUATED {one_line(items[0].key, 160)} — {one_line(reason)}")
+        else:
+            shown = ", ".join(one_line(ic.key, 80) for ic in items[:2]) + (", …" if len(items) > 2 else "")
+            lines.append(f"NOT EVALUATED {len(items)} items — {one_line(reason)} ({shown})")
+    if len(by_reason) > limit:
+        lines.append(f"… and {len(by_reason) - limit} more reasons items were not evaluated")
     return lines
 
 
@@ -141,7 +185,8 @@ def render_markdown(comparison: Comparison, report_path: Path | str | None = Non
         if not selected:
             continue
         out += [f"#### {title} ({len(selected)})", ""]
-        out += _md_table(["Item", "Status", "Why"], [[md(ic.key, 160), ic.item.status, md(why(ic))] for ic in selected[:limit]])
+        rows = [[md(ic.key, 160), ic.item.status, md(why(ic)), md(ic.baseline_run or "–", 60)] for ic in selected[:limit]]
+        out += _md_table(["Item", "Status", "Why", "Baseline run"], rows)
         if len(selected) > limit:
             out.append(f"\n… and {len(selected) - limit} more")
         out.append("")
@@ -154,7 +199,8 @@ def render_markdown(comparison: Comparison, report_path: Path | str | None = Non
 def comparison_summary(comparison: Comparison) -> dict[str, Any]:
     """The comparison as plain JSON for machines: every item that is not unchanged."""
     return {
-        "baseline": comparison.baseline_id,
+        "baseline": comparison.baseline_label,
+        "baseline_runs": comparison.baseline_runs,
         "current": comparison.current_id,
         "counts": comparison.counts,
         "models": [
@@ -167,6 +213,8 @@ def comparison_summary(comparison: Comparison) -> dict[str, Any]:
                 "category": ic.category,
                 "status": ic.current.status if ic.current is not None else None,
                 "baseline_status": ic.baseline.status if ic.baseline is not None else None,
+                "baseline_run": ic.baseline_run,
+                "baseline_note": ic.baseline_note,
                 "why": why(ic),
                 "check_changes": [[c.name, c.before, c.after] for c in ic.check_changes],
                 "score_delta": ic.score_delta,

@@ -1,9 +1,10 @@
-"""Comparison of two run records: pure functions, no I/O.
+"""Comparison of a run with its baseline: pure functions, no I/O.
 
-Every item key lands in exactly one category. Skipped results count as "did not run": a key skipped
-in the baseline is compared as if the baseline lacked it, one skipped now as if it was not run.
-Text and JSON diffs (``runs.diffs``) are methods on ``ItemComparison`` and computed on demand,
-because most of a 20,000-item comparison is never looked at.
+Every item key lands in exactly one category. The baseline holds each key's latest decisive
+outcome (``runs.baseline``), so a key is judged against the last time it had an answer that
+passed or failed. Errors are "not evaluated": no answer, so neither a regression nor a fix. A key
+skipped now did not run. Text and JSON diffs (``runs.diffs``) are methods on ``ItemComparison``
+and computed on demand, because most of a 20,000-item comparison is never looked at.
 """
 
 from __future__ import annotations
@@ -14,17 +15,19 @@ from functools import cached_property
 from typing import Literal
 
 from promptcheck.runs import diffs
+from promptcheck.runs.baseline import Baseline
 from promptcheck.runs.diffs import DiffOp, JsonChange
 from promptcheck.runs.record import STATUSES, CheckResult, ItemResult, RunRecord, pass_rate, summarize
 from promptcheck.runs.stats import DEFAULT_ALPHA, FailOn, KeyStat, counts_against, flaky_reason, key_stat
 
-Category = Literal["regression", "fix", "still_failing", "new", "removed", "not_run", "changed", "unchanged"]
+Category = Literal[
+    "regression", "fix", "still_failing", "not_evaluated", "new", "removed", "not_run", "changed", "unchanged"
+]
 # Display order: what needs a human first.
 CATEGORIES: tuple[Category, ...] = (
-    "regression", "still_failing", "fix", "new", "changed", "removed", "not_run", "unchanged",
+    "regression", "still_failing", "fix", "not_evaluated", "new", "changed", "removed", "not_run", "unchanged",
 )
 _RANK = {c: i for i, c in enumerate(CATEGORIES)}
-_FAILED = ("fail", "error")
 
 CheckState = Literal["pass", "fail", "skipped"]
 
@@ -69,6 +72,9 @@ class ItemComparison:
     baseline: ItemResult | None
     stat: KeyStat | None = None  # pass counts on both sides and the Fisher test's verdict
     flaky: str | None = None  # why the key counts as flaky, see stats.flaky_reason
+    baseline_run: str | None = None  # the run the baseline outcome comes from
+    # Why there is no baseline outcome although the baseline ran the key (e.g. it errored at a git REF).
+    baseline_note: str | None = None
 
     @property
     def item(self) -> ItemResult:
@@ -134,20 +140,22 @@ class ItemComparison:
         return [c for c in checks if _check_state(c) == "fail"]
 
 
-def classify(baseline: ItemResult | None, current: ItemResult | None, selected_only: bool) -> Category:
+def classify(baseline: ItemResult | None, current: ItemResult | None, *, seen: bool, gone: bool, baseline_note: str | None = None) -> Category:
+    """``seen``: an earlier run had the key; ``gone``: a full current run lacks a key the last full
+    run had; ``baseline_note``: the baseline ran the key and could not decide it."""
     if current is None:
-        # A narrowed run (-k, --lf, node ids) says nothing about the keys it didn't select.
-        return "not_run" if selected_only else "removed"
+        return "removed" if gone else "not_run"
+    if current.status == "error":
+        return "not_evaluated"
     if current.status == "skip":
-        if baseline is None:
-            return "new"
-        return "unchanged" if baseline.status == "skip" else "not_run"
-    if baseline is None or baseline.status == "skip":
-        return "new"
-    now_failed, was_failed = current.status in _FAILED, baseline.status in _FAILED
-    if now_failed:
-        return "still_failing" if was_failed else "regression"
-    if was_failed:
+        if baseline is not None:
+            return "not_run"
+        return "unchanged" if seen else "new"
+    if baseline is None:
+        return "not_evaluated" if baseline_note else "new"
+    if current.status == "fail":
+        return "still_failing" if baseline.status == "fail" else "regression"
+    if baseline.status == "fail":
         return "fix"
     return "changed" if current.answer != baseline.answer else "unchanged"
 
@@ -172,7 +180,8 @@ class ModelStats:
 @dataclass
 class Comparison:
     current_id: str
-    baseline_id: str | None
+    baseline_label: str | None  # None: nothing to compare with
+    baseline_runs: list[str]  # the runs the baseline outcomes come from, most used first
     items: list[ItemComparison]  # regressions first, see CATEGORIES
     models: list[ModelStats]
     cost: float | None
@@ -220,27 +229,31 @@ def _total(values: Iterable[float | None]) -> float | None:
 
 
 def compare(
-    baseline: RunRecord | None,
+    baseline: Baseline | None,
     current: RunRecord,
     *,
     alpha: float = DEFAULT_ALPHA,
     history: Mapping[str, Sequence[str]] | None = None,
 ) -> Comparison:
     """``history`` maps keys to their statuses in earlier runs, oldest first (for flakiness)."""
-    selected_only = current.header.selected_only
+    base = baseline if baseline is not None else Baseline("", {}, {})
+    full = not current.header.selected_only
     now = {item.key: item for item in current.items}
-    before = {item.key: item for item in baseline.items} if baseline is not None else {}
-    keys = list(now) + [k for k in before if k not in now]
+    # A narrowed run (-k, --lf, node ids, a shard) says nothing about the keys it didn't select.
+    absent = [k for k in base.full_keys if k not in now and k in base.items]
+    keys = list(now) + sorted(absent)
     history = history or {}
     items = []
     for k in keys:
-        b, c = before.get(k), now.get(k)
+        b, c = base.items.get(k), now.get(k)
+        note = base.not_evaluated.get(k)
+        category = classify(b, c, seen=k in base.seen, gone=full and k not in now, baseline_note=note)
         flaky = flaky_reason([*history.get(k, ()), c.status], c) if c is not None else None
-        items.append(ItemComparison(k, classify(b, c, selected_only), c, b, key_stat(b, c, alpha), flaky))
+        items.append(ItemComparison(k, category, c, b, key_stat(b, c, alpha), flaky, base.sources.get(k), note))
     items.sort(key=lambda i: (_RANK[i.category], i.key))
 
-    # A narrowed run is judged against the same slice of the baseline, not the whole of it.
-    comparable = [before[k] for k in now if k in before] if selected_only else list(before.values())
+    # Pass rates compare like with like: the keys this run decided, against their baseline outcomes.
+    comparable = [base.items[k] for k in now if k in base.items]
     now_models = summarize(current.items).models
     base_models = summarize(comparable).models if baseline is not None else {}
     declared = list(current.header.models)
@@ -256,7 +269,8 @@ def compare(
     ]
     return Comparison(
         current_id=current.run_id,
-        baseline_id=baseline.run_id if baseline is not None else None,
+        baseline_label=baseline.label if baseline is not None else None,
+        baseline_runs=base.run_ids,
         items=items,
         models=models,
         cost=_total(i.cost for i in now.values()),

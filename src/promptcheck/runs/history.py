@@ -1,18 +1,18 @@
-"""Each key's status in recent stored runs, for flakiness: read fast, only what is needed.
+"""Each key's status in earlier stored runs: for flakiness, and to find each key's baseline.
 
-A run file is tens of MB at 20,000 items, and up to nine earlier ones are read for every report.
+A run file is tens of MB at 20,000 items, and several earlier ones are read for every report.
 Only each item's key and status are wanted, so the file is decoded into a Struct with just
 those: msgspec skips every other field (answers, messages, checks) without building it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import msgspec
 
-from promptcheck.runs.reading import list_runs, load_run
+from promptcheck.runs.reading import RunInfo, list_runs, load_run
 from promptcheck.runs.record import RunHeader, RunRecord, Status
 from promptcheck.runs.stats import FLAKY_WINDOW
 from promptcheck.runs.store import RunFileError, journal_for
@@ -32,12 +32,19 @@ class _KeyStatuses(msgspec.Struct, gc=False):
 _decoder = msgspec.json.Decoder(_KeyStatuses)
 
 
-def _statuses(path: Path, header: RunHeader) -> Iterator[tuple[str, str]]:
-    if not header.complete and journal_for(path).exists():
+def key_statuses(info: RunInfo) -> list[tuple[str, Status]]:
+    """A stored run's (key, status) pairs without building its answers and checks."""
+    assert info.header is not None
+    if not info.header.complete and journal_for(info.path).exists():
         # A killed run: its journal holds items the JSON lacks; load_run folds them in.
-        yield from ((i.key, i.status) for i in load_run(path).items)
-        return
-    yield from ((i.key, i.status) for i in _decoder.decode(path.read_bytes()).items)
+        return [(i.key, i.status) for i in load_run(info.path).items]
+    return [(i.key, i.status) for i in _decoder.decode(info.path.read_bytes()).items]
+
+
+def earlier_runs(report_dir: Path | str, current: RunHeader) -> list[RunInfo]:
+    """Readable stored runs that started before ``current``, newest first."""
+    runs = list_runs(report_dir)
+    return [i for i in reversed(runs) if i.header is not None and i.run_id != current.run_id and i.sort_key < current.sort_key]
 
 
 def recent_statuses(
@@ -47,22 +54,18 @@ def recent_statuses(
     loaded: Iterable[RunRecord | None] = (),
 ) -> dict[str, list[str]]:
     """Statuses of the current run's keys in up to ``window - 1`` runs stored before it, oldest first.
-    Runs in ``loaded`` (e.g. the baseline, already decoded by the caller) are not read again."""
+    Runs in ``loaded`` (e.g. the baseline's, already decoded by the caller) are not read again."""
     in_memory = {r.run_id: r for r in loaded if r is not None}
     wanted = {item.key for item in current.items}
-    earlier = [
-        (info.run_id, info.path, info.header)
-        for info in list_runs(report_dir)
-        if info.header is not None and info.run_id != current.run_id and info.sort_key < current.header.sort_key
-    ]
+    recent = earlier_runs(report_dir, current.header)[: max(window - 1, 0)]
     history: dict[str, list[str]] = {}
-    for run_id, path, header in earlier[-(window - 1) :] if window > 1 else []:
-        record = in_memory.get(run_id)
+    for info in reversed(recent):
+        record = in_memory.get(info.run_id)
         try:
-            pairs = ((i.key, i.status) for i in record.items) if record else _statuses(path, header)
-            for key, status in pairs:
-                if key in wanted:
-                    history.setdefault(key, []).append(status)
+            pairs = [(i.key, i.status) for i in record.items] if record else key_statuses(info)
         except (OSError, msgspec.MsgspecError, RunFileError):
             continue  # an unreadable old run only shortens the history
+        for key, status in pairs:
+            if key in wanted:
+                history.setdefault(key, []).append(status)
     return history

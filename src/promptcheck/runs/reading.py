@@ -139,26 +139,34 @@ def _share_messages(record: RunRecord) -> None:
             msgspec.structs.force_setattr(item, "messages", share(messages, messages))
 
 
-def resolve_run_path(ref: str | Path, report_dir: Path | str) -> Path:
-    """A path, a run id, a unique run-id prefix, or ``latest``."""
-    text = str(ref)
+RUN_ALIASES = ("latest", "previous")
+
+
+def resolve_run_path(ref: str | Path, report_dir: Path | str, *, exclude: str | None = None) -> Path:
+    """A run as a user names it: a record path; ``latest`` or ``previous`` (the newest stored run
+    and the one before it); a run id; or any unique prefix or suffix of one (the six hex digits
+    at its end are what the terminal shows). ``exclude``: a run that is never meant (the current)."""
+    text = str(ref).strip()
     candidate = Path(text)
     if candidate.suffix == ".json" or os.sep in text or (os.altsep and os.altsep in text) or candidate.exists():
         return candidate
     directory = runs_dir(report_dir)
-    if text == "latest":
-        runs = list_runs(report_dir)
-        if not runs:
-            raise RunFileError(directory, "no runs stored yet")
-        return runs[-1].path
+    if text in RUN_ALIASES:
+        runs = [info for info in list_runs(report_dir) if info.run_id != exclude]
+        position = RUN_ALIASES.index(text) + 1
+        if len(runs) < position:
+            raise RunFileError(directory, "no runs stored yet" if not runs else f"no run before {runs[-1].run_id}")
+        return runs[-position].path
     exact = directory / f"{text}.json"
     if exact.exists():
         return exact
-    matches = sorted(directory.glob(f"{text}*.json")) if directory.is_dir() else []
+    stems = sorted(p.stem for p in directory.glob("*.json")) if directory.is_dir() and text else []
+    matches = [s for s in stems if (s.startswith(text) or s.endswith(text)) and s != exclude]
     if len(matches) == 1:
-        return matches[0]
+        return directory / f"{matches[0]}.json"
     if len(matches) > 1:
-        raise RunFileError(exact, f"run id {text!r} is ambiguous ({len(matches)} runs match)")
+        shown = ", ".join(matches[:5]) + (", …" if len(matches) > 5 else "")
+        raise RunFileError(exact, f"run id {text!r} is ambiguous ({len(matches)} runs match: {shown})")
     return exact  # let the loader report it missing, naming the path we looked at
 
 
@@ -183,9 +191,12 @@ def read_header(path: Path, *, whole: bool = True) -> RunHeader:
 
 
 def _read_header_line(path: Path) -> RunHeader | None:
-    with path.open("rb") as f:
-        # The header ends on line 1; ITEMS_OPENING, which _header_line looks for, spans two lines.
-        first = f.readline() + f.readline()
+    try:
+        with path.open("rb") as f:
+            # The header ends on line 1; ITEMS_OPENING, which _header_line looks for, spans two lines.
+            first = f.readline() + f.readline()
+    except FileNotFoundError:
+        raise RunFileError(path, "no such run file") from None
     line = _header_line(first)
     if line is None:
         return None
@@ -231,27 +242,3 @@ def list_runs(report_dir: Path | str) -> list[RunInfo]:
         except OSError as e:
             infos.append(RunInfo(path, None, f"cannot read run file: {e}"))
     return sorted(infos, key=lambda info: info.sort_key)
-
-
-def resolve_baseline(spec: str | None, report_dir: Path | str, current: RunHeader | None) -> RunRecord | None:
-    """The run to compare ``current`` with.
-
-    ``None``/``"auto"``: the newest completed run that started before the current one and shares a
-    model with it. ``"latest"``: the newest completed run other than the current one. ``"none"``: no
-    baseline. Anything else is a run id, id prefix or path, loaded as given (errors raise)."""
-    if spec == "none":
-        return None
-    if spec not in (None, "auto", "latest"):
-        return load_run(spec, report_dir)
-    current_id = current.run_id if current else None
-    candidates = [
-        info for info in list_runs(report_dir) if info.header and info.header.complete and info.run_id != current_id
-    ]
-    if spec != "latest" and current is not None:
-        models = set(current.models)
-        candidates = [
-            info
-            for info in candidates
-            if info.sort_key < current.sort_key and (not models or models & set(info.header.models))  # type: ignore[union-attr]
-        ]
-    return load_run(candidates[-1].path) if candidates else None

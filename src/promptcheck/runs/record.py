@@ -211,9 +211,10 @@ def summarize(items: Iterable[ItemResult]) -> Summary:
 
 
 def pass_rate(counts: dict[str, int]) -> float | None:
-    """Passed over executed; skips are neither. None when nothing ran."""
-    ran = counts.get("pass", 0) + counts.get("fail", 0) + counts.get("error", 0)
-    return counts.get("pass", 0) / ran if ran else None
+    """Passed over decided (pass + fail); None when nothing was decided. Errors and skips had no
+    answer to judge: counting an outage as failures would hide what the answers did."""
+    decided = counts.get("pass", 0) + counts.get("fail", 0)
+    return counts.get("pass", 0) / decided if decided else None
 
 
 # --- run metadata ----------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ FAIL_ON: tuple[FailOn, ...] = ("auto", "significant", "any")
 DEFAULT_ALPHA = 0.05
 FLAKY_FLIPS = 2
 FLAKY_WINDOW = 10  # runs, the current one included
-_OUTCOMES = {"pass": True, "fail": False, "error": False}  # skips say nothing about flipping
+_OUTCOMES = {"pass": True, "fail": False}  # errors and skips had no answer: they never flip
 
 
 # Fisher's exact test is ~15 lines with math.comb and exact for the small counts we see (a few to a

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import atexit
 import os
+import secrets
 import shutil
-import tempfile
+import stat
 import threading
 import time
 from collections.abc import Iterable
@@ -59,10 +60,37 @@ def encode(value: msgspec.Struct) -> bytes:
 # --- atomic files --------------------------------------------------------------------------------
 
 
+def _temp_beside(path: Path) -> tuple[int, Path]:
+    """A new, empty temp file in ``path``'s directory, with the mode ``open(path, "w")`` would
+    leave: an existing file's mode, else 0o666 less the umask. ``tempfile.mkstemp`` makes every
+    file 0o600, which after the rename made reports unreadable to the group and web servers
+    that a plain write would have let read them."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            fd = os.open(tmp, flags, 0o666)  # the kernel applies the umask, as for open(..., "w")
+        except FileExistsError:
+            continue  # another writer's temp file; 48 random bits make this all but impossible
+        break
+    try:
+        existing = os.stat(path).st_mode
+    except FileNotFoundError:
+        return fd, tmp
+    if hasattr(os, "fchmod"):
+        try:
+            os.fchmod(fd, stat.S_IMODE(existing))
+        except BaseException:
+            os.close(fd)
+            tmp.unlink(missing_ok=True)
+            raise
+    return fd, tmp
+
+
 def _write_atomic(path: Path, chunks: Iterable[AnyStr], mode: str, durable: bool = False) -> None:
     """Temp file in the same directory + os.replace: readers see the old or the new file, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temp_beside(path)
     try:
         with os.fdopen(fd, mode, **({"encoding": "utf-8"} if "b" not in mode else {})) as out:
             out.writelines(chunks)
@@ -82,7 +110,7 @@ def write_chunks_atomic(path: Path, chunks: Iterable[str]) -> None:
 
 def copy_atomic(source: Path, path: Path) -> None:
     """``source``'s bytes at ``path``, replaced atomically like every other write here."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temp_beside(path)
     os.close(fd)
     try:
         shutil.copyfile(source, tmp)

@@ -3,7 +3,7 @@
 // textContent / createTextNode, never as markup.
 //
 // Item fields (absent = empty): k key, c category, s status (null: not in this run), bs baseline
-// status, pp prompt path, n prompt name, case case id, m model, a answer, b baseline answer (only
+// status, br the run the baseline outcome comes from, bn why the baseline has no outcome, pp prompt path, n prompt name, case case id, m model, a answer, b baseline answer (only
 // when it differs from a, or the item is not in this run), ck checks [[name, type, state 0 fail|
 // 1 pass|2 skipped, score, reason, span in UTF-16 units]] (name, type and reason as indexes into
 // strings), cc check changes [[name, before, after]], msg [[role, index into strings]], sc score, dsc score delta, lat latency s, dlat, cost, dcost,
@@ -53,6 +53,14 @@
 
   function signed(value, digits) {
     return value === undefined ? "" : " (" + (value >= 0 ? "+" : "") + Number(value).toFixed(digits) + ")";
+  }
+
+  // US dollars as promptcheck.report.text.usd writes them: $0.0123, +$0.0010, <$0.0001.
+  function usd(value, withSign) {
+    if (value === undefined || value === null) return "–";
+    var size = Math.abs(value);
+    var sign = value < 0 ? "-" : withSign ? "+" : "";
+    return sign + (size > 0 && size < 0.00005 ? "<$0.0001" : "$" + size.toFixed(4));
   }
 
   // Myers' O(ND) diff over tokens; returns merged [op, text] runs (-1 baseline, 0 both, 1 current).
@@ -219,9 +227,10 @@
     [
       "key " + it.k,
       "status " + (it.bs || "–") + " → " + (it.s || "not run"),
+      it.br ? "baseline from run " + it.br : it.bn ? "no baseline outcome: " + it.bn : "",
       "score " + num(it.sc, 3) + signed(it.dsc, 3),
       "latency " + num(it.lat, 2) + " s" + signed(it.dlat, 2),
-      "cost " + num(it.cost, 5) + signed(it.dcost, 5),
+      "cost " + usd(it.cost) + (it.dcost === undefined ? "" : " (" + usd(it.dcost, true) + ")"),
       it.tok ? "tokens " + (it.tok[0] === null ? "–" : it.tok[0]) + " in / " + (it.tok[1] === null ? "–" : it.tok[1]) + " out" : "",
       it.smp ? "samples " + it.smp[0] + "/" + it.smp[1] + " passed" + (it.ci ? " (95% CI " + num(it.ci[0], 2) + "–" + num(it.ci[1], 2) + ")" : "") : "",
       it.st ? "vs baseline " + it.bkn[0] + "/" + it.bkn[1] + ": " + it.st.replace("_", " ") + " (p=" + it.pv + ")" : "",
@@ -258,12 +267,15 @@
     var before = changed ? parseJson(it.b) : undefined, after = changed ? parseJson(answer) : undefined;
     if (before !== undefined && after !== undefined) {
       var table = el("table", "mono");
+      var head = el("tr");
+      ["Path", "Change", "Baseline", "Current"].forEach(function (label) { head.appendChild(el("th", null, label)); });
+      table.appendChild(head);
       jsonDiff(before, after, "root", []).forEach(function (j) {
         var tr = el("tr");
         [j[0], j[1], shown(j[2]), shown(j[3])].forEach(function (cell) { tr.appendChild(el("td", null, cell)); });
         table.appendChild(tr);
       });
-      section(box, "JSON changes (path, kind, before, after)").appendChild(table);
+      section(box, "JSON changes").appendChild(table);
     }
     if (it.msg) {
       var prompt = el("details");
@@ -325,6 +337,7 @@
     shown.forEach(function (it) { frag.appendChild(rowFor(it)); });
     list.textContent = "";
     list.appendChild(frag);
+    document.getElementById("list-head").hidden = total === 0;
     status.textContent = total === 0 ? "No items match." : "Showing " + shown.length + " of " + total + " item" + (total === 1 ? "" : "s") + ".";
     more.hidden = shown.length >= total;
     more.textContent = "Show " + Math.min(PAGE, total - shown.length) + " more";
