@@ -188,6 +188,9 @@ class PromptSpec:
     # ``messages``: for prompts whose message list is itself templated or computed by code.
     # It raises render.TemplateError with a plain message when it cannot build them.
     message_builder: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None
+    # promptfoo renders a prompt when it runs a row, so a template it cannot parse errors those
+    # rows and the rest of the config still runs; other formats report it when collecting.
+    renders_at_run_time: bool = False
 
     @property
     def required_variables(self) -> list[str]:

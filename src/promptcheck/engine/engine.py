@@ -59,7 +59,7 @@ class Engine:
     def requests(self, plans: Iterable[ItemPlan]) -> Iterator[ProviderRequest]:
         """Every model call the plans will make (one per repeat), of models that can be called."""
         for plan in plans:
-            if not plan.skip_reason and not self.providers.config_error(plan.target):
+            if not plan.skip_reason and not plan.unrenderable and not self.providers.config_error(plan.target):
                 yield from plan.requests()
 
     def prefetch(self, plans: Iterable[ItemPlan]) -> None:
@@ -87,6 +87,8 @@ class Engine:
     # -- one item -------------------------------------------------------------------------------------
 
     def run(self, plan: ItemPlan) -> ItemResult:
+        if plan.unrenderable:
+            return item_result(plan, "error", error=plan.unrenderable)
         if plan.target.provider == "reference" and plan.case.reference_output is None:
             return item_result(plan, "skip", skip_reason=NO_REFERENCE)
         problem = self.providers.config_error(plan.target)

@@ -32,6 +32,9 @@ class ItemPlan:
     pass_rate: float = 1.0
     xfail_reason: str | None = None
     skip_reason: str | None = None  # collected, never called: the item is skipped with this reason
+    # The request could not be built, and the format renders at run time (promptfoo errors such a
+    # row, not the config): the item is an ERROR with this message, and nothing is called.
+    unrenderable: str | None = None
     markers: list[str] = field(default_factory=list)
     response_format: Mapping[str, Any] | None = None
 
@@ -83,11 +86,15 @@ def plan_items(
     plans: list[ItemPlan] = []
     for case in spec.cases:
         targets = [spec_target(spec, raw, settings) for raw in model_labels(spec, settings, case)]
+        unrenderable = None
         try:
             messages, case_checks, context = _render_case(spec, case, project_constraints, settings, checks)
         except TemplateError as exc:
-            errors.append(SpecError(f"case '{case.id}': {exc}", case.location or spec.location))  # type: ignore[arg-type]
-            continue
+            if not spec.renders_at_run_time:
+                errors.append(SpecError(f"case '{case.id}': {exc}", case.location or spec.location))  # type: ignore[arg-type]
+                continue
+            unrenderable = f"cannot render this case: {exc}"
+            messages, case_checks, context = (), [], CheckContext(case_vars=case.vars)
         for target in dict.fromkeys(targets):
             plans.append(
                 ItemPlan(
@@ -97,6 +104,7 @@ def plan_items(
                     messages=messages,
                     checks=case_checks,
                     context=replace(context, model_extension=_ref_extension(spec, target)),
+                    unrenderable=unrenderable,
                     response_format=_response_format(spec, target),
                     repeat=case.repeat or spec.repeat or settings.repeat,
                     # A repeat written in the file is a fixed choice; auto grows only the default.

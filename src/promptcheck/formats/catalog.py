@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Iterable
 
 from promptcheck.checks.evaluate import validate_check
 from promptcheck.checks.registry import CheckRegistry
@@ -17,7 +18,7 @@ from promptcheck.formats.casefile import CaseFile, read_case_file
 from promptcheck.formats.cases import assign_unique_ids
 from promptcheck.formats.fields import Problems
 from promptcheck.formats.ghmodels import read_prompt
-from promptcheck.formats.promptfoo import is_promptfoo_name, read_config
+from promptcheck.formats.promptfoo import is_promptfoo_name, looks_like_config, read_config
 from promptcheck.formats.templating import TemplateError, referenced_variables
 from promptcheck.spec import Location, PromptSpec, SpecError, SpecErrors
 
@@ -36,10 +37,13 @@ class Catalog:
     """Finds and reads prompt files and case files under one rootdir; case files are read once.
     Check declarations are validated against ``checks``, the check types of the session."""
 
-    def __init__(self, settings: Settings, checks: CheckRegistry | None = None) -> None:
+    def __init__(self, settings: Settings, checks: CheckRegistry | None = None, named: Iterable[Path] = ()) -> None:
         self.settings = settings
         self.rootdir = settings.rootdir
         self.checks = checks if checks is not None else CheckRegistry.builtin()
+        # Files the user named (on pytest's command line): read as prompts whatever their name,
+        # as `promptfoo eval -c any-name.yaml` does.
+        self.named = frozenset(path.resolve() for path in named)
         self._case_files: list[LoadedCaseFile] | None = None
 
     def problems(self, path: str) -> Problems:
@@ -53,13 +57,16 @@ class Catalog:
             return path.as_posix()
 
     def is_promptfoo_config(self, path: Path) -> bool:
+        """By name: promptfoo's own names, or a ``promptfoo_configs`` glob (relative to the rootdir)."""
         if is_promptfoo_name(path.name):
             return True
-        resolved = path.resolve()
-        return any((self.rootdir / listed).resolve() == resolved for listed in self.settings.promptfoo_configs)
+        display = self.display_path(path)
+        return any(fnmatch.fnmatch(display, pattern.removeprefix("./")) for pattern in self.settings.promptfoo_configs)
 
     def is_prompt_file(self, path: Path) -> bool:
         if self.is_promptfoo_config(path):
+            return True
+        if path.suffix in YAML_SUFFIXES and path.resolve() in self.named:
             return True
         if any(fnmatch.fnmatch(path.name, pattern) for pattern in self.settings.prompt_globs):
             return True
@@ -119,7 +126,7 @@ class Catalog:
         problems = self.problems(display)
         try:
             data = yamlio.load_file(path, display)
-            if self.is_promptfoo_config(path):
+            if self.is_promptfoo_config(path) or looks_like_config(data):
                 specs = read_config(data, display, path.parent, problems)
             else:
                 specs = [read_prompt(data, display, problems)]
@@ -169,7 +176,10 @@ def check_variables(spec: PromptSpec, problems: Problems) -> None:
             if re.search(r"\{\{-?\s*\.", message.content):
                 # Go's text/template spelling; gh-models would send it to the model verbatim.
                 hint = "; '{{.name}}' is Go template syntax, promptcheck templates use Jinja2: write '{{name}}'"
-            problems.error(f"message {index + 1} ({message.role}): {exc}{hint}", spec.location)
+            if spec.renders_at_run_time:
+                problems.warn(f"message {index + 1} ({message.role}): {exc}{hint}; its rows will error when they run, as in promptfoo", spec.location)
+            else:
+                problems.error(f"message {index + 1} ({message.role}): {exc}{hint}", spec.location)
     for case in spec.cases:
         available = set(case.vars) | ({"expected"} if case.expected is not None else set())
         for name in spec.required_variables:

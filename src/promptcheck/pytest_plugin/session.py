@@ -58,7 +58,7 @@ class PromptcheckSession:
     @classmethod
     def start(cls, config: pytest.Config, settings: Settings, registries: Registries) -> PromptcheckSession:
         limits.configure(settings.script_limits)  # before the catalog: readers run prompt functions
-        catalog = Catalog(settings, registries.checks)
+        catalog = Catalog(settings, registries.checks, named=named_files(config))
         problems = catalog.problems(settings.source)
         constraints = parse_checks(settings.constraints, problems, Location(settings.source), "constraints")
         try:
@@ -269,3 +269,8 @@ SESSION_KEY: pytest.StashKey[PromptcheckSession] = pytest.StashKey()
 
 def _plans(items: Iterable[pytest.Item]) -> Iterable[ItemPlan]:
     return (item.plan for item in items if isinstance(item, PromptItem))
+
+
+def named_files(config: pytest.Config) -> list[Path]:
+    """The paths on the command line (node ids without their ``::`` part)."""
+    return [config.invocation_params.dir / arg.split("::")[0] for arg in config.args]

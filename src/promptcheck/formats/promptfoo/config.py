@@ -22,7 +22,7 @@ from promptcheck.formats.promptfoo.refs import (
 from promptcheck.formats.promptfoo.dynamic import Builder, filtered_builder, function_builder, read_filters, template_builder
 from promptcheck.formats.promptfoo.scenarios import scenario_tests
 from promptcheck.formats.promptfoo.tests import build_cases, raw_tests
-from promptcheck.formats.templating import Filters
+from promptcheck.formats.templating import Filters, TemplateError
 from promptcheck.spec import Location, Message, PromptSpec
 
 KNOWN_KEYS = {
@@ -65,6 +65,8 @@ def read_config(data: Any, path: str, base: Path, problems: Problems) -> list[Pr
     default = mapping_or_ref(data.get("defaultTest"), "defaultTest", problems, problems.at_key(data, "defaultTest"), base)
     tests = raw_tests(data.get("tests"), problems, problems.at_key(data, "tests"), base)
     tests += scenario_tests(data.get("scenarios"), problems, problems.at_key(data, "scenarios"), base)
+    if not tests and "tests" not in data and "scenarios" not in data:
+        problems.warn("has no tests: nothing to run (promptfoo runs nothing for it either); add a 'tests' list", problems.at(data))
     filters = _filters(data, problems, base)
     warned: set[str] = set()
     description = data.get("description") if isinstance(data.get("description"), str) else ""
@@ -77,6 +79,7 @@ def read_config(data: Any, path: str, base: Path, problems: Problems) -> list[Pr
         spec = PromptSpec(
             name=prompt.label if variant else (description or stem), path=path, messages=prompt.messages,
             description=description, format="promptfoo", location=Location(path, 1, 1), variant=variant,
+            renders_at_run_time=True,
             cases=build_cases(tests, default, problems, base, prompt.label, _text(prompt), _uses_conversation(prompt)),
             repeat=options.get("repeat") if isinstance(options.get("repeat"), int) else None,
             message_builder=_builder(prompt, base, filters),
@@ -108,8 +111,20 @@ def _builder(prompt: Prompt, base: Path, filters: Filters) -> Builder | None:
     if prompt.function:
         return function_builder(prompt.function, base)
     if prompt.template:
-        return template_builder(prompt.template, filters)
+        return _naming(prompt.label, template_builder(prompt.template, filters))
     return filtered_builder(prompt.messages, filters) if filters else None
+
+
+def _naming(label: str, builder: Builder) -> Builder:
+    """The builder, its errors naming the prompt: a config may have several."""
+
+    def build(variables: dict[str, Any]) -> list[tuple[str, str]]:
+        try:
+            return builder(variables)
+        except TemplateError as exc:
+            raise TemplateError(f"prompt {label!r}: {exc}") from None
+
+    return build
 
 
 def _text(prompt: Prompt) -> str:
