@@ -8,7 +8,9 @@ import argparse
 from pathlib import Path
 
 from promptcheck.config import Settings
-from promptcheck.formats.catalog import Catalog
+from promptcheck.formats import yamlio
+from promptcheck.formats.catalog import YAML_SUFFIXES, Catalog
+from promptcheck.formats.promptfoo import looks_like_config
 from promptcheck.engine.plan import plan_items
 from promptcheck.spec import SpecErrors
 
@@ -26,7 +28,7 @@ def check(corpus: Path) -> list[Row]:
     settings = Settings(rootdir=root, models=["echo"], prompt_dirs=[], cases_dirs=[])
     catalog = Catalog(settings)
     rows = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and catalog.is_promptfoo_config(p)):
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and (catalog.is_promptfoo_config(p) or _named_config(p))):
         display = catalog.display_path(path)
         try:
             specs, warnings = catalog.load_all(path)
@@ -46,13 +48,24 @@ def check(corpus: Path) -> list[Row]:
     return rows
 
 
+def _named_config(path: Path) -> bool:
+    """Another YAML file shaped like a config: what `pytest <file>` reads (as `promptfoo eval -c`)."""
+    if path.suffix not in YAML_SUFFIXES:
+        return False
+    try:
+        return looks_like_config(yamlio.load_file(path, path.name))
+    except Exception:  # not YAML at all: not a config either
+        return False
+
+
 def render(rows: list[Row], corpus_label: str) -> str:
     ok = sum(1 for r in rows if not r[3])
     lines = [
         "## promptfoo configs",
         "",
         f"Produced by `{COMMAND}` (no network): every `promptfooconfig*.yaml`/`.yml` under "
-        f"`{corpus_label}/promptfoo/` is read by the real `Catalog` and planned with `--models echo` "
+        f"`{corpus_label}/promptfoo/`, and every other YAML file shaped like a config (as `pytest <file>` "
+        "reads it), is read by the real `Catalog` and planned with `--models echo` "
         "(a config's own providers are replaced, so nothing is called).",
         "",
         f"- Configs: {len(rows)}; collected without error: **{ok}/{len(rows)} = {100 * ok / max(len(rows), 1):.1f}%** "
@@ -83,6 +96,8 @@ def _why(rows: list[Row]) -> str:
             cause = "files the config references are not in the corpus snapshot"
         elif "huggingface://" in message:
             cause = "tests downloaded from Hugging Face (needs the network)"
+        elif "has no 'prompts'" in message:
+            cause = "no prompts (promptfoo refuses it too: \"You must provide at least 1 prompt\")"
         elif "template syntax error" in message:
             cause = "a template that does not parse (promptfoo's Nunjucks rejects it too)"
         else:
