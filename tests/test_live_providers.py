@@ -112,8 +112,8 @@ def test_a_missing_key_is_one_error_per_provider_before_any_call(keyed: Project)
     result.stdout.fnmatch_lines(
         [
             "*promptcheck ---*",
-            "openai:gpt-4o-mini needs an API key: set the OPENAI_API_KEY environment variable.",
             "claude needs an API key: set the ANTHROPIC_API_KEY environment variable.",
+            "openai:gpt-4o-mini needs an API key: set the OPENAI_API_KEY environment variable.",
         ]
     )
     assert keyed.fake.requests == []

@@ -249,7 +249,8 @@ class PromptcheckSession:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         errors = {**self.provider_errors, **self.providers.errors()}  # one per model label
-        lines = list(errors.values())  # each message names its model already
+        # Each message names its model already; by label, as calls find them in any order.
+        lines = [errors[label] for label in sorted(errors)]
         header = self.runlog.recorder.header if self.runlog.recorder else None
         # After -k/-m/-x the other items' entries look unused too, and prune refuses such a run.
         if header is not None and header.cassettes_unused and not header.selected_only:
