@@ -84,6 +84,11 @@ def collect_rows() -> list[Row]:
                       {"kind": "assert", "asserts": [assertion], "answer": answer, "vars": vars_})
             row.ours = _ours(lambda a=assertion, t=answer: conformance.verdict(a, t))
             rows.append(row)
+    for i, (assertion, answer, expected, score) in enumerate(getattr(conformance, "SCORED_ROWS", [])):
+        row = Row(f"SCORED_ROWS[{i}]", "SCORED_ROWS", json.dumps(assertion, ensure_ascii=False), answer, expected,
+                  {"kind": "assert", "asserts": [assertion], "answer": answer, "vars": vars_}, score=score)
+        row.ours = _ours(lambda a=assertion, t=answer: conformance.verdict(a, t))
+        rows.append(row)
     for i, (text, answer, expected) in enumerate(getattr(conformance, "SHORTHAND_ROWS", [])):
         row = Row(f"SHORTHAND_ROWS[{i}]", "SHORTHAND_ROWS", f"CSV __expected: {text!r}", answer, expected,
                   {"kind": "shorthand", "text": text, "answer": answer})
