@@ -96,6 +96,11 @@ def test_a_provider_without_a_finish_reason_fails_as_in_promptfoo() -> None:
     assert run({"type": "finish-reason", "value": "stop"}, "x") == (False, 0.0, "Provider did not supply stop/finish reason", False)
 
 
+def test_not_finish_reason_passes_when_the_provider_gave_none() -> None:
+    # promptfoo 0.123.1: the negation of "no finish reason" passes.
+    assert run({"type": "not-finish-reason", "value": "stop"}, "x")[:2] == (True, 1.0)
+
+
 def test_finish_reason_compares_case_insensitively() -> None:
     assert run({"type": "finish-reason", "value": "STOP"}, "x", CheckContext(finish_reason="stop"))[0]
     assert not run({"type": "not-finish-reason", "value": "stop"}, "x", CheckContext(finish_reason="stop"))[0]
@@ -226,3 +231,24 @@ def test_levenshtein_of_two_long_answers_is_quick_and_exact() -> None:
     a, b = "lorem ipsum " * 300, "lorem ipsam " * 300
     assert run({"type": "levenshtein", "value": a, "threshold": 300}, b)[:2] == (True, 1.0)
     assert run({"type": "levenshtein", "value": a, "threshold": 299}, b)[2].startswith("edit distance 300 > 299")
+
+
+@pytest.mark.parametrize("keep_meta, outcome", [(True, "passed"), (False, "failed")])
+def test_a_cassette_recorded_before_finish_reasons_still_replays(
+    pytester: pytest.Pytester, fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch, keep_meta: bool, outcome: str,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    _config(pytester, "openai:chat:gpt-4o-mini", fake_llm.openai_base_url, "stop")
+    pytester.runpytest(*QUIET, "--record-mode=new").assert_outcomes(passed=1)
+    fake_llm.stop()
+    cassette = next((pytester.path / "cassettes").rglob("*.yaml"))
+    doc = yaml.safe_load(cassette.read_text())
+    for entry in doc["entries"].values():  # as an older promptcheck wrote it
+        del entry["response"]["finish_reason"]
+        if not keep_meta:
+            del entry["response"]["meta"]["finish_reason"]
+    cassette.write_text(yaml.safe_dump(doc))
+    result = pytester.runpytest(*QUIET, "--record-mode=none")
+    result.assert_outcomes(**{outcome: 1})
+    if outcome == "failed":
+        result.stdout.fnmatch_lines(["*the recorded answer has no finish reason (its cassette entry predates them); re-record it*"])

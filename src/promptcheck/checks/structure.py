@@ -114,16 +114,40 @@ def _unauthorized(found: set[str], allowed: list[str]) -> list[str]:
     return sorted(a for a in found if not any(p.fullmatch(a) for p in patterns))
 
 
+_SELECT_MODIFIERS = {
+    "mysql": r"(?:all|distinct(?:row)?|high_priority|straight_join|sql_(?:big_result|buffer_result|cache|calc_found_rows|no_cache|small_result))",
+    "": r"(?:all|distinct)",
+}
+_IGNORED_SQL = re.compile(r"'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`|--[^\n]*|/\*[\s\S]*?\*/")
+
+
+def _promptfoo_rejects(sql: str, database: str) -> bool:
+    """promptfoo's checks before parsing: it fails empty SQL, an odd number of backticks,
+    ``SELECT a b FROM`` (a missing comma, though SQL reads it as an alias), and generate_series
+    in MySQL."""
+    if not sql.strip() or sql.count("`") % 2:
+        return True
+    modifier = _SELECT_MODIFIERS["mysql" if database in ("MySQL", "MariaDB") else ""]
+    ident = r"[A-Za-z_][A-Za-z0-9_]*"
+    missing_comma = rf"\bselect\s+(?:{modifier}\s+)*(?!{modifier}\b){ident}\s+{ident}\s+from\b"
+    if re.search(missing_comma, _IGNORED_SQL.sub(" ? ", sql), re.IGNORECASE):
+        return True
+    return database == "MySQL" and re.search(r"\bgenerate_series\s*\(", sql, re.IGNORECASE) is not None
+
+
 def _is_sql(sql: str, spec: CheckSpec) -> Verdict:
     options = _sql_options(spec)
     database = str(options.get("databaseType") or "MySQL")
     dialect = _dialect(database)
     import sqlglot
 
+    syntax = f"SQL statement does not conform to the provided {database} database syntax."
+    if _promptfoo_rejects(sql.strip(), database):
+        return Verdict(False, 0.0, syntax)
     try:
         trees = _statements(sql, dialect)
     except (sqlglot.errors.SqlglotError, ValueError):
-        return Verdict(False, 0.0, f"SQL statement does not conform to the provided {database} database syntax.")
+        return Verdict(False, 0.0, syntax)
     tables, columns = _authorities(trees)
     problems = []
     if isinstance(options.get("allowedTables"), list) and (bad := _unauthorized(tables, options["allowedTables"])):
@@ -144,10 +168,39 @@ def is_sql(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     return _is_sql(output, spec)
 
 
+_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})(.*)$")
+
+
+def sql_blocks(text: str) -> list[str]:
+    """The bodies of the answer's fenced code blocks tagged ``sql`` or untagged (promptfoo's
+    ``extractSqlCodeBlocks``): a fence closes on a line of at least as many of its characters."""
+    blocks: list[str] = []
+    opened: tuple[str, bool, list[str]] | None = None  # (fence, is SQL, body lines)
+    for line in re.split(r"\r\n?|\n", text):
+        fence = _FENCE.match(line)
+        if opened is None:
+            if fence:
+                opened = (fence.group(1), fence.group(2).strip().lower() in ("", "sql"), [])
+            continue
+        marker, is_sql, body = opened
+        if fence and not fence.group(2).strip() and fence.group(1)[0] == marker[0] and len(fence.group(1)) >= len(marker):
+            if is_sql:
+                blocks.append("\n".join(body).strip())
+            opened = None
+        else:
+            body.append(line)
+    return blocks
+
+
 @CHECKS.register("contains-sql", validate=_validate_sql)
 def contains_sql(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
-    fenced = re.search(r"```(?:sql)?([^`]+)```", output)  # promptfoo: the first fenced block, else all
-    return _is_sql(fenced.group(1).strip() if fenced else output, spec)
+    verdict = Verdict(False, 0.0, "Output does not contain valid SQL")
+    for candidate in sql_blocks(output) or [output]:  # every SQL block, else the whole answer
+        if candidate.strip():
+            verdict = _is_sql(candidate, spec)
+            if verdict.passed:
+                return verdict
+    return verdict
 
 
 def _required(spec: CheckSpec) -> list[str] | None:
@@ -173,8 +226,8 @@ def _xml_problem(text: str, required: list[str] | None) -> str | None:
     from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
     from defusedxml.ElementTree import fromstring  # type: ignore[import-untyped]
 
-    if not text.startswith("<"):
-        return "XML is missing opening tag"
+    if re.search(r"<!DOCTYPE[^>\[]*\[", text, re.IGNORECASE):
+        return "DTD internal subsets are not supported by is-xml validation"
     try:
         root = fromstring(text)
     except (ParseError, DefusedXmlException) as exc:
@@ -184,11 +237,16 @@ def _xml_problem(text: str, required: list[str] | None) -> str | None:
 
 
 def _has_path(root: Any, path: list[str]) -> bool:
+    """promptfoo walks its parsed object: a tag is a key, and a repeated tag is a list, which
+    only a number indexes."""
     if not path or path[0] != root.tag:
         return False
     current = [root]
     for key in path[1:]:
-        current = [child for node in current for child in node if child.tag == key]
+        if len(current) > 1:
+            current = current[int(key) : int(key) + 1] if key.isdigit() else []
+        else:
+            current = [child for child in current[0] if child.tag == key]
         if not current:
             return False
     return True
@@ -200,15 +258,39 @@ def is_xml(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     return Verdict(problem is None, 0.0 if problem else 1.0, problem or "XML is valid and contains all required elements")
 
 
+_TAG = re.compile(r"<(/?)([A-Za-z_][\w.:-]*)(?:\s[^<>]*?)?(/?)>")
+
+
+def xml_candidates(text: str) -> list[tuple[int, int]]:
+    """Spans of balanced elements in the answer, outermost first (promptfoo's
+    ``extractXmlCandidates``: a closing tag that matches no open one resets the scan)."""
+    stack: list[tuple[str, int]] = []
+    found: list[tuple[int, int, int]] = []  # (depth, start, end)
+    for tag in _TAG.finditer(text):
+        closing, name, self_closing = tag.groups()
+        if self_closing:
+            found.append((len(stack), tag.start(), tag.end()))
+        elif not closing:
+            stack.append((name, tag.start()))
+        elif stack and stack[-1][0] == name:
+            _, start = stack.pop()
+            found.append((len(stack), start, tag.end()))
+        else:
+            stack.clear()
+    return [(start, end) for _, start, end in sorted(found)]
+
+
 @CHECKS.register("contains-xml", validate=_validate_xml)
 def contains_xml(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
-    found = re.search(r"<\?xml.*?>[\s\S]*</[^>]+>|\S*<[^>]+>[\s\S]*</[^>]+>", output)  # promptfoo's
-    if found is None:
+    candidates = xml_candidates(output)
+    if not candidates:
         return Verdict(False, 0.0, "No XML content found in the output")
-    problem = _xml_problem(found.group(0), _required(spec))
-    if problem:
-        return Verdict(False, 0.0, f"No valid XML content found matching the requirements ({problem})")
-    return Verdict(True, 1.0, "XML is valid and contains all required elements", found.span())
+    problem = ""
+    for start, end in candidates:
+        problem = _xml_problem(output[start:end], _required(spec)) or ""
+        if not problem:
+            return Verdict(True, 1.0, "XML is valid and contains all required elements", (start, end))
+    return Verdict(False, 0.0, f"No valid XML content found matching the requirements ({problem})")
 
 
 _HTML_ELEMENTS = frozenset(

@@ -3,14 +3,16 @@
 Each returns the metric as its score and passes at promptfoo's default threshold (0.75 for
 rouge-n, 0.5 for the others); ``threshold``, ``not-`` and weights are the generic ones.
 
-Which implementation, and why (checked against promptfoo 0.120.8, see the conformance table):
+Which implementation, and why (checked against promptfoo 0.123.1, see the conformance table):
 
-- rouge-n: promptfoo calls ``js-rouge``'s ``n()``: Penn Treebank tokens, case-sensitive,
-  unigram F1 of the clipped overlap. nltk's ``TreebankWordTokenizer`` is the same tokenizer;
-  ``rouge-score`` is not used because its tokenizer lowercases and drops punctuation.
-- bleu: promptfoo's own formula, which neither nltk nor sacrebleu reproduces: its brevity
-  penalty is exp(1 - c/r) (the paper's is exp(1 - r/c)), a zero precision is smoothed to 1e-7,
-  and with several references it takes the best reference's clipped total.
+- rouge-n: promptfoo lowercases both texts, splits them into Penn Treebank tokens (js-rouge's
+  ``treeBankTokenize``) and scores the unigram F1 of the clipped overlap. nltk's
+  ``TreebankWordTokenizer`` is that tokenizer; ``rouge-score`` is not used because its own
+  tokenizer drops punctuation, which promptfoo counts.
+- bleu: promptfoo's own formula, which neither nltk nor sacrebleu reproduces: lowercased
+  whitespace tokens, n-gram orders the answer is too short for are left out (their weights
+  shared among the rest), a zero precision is smoothed to 1e-7, and with several references it
+  takes the best reference's clipped total rather than clipping each n-gram by its best count.
 - gleu: nltk's ``sentence_gleu`` (min of n-gram precision and recall, n = 1..4, best
   reference) on promptfoo's tokens: lowercased, split on whitespace, trailing dots removed.
 - meteor: nltk's ``meteor_score`` (exact, Porter stem, WordNet synonym stages, the same
@@ -87,11 +89,10 @@ def rouge_n(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     nltk = _nltk()
     if nltk is None:
         return Verdict(True, 1.0, NO_NLTK.format(kind="rouge-n"), skipped=True)
-    reference = str(spec.value)
-    if not output or not reference:  # js-rouge throws a RangeError; promptfoo fails the row
-        return Verdict(False, 0.0, f"rouge-n: the {'answer' if not output else 'reference'} is empty")
     tokenize = nltk.tokenize.TreebankWordTokenizer().tokenize
-    candidate, wanted = Counter(tokenize(output)), Counter(tokenize(reference))
+    candidate, wanted = Counter(tokenize(output.lower())), Counter(tokenize(str(spec.value).lower()))
+    if not candidate or not wanted:
+        return _verdict("ROUGE-N", 0.0, spec, 0.75)
     overlap = sum((candidate & wanted).values())
     # F1 = 2PR / (P + R), written with counts so that 0.75 comes out as exactly 0.75.
     return _verdict("ROUGE-N", 2 * overlap / (sum(candidate.values()) + sum(wanted.values())), spec, 0.75)
@@ -99,32 +100,32 @@ def rouge_n(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
 
 def bleu_score(candidate: str, references: Sequence[str]) -> float:
     """promptfoo's ``calculateBleuScore`` (see the module docstring for how it differs)."""
+    if not candidate.strip():
+        return 0.0
     words = _words(candidate)
     ref_words = [_words(r) for r in references]
-    closest = ref_words[0]
-    for ref in ref_words[1:]:  # the first of equally close references wins, as in its reduce()
-        if abs(len(ref) - len(words)) < abs(len(closest) - len(words)):
-            closest = ref
-    log_sum = 0.0
+    # The closest reference length; of two equally close, the shorter.
+    closest = min((len(ref) for ref in ref_words), key=lambda length: (abs(length - len(words)), length))
+    orders = []
     for n in range(1, 5):
         grams = _ngrams(words, n)
         total = sum(grams.values())
-        best = max(sum((grams & _ngrams(ref, n)).values()) for ref in ref_words)
-        precision = best / total if total else 0.0
-        log_sum += 0.25 * math.log(precision or 1e-7)
-    penalty = 1.0 if len(words) > len(closest) else math.exp(1 - len(words) / len(closest))
+        if total:
+            best = max(sum((grams & _ngrams(ref, n)).values()) for ref in ref_words)
+            orders.append(best / total)
+    log_sum = sum(math.log(precision or 1e-7) for precision in orders) / len(orders)
+    penalty = 1.0 if len(words) > closest else math.exp(1 - closest / len(words))
     return penalty * math.exp(log_sum)
 
 
 @CHECKS.register("bleu", validate=_validate_references)
 def bleu(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
-    if not output:  # promptfoo throws "Invalid inputs" and fails the row
-        return Verdict(False, 0.0, "bleu: the answer is empty")
     return _verdict("BLEU", bleu_score(output, _references(spec) or []), spec, 0.5)
 
 
 def _trimmed_words(text: str) -> list[str]:
-    return [re.sub(r"\.+$", "", word) for word in _words(text)]
+    words = [re.sub(r"\.+$", "", word) for word in _words(text)]
+    return words if any(words) else []
 
 
 @CHECKS.register("gleu", validate=_validate_references)
@@ -132,13 +133,13 @@ def gleu(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     nltk = _nltk()
     if nltk is None:
         return Verdict(True, 1.0, NO_NLTK.format(kind="gleu"), skipped=True)
-    if not output.strip():
-        return _verdict("GLEU", 0.0, spec, 0.5)
     from nltk.translate.gleu_score import sentence_gleu  # type: ignore[import-untyped]
 
     candidate = _trimmed_words(output)
-    # Per reference, then the best: promptfoo scores an identical reference 1 outright.
-    scores = [sentence_gleu([_trimmed_words(ref)], candidate, 1, 4) for ref in _references(spec) or []]
+    if not candidate:
+        return _verdict("GLEU", 0.0, spec, 0.5)
+    # Per reference, then the best (nltk's own best-reference rule picks by the same ratio).
+    scores = [sentence_gleu([ref], candidate, 1, 4) if ref else 0.0 for ref in map(_trimmed_words, _references(spec) or [])]
     return _verdict("GLEU", max(scores), spec, 0.5)
 
 
