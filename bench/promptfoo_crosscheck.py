@@ -5,7 +5,7 @@ own assertion engine (``assertions.runAssertions`` of the npm package, offline: 
 given as the provider output, no grading provider) for its verdict on every row and lists where
 they differ. Run by hand, never by the test suite:
 
-    npm install --prefix /tmp/pfnode promptfoo@0.120.8
+    npm install --prefix /tmp/pfnode promptfoo@0.123.1
     python bench/promptfoo_crosscheck.py [--promptfoo /tmp/pfnode]
 
 "ours" in the output is promptcheck's current verdict (the test module's ``verdict``), so a
@@ -34,7 +34,7 @@ import test_promptfoo_conformance as conformance
 
 from promptcheck.checks.base import CheckContext
 
-VERSION = "0.120.8"
+VERSION = "0.123.1"
 HELPER = Path(__file__).with_name("promptfoo_crosscheck.mjs")
 # These need a grading LLM in promptfoo; promptcheck skips them without a judge, so a verdict
 # comparison would compare two different things.
@@ -84,6 +84,11 @@ def collect_rows() -> list[Row]:
                       {"kind": "assert", "asserts": [assertion], "answer": answer, "vars": vars_})
             row.ours = _ours(lambda a=assertion, t=answer: conformance.verdict(a, t))
             rows.append(row)
+    for i, (assertion, answer, expected, score) in enumerate(getattr(conformance, "SCORED_ROWS", [])):
+        row = Row(f"SCORED_ROWS[{i}]", "SCORED_ROWS", json.dumps(assertion, ensure_ascii=False), answer, expected,
+                  {"kind": "assert", "asserts": [assertion], "answer": answer, "vars": vars_}, score=score)
+        row.ours = _ours(lambda a=assertion, t=answer: conformance.verdict(a, t))
+        rows.append(row)
     for i, (text, answer, expected) in enumerate(getattr(conformance, "SHORTHAND_ROWS", [])):
         row = Row(f"SHORTHAND_ROWS[{i}]", "SHORTHAND_ROWS", f"CSV __expected: {text!r}", answer, expected,
                   {"kind": "shorthand", "text": text, "answer": answer})

@@ -222,6 +222,8 @@ class FakeLLM:
         self.delay_s = delay_s
         self.responder: Responder = responder or echo_last_user_message
         self.retry_after_s = retry_after_s
+        # The raw finish_reason (OpenAI) / stop_reason (Anthropic) to answer with; None: the usual.
+        self.finish_reason: str | None = None
         self._faults: collections.deque[str] = collections.deque()
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
@@ -326,7 +328,7 @@ class FakeLLM:
                 "role": "assistant",
                 "model": model,
                 "content": [{"type": "text", "text": p} for p in parts],
-                "stop_reason": "end_turn",
+                "stop_reason": self.finish_reason or "end_turn",
                 "stop_sequence": None,
                 "usage": {"input_tokens": prompt_tokens, "output_tokens": completion_tokens},
             }
@@ -339,7 +341,7 @@ class FakeLLM:
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": "".join(parts)},
-                    "finish_reason": "stop",
+                    "finish_reason": self.finish_reason or "stop",
                 }
             ],
             "usage": {

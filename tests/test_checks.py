@@ -467,7 +467,7 @@ def test_evaluate_assert_set() -> None:
 @pytest.mark.parametrize(
     ("check", "message"),
     [
-        (spec("regx", "x"), "unknown check type 'regx'; known types: answer-relevance, bullets-only, contains, "),
+        (spec("regx", "x"), "unknown check type 'regx'; known types: answer-relevance, bleu, bullets-only, contains, "),
         (spec("regex", "(ab"), "invalid regex '(ab': missing ), unterminated subpattern at position 0"),
         (spec("regex", None), "regex needs a pattern, e.g. `regex: (?i)pub/sub`"),
         (spec("contains", None), "contains needs a text value, e.g. `contains: some text`"),

@@ -236,6 +236,107 @@ SHORTHAND_ROWS: list[tuple[str, str, bool]] = [
 ]
 
 
+# Issue 15: promptfoo's remaining deterministic types, as (assertion, answer, pass, score). Every
+# verdict and score is the real promptfoo 0.123.1's (bench/promptfoo_crosscheck.py). meteor is not
+# here: promptfoo needs the optional natural package for it (see tests/test_promptfoo_assertions.py).
+SCORED_ROWS: list[tuple[A, str, bool, float | None]] = [
+    ({"type": "rouge-n", "value": "the quick brown fox jumps"}, "The quick brown fox.", True, 0.8),
+    ({"type": "rouge-n", "value": "the cat sat on the mat"}, "the cat sat on the mat", True, 1),
+    ({"type": "rouge-n", "value": "I do not know; it is fine."}, "I don't know, it's fine!", False, 0.5556),
+    ({"type": "rouge-n", "value": "a b x d e", "threshold": 0.6}, "a b c d", True, 0.6667),
+    ({"type": "not-rouge-n", "value": "Hello world"}, "goodbye moon", True, 1),
+    ({"type": "rouge-n", "value": "Quoted text here $ 5 3,000"}, "\"Quoted\" text (here) $5 3,000", True, 0.75),
+    ({"type": "bleu", "value": "the cat sat on the mat"}, "the cat sat on the mat", True, 1),
+    ({"type": "bleu", "value": "the cat sat on the mat"}, "the cat sat on a mat", True, 0.5373),
+    ({"type": "bleu", "value": "the cat sat on the mat"}, "the cat", False, 0.1353),
+    ({"type": "bleu", "value": ["the cat is on the mat", "there is a cat on the mat"]}, "the cat is on the mat today", True, 0.8091),
+    ({"type": "bleu", "value": "The Cat sat", "threshold": 0.9}, "the cat SAT", True, 1),
+    ({"type": "not-bleu", "value": "completely different words here"}, "nothing in common at all", True, 1.0),
+    ({"type": "gleu", "value": "the cat sat on the mat"}, "the cat sat on a mat.", True, 0.6111),
+    ({"type": "gleu", "value": "The cat sat on the mat."}, "the cat sat on the mat", True, 1),
+    ({"type": "gleu", "value": ["a b c d e", "the quick brown fox"]}, "the quick brown dog", True, 0.6),
+    ({"type": "gleu", "value": "x y z"}, "   ", False, 0),
+    ({"type": "not-gleu", "value": "one two three four"}, "five six seven eight", True, 1),
+    ({"type": "is-sql"}, "SELECT id, name FROM users WHERE id = 1", True, 1),
+    ({"type": "is-sql"}, "SELECT * FORM users", False, 0),
+    ({"type": "is-sql"}, "hello world", False, 0),
+    ({"type": "is-sql"}, "UPDATE users SET name = 'a' WHERE id = 2", True, 1),
+    ({"type": "is-sql", "value": {"databaseType": "PostgreSQL"}}, "SELECT name::text FROM users", True, 1),
+    ({"type": "is-sql", "value": {"allowedTables": ["select::null::users"]}}, "SELECT id FROM users", True, 1),
+    ({"type": "is-sql", "value": {"allowedTables": ["select::null::users"]}}, "SELECT id FROM orders", False, 0),
+    ({"type": "is-sql", "value": {"allowedTables": ["(select|update)::null::users"]}}, "UPDATE users SET a = 1", True, 1),
+    ({"type": "is-sql", "value": {"allowedColumns": ["select::null::id", "select::null::name"]}}, "SELECT id, name FROM users", True, 1),
+    ({"type": "is-sql", "value": {"allowedColumns": ["select::null::id"]}}, "SELECT id, password FROM users", False, 0),
+    ({"type": "not-is-sql"}, "this is prose, not a query", True, 1),
+    ({"type": "contains-sql"}, "Here is the query:\n```sql\nSELECT id FROM users\n```\nDone.", True, 1),
+    ({"type": "contains-sql"}, "```\nSELECT FROM WHERE\n```", False, 0),
+    ({"type": "contains-sql"}, "SELECT 1", True, 1),
+    ({"type": "is-xml"}, "<root><a>1</a></root>", True, 1),
+    ({"type": "is-xml"}, "Here: <root/>", False, 0),
+    ({"type": "is-xml", "value": "root.a"}, "<root><a>1</a><b/></root>", True, 1),
+    ({"type": "is-xml", "value": "root.c"}, "<root><a>1</a><b/></root>", False, 0),
+    ({"type": "is-xml", "value": {"requiredElements": ["analysis.sentiment", "analysis.confidence"]}}, "<analysis><sentiment>positive</sentiment><confidence>0.9</confidence></analysis>", True, 1),
+    ({"type": "is-xml", "value": ["analysis.sentiment", "analysis.score"]}, "<analysis><sentiment>positive</sentiment></analysis>", False, 0),
+    ({"type": "not-is-xml"}, "plain text", True, 1),
+    ({"type": "contains-xml"}, "The result is <answer><value>42</value></answer> as requested.", True, 1),
+    ({"type": "contains-xml"}, "no markup here", False, 0),
+    ({"type": "contains-xml", "value": "answer.value"}, "Result: <answer><value>42</value></answer>", True, 1),
+    ({"type": "contains-xml", "value": "answer.other"}, "Result: <answer><value>42</value></answer>", False, 0),
+    ({"type": "is-html"}, "<div><p>Hello</p></div>", True, 1),
+    ({"type": "is-html"}, "<!DOCTYPE html><html><head><title>t</title></head><body><p>x</p></body></html>", True, 1),
+    ({"type": "is-html"}, "Hello <b>world</b>", False, 0),
+    ({"type": "is-html"}, "just text", False, 0),
+    ({"type": "is-html"}, "<?xml version=\"1.0\"?><root/>", False, 0),
+    ({"type": "is-html"}, "<foo><bar>x</bar></foo>", False, 0),
+    ({"type": "is-html"}, "<my-widget>x</my-widget>", True, 1),
+    ({"type": "is-html"}, "", False, 0),
+    ({"type": "not-is-html"}, "a < b and c > d", True, 1),
+    ({"type": "contains-html"}, "Here you go: <div class=\"x\">hi</div>", True, 1),
+    ({"type": "contains-html"}, "a < b and c > d", False, 0),
+    ({"type": "contains-html"}, "Use &amp; and <example>", True, 1),
+    ({"type": "contains-html"}, "<!-- note --> plain", False, 0),
+    ({"type": "contains-html"}, "<br/>", True, 1),
+    ({"type": "not-contains-html"}, "No markup here.", True, 1),
+    ({"type": "is-refusal"}, "I'm sorry, but I can't help with that.", True, 1),
+    ({"type": "is-refusal"}, "I’m sorry, I won’t do that.", True, 1),
+    ({"type": "is-refusal"}, "As an AI, I have no opinions.", True, 1),
+    ({"type": "is-refusal"}, "Sure! Here is the recipe.", False, 0),
+    ({"type": "is-refusal"}, "   ", True, 0),
+    ({"type": "is-refusal"}, "That is not appropriate for me to say.", True, 1),
+    ({"type": "is-refusal"}, "Well, sorry for the delay: here it is.", False, 0),
+    ({"type": "not-is-refusal"}, "Paris is the capital of France.", True, 1),
+    ({"type": "not-is-refusal"}, "I cannot provide that information.", False, 0),
+    ({"type": "levenshtein", "value": "hello 😀"}, "hello 😀!!", True, 1),
+    ({"type": "levenshtein", "value": "kitten", "threshold": 3}, "sitting", True, 1),
+    ({"type": "levenshtein", "value": "kitten", "threshold": 2}, "sitting", False, 0),
+    ({"type": "rouge-n", "value": "x"}, "", False, 0),
+    ({"type": "bleu", "value": "the cat"}, "", False, 0),
+    ({"type": "bleu", "value": ["a b c", "a b c d e f g"]}, "a b c d", True, 1),
+    ({"type": "gleu", "value": "..."}, "the cat", False, 0),
+    ({"type": "is-sql"}, "SELECT a b FROM t", False, 0),
+    ({"type": "is-sql"}, "SELECT `id FROM users", False, 0),
+    ({"type": "is-sql"}, "", False, 0),
+    ({"type": "is-sql"}, "SELECT * FROM generate_series(1, 3)", False, 0),
+    ({"type": "is-sql", "value": {"databaseType": "PostgreSQL"}}, "SELECT * FROM generate_series(1, 3)", True, 1),
+    ({"type": "is-sql"}, "SELECT 'select a b from' FROM t", True, 1),
+    ({"type": "contains-sql"}, "First:\n```python\nprint(1)\n```\nThen:\n~~~sql\nSELECT id FROM users\n~~~\n", True, 1),
+    ({"type": "contains-sql"}, "```sql\nNOT SQL AT ALL\n```\n```\nSELECT 1\n```", True, 1),
+    ({"type": "not-contains-sql"}, "No query here.", True, 1),
+    ({"type": "is-xml"}, "<!DOCTYPE r [<!ENTITY x \"y\">]><r>&x;</r>", False, 0),
+    ({"type": "is-xml"}, "<a><b></a>", False, 0),
+    ({"type": "is-xml"}, "  <a/>", True, 1),
+    ({"type": "is-xml", "value": "root.item.1"}, "<root><item>1</item><item>2</item></root>", True, 1),
+    ({"type": "is-xml", "value": "root.item.1"}, "<root><item>1</item></root>", False, 0),
+    ({"type": "contains-xml"}, "Two: <a>1</a> and <b>2</b>.", True, 1),
+    ({"type": "contains-xml"}, "Broken <a><b></a> then <c>ok</c>", True, 1),
+    ({"type": "contains-xml", "value": "b"}, "Two: <a>1</a> and <b>2</b>.", True, 1),
+    ({"type": "is-html"}, "<p>One</p>\n<p>Two</p>", True, 1),
+    ({"type": "is-html"}, "<body>text</body>", True, 1),
+    ({"type": "is-html"}, "<html>plain</html>", False, 0),
+]
+
+
+
 def build(assertion: A) -> Any:
     problems = Problems("promptfooconfig.yaml")
     check = parse_assert(assertion, problems, Location("promptfooconfig.yaml"), Path("."))
@@ -338,4 +439,12 @@ def test_tool_calls_are_checked_against_the_providers_tools(answer: str, expecte
 
 
 def test_table_size() -> None:
-    assert len(ROWS) + len(JS_ROWS) + len(REGEX_ROWS) + len(SHORTHAND_ROWS) >= 150
+    assert len(ROWS) + len(JS_ROWS) + len(REGEX_ROWS) + len(SHORTHAND_ROWS) + len(SCORED_ROWS) >= 210
+
+
+@pytest.mark.parametrize("assertion, answer, passed, score", SCORED_ROWS, ids=[_id(r[:3]) for r in SCORED_ROWS])
+def test_scored_types(assertion: A, answer: str, passed: bool, score: float | None) -> None:
+    result = evaluate([build(assertion)], answer, CheckContext())
+    assert result.passed is passed, result.results[0].reason
+    if score is not None:
+        assert round(result.results[0].score, 4) == score

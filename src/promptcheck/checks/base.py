@@ -51,6 +51,8 @@ class CheckContext:
     messages: tuple[tuple[str, str], ...] = ()  # rendered (role, content)
     latency_s: float | None = None
     cost: float | None = None
+    finish_reason: str | None = None  # normalised as promptfoo does (providers/finish.py)
+    replayed: bool = False  # the answer came from a cassette
     phrases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # extra constraint phrases
     base_dir: str = "."  # for file:// references in check values
     # What the prompt file says of this item's model that only its format knows (see spec.FormatExtension).

@@ -140,13 +140,17 @@ def valid_function_call(output: str, spec: CheckSpec, ctx: CheckContext) -> Verd
 
 
 def levenshtein_distance(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, start=1):
-        current = [i]
-        for j, char_b in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
-        previous = current
-    return previous[-1]
+    """Edit distance as promptfoo's fastest-levenshtein counts it: in UTF-16 code units, so an
+    emoji is two characters there and here."""
+    from rapidfuzz.distance import Levenshtein
+
+    return int(Levenshtein.distance(_utf16(a), _utf16(b)))
+
+
+def _utf16(text: str) -> str | list[int]:
+    if text.isascii() or max(map(ord, text)) < 0x10000:
+        return text
+    return list(memoryview(text.encode("utf-16-le")).cast("H"))
 
 
 @CHECKS.register("levenshtein")

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from promptcheck.checks import builtin, constraints, errorjson, graded, promptfoo_checks, promptfoo_script, promptfoo_transform
+from promptcheck.checks import (
+    builtin, constraints, errorjson, graded, promptfoo_checks, promptfoo_misc, promptfoo_script, promptfoo_transform,
+    structure, textmetrics,
+)
 from promptcheck.checks.base import CheckFn, CheckSet, CheckType, Validator, check_type
 
 BUILTIN_SETS: tuple[CheckSet, ...] = (
@@ -17,8 +20,11 @@ BUILTIN_SETS: tuple[CheckSet, ...] = (
     errorjson.CHECKS,
     graded.CHECKS,
     promptfoo_checks.CHECKS,
+    promptfoo_misc.CHECKS,
     promptfoo_script.CHECKS,
     promptfoo_transform.CHECKS,
+    structure.CHECKS,
+    textmetrics.CHECKS,
 )
 _BUILTIN_NAMES = frozenset(name for checks in BUILTIN_SETS for name in checks.types)
 

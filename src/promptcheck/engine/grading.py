@@ -65,7 +65,8 @@ def grade_answers(
     can add answers without grading the earlier ones again."""
     answers = list(previous.answers) if previous else []
     for response in responses:
-        context = replace(plan.context, latency_s=response.latency_s, cost=response.cost, judge=judge, embed=embed)
+        context = replace(plan.context, latency_s=response.latency_s, cost=response.cost,
+                          finish_reason=response.finish_reason, replayed=response.replayed, judge=judge, embed=embed)
         evaluation = evaluate(plan.checks, response.text, context, plan.case.threshold)
         # A case may replace the weighted-mean verdict with its own scoring function.
         evaluation = rescore(plan.case.scoring, plan.checks, evaluation, context, plan.case.threshold)

@@ -57,6 +57,7 @@ class ProviderResponse:
     cost: float | None = None
     raw_meta: Mapping[str, Any] = field(default_factory=dict)
     replayed: bool = False
+    finish_reason: str | None = None  # normalised: stop, length, content_filter, tool_calls, or as given
 
 
 class ProviderError(Exception):

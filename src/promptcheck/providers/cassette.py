@@ -35,6 +35,7 @@ from typing import Any
 
 from . import cassette_format as fmt
 from .base import ProviderRequest, ProviderResponse, Usage
+from .finish import normalize_finish_reason
 
 try:
     import fcntl
@@ -116,6 +117,8 @@ def _compact(response: Mapping[str, Any]) -> tuple[Any, ...]:
         float(response.get("latency_s") or 0.0),
         response.get("cost"),
         dict(response.get("meta") or {}),
+        # Entries recorded before the field existed: the raw reason the provider kept in meta.
+        response.get("finish_reason") or normalize_finish_reason((response.get("meta") or {}).get("finish_reason")),
     )
 
 
@@ -138,6 +141,7 @@ def _entry(request: ProviderRequest, response: ProviderResponse) -> dict[str, An
             "latency_s": round(response.latency_s, 4),
             "cost": response.cost,
             "meta": dict(response.raw_meta),
+            **({"finish_reason": response.finish_reason} if response.finish_reason else {}),
         },
     }
 
@@ -194,7 +198,7 @@ class CassetteStore:
                 return None
             cassette.used.add(key)
             live = key in cassette.recorded
-        text, input_tokens, output_tokens, latency, cost, meta = found
+        text, input_tokens, output_tokens, latency, cost, meta, finish_reason = found
         return ProviderResponse(
             text=text,
             usage=Usage(input_tokens, output_tokens),
@@ -202,6 +206,7 @@ class CassetteStore:
             cost=cost,
             raw_meta=meta,
             replayed=not live,
+            finish_reason=finish_reason,
         )
 
     def has(self, request: ProviderRequest) -> bool:

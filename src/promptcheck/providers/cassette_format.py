@@ -28,6 +28,7 @@ blocks so that a pull request diff shows, line by line, how a model's answers ch
           latency_s: 0.84
           cost: 0.0001
           meta: {model: gpt-4o-2024-08-06, finish_reason: stop, id: chatcmpl-1}
+          finish_reason: stop   # normalised (Anthropic's end_turn is stop too); absent in older files
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from types import ModuleType
 from typing import Any
 
+from .finish import normalize_finish_reason
 from .base import ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse, Usage
 from .pricing import cost_for, parse_price_overrides
 
@@ -244,4 +245,7 @@ class SDKProvider(ABC):
             cost = cost_for(str(meta["model"]), usage, self.prices)
         if cost is not None:
             cost *= price_factor
-        return ProviderResponse(text=text, usage=usage, latency_s=latency_s, cost=cost, raw_meta=meta)
+        return ProviderResponse(
+            text=text, usage=usage, latency_s=latency_s, cost=cost, raw_meta=meta,
+            finish_reason=normalize_finish_reason(meta.get("finish_reason")),
+        )

@@ -42,13 +42,27 @@ SAME_AS: dict[str, str] = {
     "perplexity-score": "perplexity",
     "python": "python",
     "javascript": "javascript",
+    "rouge-n": "rouge-n",
+    "bleu": "bleu",
+    "gleu": "gleu",
+    "meteor": "meteor",
+    "is-sql": "is-sql",
+    "contains-sql": "contains-sql",
+    "is-xml": "is-xml",
+    "contains-xml": "contains-xml",
+    "is-html": "is-html",
+    "contains-html": "contains-html",
+    "is-refusal": "is-refusal",
+    "finish-reason": "finish-reason",
+    "webhook": "webhook",
+    "ruby": "ruby",
 }
 # Types whose ``threshold`` is a limit the check itself compares against.
 LIMIT_TYPES = {"latency": "max_ms", "cost": "max_cost", "levenshtein": "max_distance", "perplexity": "max_perplexity"}
 MODEL_GRADED = {
     "llm-rubric", "model-graded-closedqa", "model-graded-factuality", "factuality", "similar", "g-eval",
     "answer-relevance", "context-faithfulness", "context-recall", "context-relevance", "select-best",
-    "max-score", "search-rubric", "moderation", "classifier", "conversation-relevance", "pi", "is-refusal",
+    "max-score", "search-rubric", "conversation-relevance", "pi",
     "similar:cosine", "similar:dot", "similar:euclidean", "agent-rubric", "trajectory:goal-success",
 }
 # Model-graded types promptcheck runs itself (promptfoo name -> registry name).
@@ -56,7 +70,18 @@ GRADED_TYPES = {
     "llm-rubric": "llm-rubric", "factuality": "factuality", "model-graded-factuality": "factuality",
     "g-eval": "g-eval", "answer-relevance": "answer-relevance", "similar": "similar", "similar:cosine": "similar",
 }
-_KNOWN_KEYS = {"type", "value", "threshold", "weight", "metric", "config", "provider", "rubricPrompt", "assert", "transform"}
+# Types promptcheck skips, each saying what it would need.
+SKIPPED_TYPES = {
+    "classifier": "classifier needs a HuggingFace text-classification model (promptfoo calls the HuggingFace Inference API); promptcheck has no such provider",
+    "moderation": "moderation needs a moderation API (OpenAI's, or Llama Guard); promptcheck does not call one yet",
+    "select-best": "select-best needs a judge comparing the answers of several prompts at once; promptcheck grades each answer alone",
+    "tool-call-f1": "tool-call-f1 needs the answer's tool calls, which come with the tool-call work of the conversations issue",
+    "is-valid-function-call": "is-valid-function-call needs the answer's function calls, which come with the tool-call work of the conversations issue",
+    "f-score": "f-score is a derived metric in promptfoo (derivedMetrics over named assertions), which promptcheck does not compute",
+}
+# Options promptfoo reads from the assertion itself rather than from its value or config.
+_TOP_LEVEL_OPTIONS = {"meteor": ("alpha", "beta", "gamma")}
+_KNOWN_KEYS = {"alpha", "beta", "gamma", "type", "value", "threshold", "weight", "metric", "config", "provider", "rubricPrompt", "assert", "transform"}
 _SHORTHAND = re.compile(r"^(not-)?([a-z][a-z-]*)(?:\((\d+(?:\.\d+)?)\))?(?::([\s\S]*))?$", re.IGNORECASE)
 
 
@@ -114,6 +139,8 @@ def _parse_assert(node: Any, problems: Problems, at: Location, base: Path) -> Ch
         if isinstance(node.get("rubricPrompt"), (str, list)):
             options["rubricPrompt"] = node["rubricPrompt"]
         return CheckSpec(GRADED_TYPES[base_type], value, negate, float(weight), _num(threshold), None, options, at, metric)
+    if base_type in SKIPPED_TYPES:
+        return CheckSpec("skip-unsupported", value, negate, float(weight), None, f"{kind}", {"why": SKIPPED_TYPES[base_type]}, at, metric)
     if base_type in MODEL_GRADED:
         why = f"{base_type} is model-graded; model-graded assertions are not supported yet"
         return CheckSpec("skip-unsupported", value, negate, float(weight), None, f"{kind}", {"why": why}, at, metric)
@@ -129,6 +156,9 @@ def _parse_assert(node: Any, problems: Problems, at: Location, base: Path) -> Ch
     if base_type in LIMIT_TYPES and threshold is not None:
         options[LIMIT_TYPES[base_type]] = float(threshold)
         threshold = None
+    for option in _TOP_LEVEL_OPTIONS.get(base_type, ()):
+        if isinstance(node.get(option), (int, float)) and not isinstance(node.get(option), bool):
+            options[option] = float(node[option])
     if base_type in ("javascript", "python", "js-regex"):
         options["base_dir"] = str(base)
     spec = CheckSpec(
@@ -183,7 +213,7 @@ def assertion_from_string(text: str) -> dict[str, Any]:
     found = _SHORTHAND.match(stripped)
     if found:
         negation, kind, threshold, value = found.groups()
-        if kind in SAME_AS or kind in MODEL_GRADED:
+        if kind in SAME_AS or kind in MODEL_GRADED or kind in SKIPPED_TYPES:
             result: dict[str, Any] = {"type": f"{negation or ''}{kind}"}
             if value is not None:
                 value = value.strip()
