@@ -16,6 +16,7 @@ from promptcheck.checks.promptfoo_transform import with_transform
 from promptcheck.formats.checkdecl import split_negation
 from promptcheck.formats.fields import Problems, type_name
 from promptcheck.formats.promptfoo.refs import RefError, is_ref, load_value
+from promptcheck.formats.yamlio import bounded_yaml
 from promptcheck.spec import CheckGroup, CheckSpec, Location
 
 # promptfoo name -> registry name, for types whose semantics match a registered check.
@@ -152,7 +153,10 @@ def _load_value(kind: str, value: Any, base: Path) -> Any:
         if isinstance(value, str) and value.strip():
             import yaml
 
-            return yaml.safe_load(value)
+            try:
+                return bounded_yaml(value)
+            except (ValueError, yaml.YAMLError) as exc:
+                raise RefError(f"the schema is not valid YAML: {str(exc).splitlines()[0]}") from None
     return value
 
 

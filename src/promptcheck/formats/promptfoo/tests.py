@@ -201,7 +201,11 @@ def _var_value(name: Any, value: Any, problems: Problems, at: Location, base: Pa
         return ""
     if len(paths) == 1 and paths[0].suffix in (".py", ".js", ".cjs", ".mjs"):
         return ScriptVar(str(name), f"file://{paths[0]}", base)  # computed per case, from the other vars
-    texts = [read_text(p) for p in paths]
+    try:
+        texts = [read_text(p) for p in paths]
+    except RefError as exc:
+        problems.error(f"var '{name}': {exc}", at)
+        return ""
     return texts if len(texts) > 1 else texts[0]
 
 
