@@ -14,6 +14,7 @@ from promptcheck.checks.registry import CheckRegistry
 from promptcheck.formats import yamlio
 from promptcheck.config import Settings
 from promptcheck.formats.casefile import CaseFile, read_case_file
+from promptcheck.formats.filekinds import resolved
 from promptcheck.formats.cases import assign_unique_ids
 from promptcheck.formats.fields import Problems
 from promptcheck.formats.ghmodels import read_prompt
@@ -48,15 +49,15 @@ class Catalog:
 
     def display_path(self, path: Path) -> str:
         try:
-            return path.resolve().relative_to(self.rootdir.resolve()).as_posix()
+            return resolved(path).relative_to(self.rootdir.resolve()).as_posix()
         except ValueError:
             return path.as_posix()
 
     def is_promptfoo_config(self, path: Path) -> bool:
         if is_promptfoo_name(path.name):
             return True
-        resolved = path.resolve()
-        return any((self.rootdir / listed).resolve() == resolved for listed in self.settings.promptfoo_configs)
+        target = resolved(path)
+        return any(resolved(self.rootdir / listed) == target for listed in self.settings.promptfoo_configs)
 
     def is_prompt_file(self, path: Path) -> bool:
         if self.is_promptfoo_config(path):
@@ -136,9 +137,9 @@ class Catalog:
 
     def read_case_file(self, path: Path) -> LoadedCaseFile:
         """One case file on its own (cached when it lives in a configured cases dir)."""
-        resolved = path.resolve()
+        target = resolved(path)
         for loaded in self.case_files():
-            if loaded.path.resolve() == resolved:
+            if resolved(loaded.path) == target:
                 return loaded
         return self._read_case_file(path)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
 from promptcheck.checks.evaluate import validate_check
+from promptcheck.ranges import Range
 from promptcheck.spec import CheckGroup, CheckSpec, Location, SpecError, SpecErrors
 from promptcheck.formats.yamlio import item_location, key_location, node_location
 
@@ -68,18 +69,25 @@ def get(
     problems: Problems,
     default: Any = None,
     where: str = "",
+    allowed: Range | None = None,
 ) -> Any:
-    """``mapping[key]`` if it has the expected type; otherwise record a problem and return default."""
+    """``mapping[key]`` if it has the expected type (and is in the ``allowed`` range); otherwise
+    record a problem and return default."""
     if key not in mapping or mapping[key] is None:
         return default
     value = mapping[key]
+    label = f"{where}{key}" if where else key
+    if allowed is not None:
+        problem = allowed.problem(value)
+        if problem is not None:
+            problems.error(f"'{label}' {problem}", problems.at_key(mapping, key))
+            return default
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if float in kinds and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds):
         return value
     expected = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
-    label = f"{where}{key}" if where else key
     problems.error(f"'{label}' must be {expected}, got {type_name(value)}", problems.at_key(mapping, key))
     return default
 

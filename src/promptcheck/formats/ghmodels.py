@@ -14,6 +14,7 @@ from promptcheck.checks.errorjson import detect_error_json
 from promptcheck.formats.cases import parse_case
 from promptcheck.formats.checkdecl import parse_check, parse_checks
 from promptcheck.formats.fields import Problems, get, mappings, string_list, type_name
+from promptcheck.ranges import PASS_RATE, REPEAT
 from promptcheck.spec import Case, CheckSpec, Location, Message, PromptSpec, Variable
 
 ROLES = ("system", "user", "assistant", "developer")
@@ -53,8 +54,8 @@ def read_prompt(data: Any, path: str, problems: Problems) -> PromptSpec:
         variables=_variables(data, problems),
         description=get(data, "description", str, problems, ""),
         metadata=dict(get(data, "metadata", dict, problems, {})),
-        repeat=get(data, "repeat", int, problems),
-        pass_rate=get(data, "pass_rate", float, problems),
+        repeat=get(data, "repeat", int, problems, allowed=REPEAT),
+        pass_rate=get(data, "pass_rate", float, problems, allowed=PASS_RATE),
         location=Location(path, 1, 1),
     )
     spec.tags = _tags(data, spec.metadata, problems)

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from promptcheck.formats.filekinds import not_readable_reason
 from promptcheck.formats.yamllimits import (
     MAX_DEPTH, YamlTooCostly, check_nesting_before_compose, check_node, too_deep_message,
 )
@@ -183,6 +184,9 @@ def bounded_yaml(text: str) -> Any:
 
 
 def load_file(path: Path, display_path: str, *, allow_empty: bool = False) -> Any:
+    reason = not_readable_reason(path)
+    if reason is not None:  # reading a FIFO would block for good
+        raise SpecError(reason, Location(display_path))
     try:
         raw = path.read_bytes()
     except OSError as exc:

@@ -104,7 +104,8 @@ def _parse_assert(node: Any, problems: Problems, at: Location, base: Path) -> Ch
     metric = node.get("metric") if isinstance(node.get("metric"), str) else None
     if kind == "assert-set":
         members = parse_asserts(node.get("assert"), problems, problems.at_key(node, "assert"), base)
-        return CheckGroup(members, threshold=_num(threshold), weight=float(weight), metric=metric, name=metric)
+        group = CheckGroup(members, threshold=_num(threshold), weight=float(weight), metric=metric, name=metric)
+        return _validated(group, kind, problems, at)
     base_type, negate = split_negation(kind)
     options: dict[str, Any] = {}
     if isinstance(node.get("config"), dict):
@@ -114,7 +115,8 @@ def _parse_assert(node: Any, problems: Problems, at: Location, base: Path) -> Ch
         # Run by the judge (checks/graded.py), or skipped naming --judge-model when there is none.
         if isinstance(node.get("rubricPrompt"), (str, list)):
             options["rubricPrompt"] = node["rubricPrompt"]
-        return CheckSpec(GRADED_TYPES[base_type], value, negate, float(weight), _num(threshold), None, options, at, metric)
+        graded = CheckSpec(GRADED_TYPES[base_type], value, negate, float(weight), _num(threshold), None, options, at, metric)
+        return _validated(graded, kind, problems, at)
     if base_type in MODEL_GRADED:
         why = f"{base_type} is model-graded; model-graded assertions are not supported yet"
         return CheckSpec("skip-unsupported", value, negate, float(weight), None, f"{kind}", {"why": why}, at, metric)
@@ -136,6 +138,10 @@ def _parse_assert(node: Any, problems: Problems, at: Location, base: Path) -> Ch
         type=registry, value=value, negate=negate, weight=float(weight), threshold=_num(threshold),
         name=_label(kind, value) if registry != base_type else None, options=options, location=at, metric=metric,
     )
+    return _validated(spec, kind, problems, at)
+
+
+def _validated(spec: CheckSpec | CheckGroup, kind: str, problems: Problems, at: Location) -> CheckSpec | CheckGroup | None:
     try:
         problems.validate_check(spec)
     except ValueError as exc:
