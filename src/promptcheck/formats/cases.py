@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from promptcheck.formats.checkdecl import parse_checks
-from promptcheck.formats.fields import Problems, get, string_list
+from promptcheck.formats.fields import Problems, get, tag_list
 from promptcheck.ranges import PASS_RATE, REPEAT, SCORE_THRESHOLD
 from promptcheck.spec import Case
 
@@ -81,7 +81,7 @@ def parse_case(
         reference_output=_text(entry, "output", problems),
         xfail=_xfail(entry, problems),
         description=get(entry, "description", str, problems) or named,
-        tags=string_list(entry.get("tags"), problems, problems.at_key(entry, "tags"), "tags"),
+        tags=tag_list(entry.get("tags"), problems, problems.at_key(entry, "tags"), "tags"),
         explicit_id=case_id is not None,
         location=location,
     )

@@ -61,6 +61,11 @@ class Problems:
     def at(self, node: Any) -> Location:
         return node_location(node, self.path)
 
+    def at_root(self, document: Any) -> Location:
+        """Where a whole document starts: a scalar one carries no mark, but it starts the file."""
+        found = node_location(document, self.path)
+        return found if found.line is not None else Location(self.path, 1, 1)
+
 
 def get(
     mapping: Mapping[str, Any],
@@ -101,6 +106,15 @@ def mappings(seq: Any, problems: Problems, what: str) -> Iterator[tuple[int, Map
             problems.error(
                 f"each entry of '{what}' must be a mapping, got {type_name(item)}", problems.at_item(seq, index)
             )
+
+
+def tag_list(value: Any, problems: Problems, location: Location, what: str) -> list[str]:
+    """Tags, which become pytest markers: a marker name may not be empty or start with '_'."""
+    tags = string_list(value, problems, location, what)
+    for tag in tags:
+        if not tag.strip() or tag.lstrip().startswith("_"):
+            problems.error(f"'{what}': a tag must be a word that does not start with '_', got {tag!r}", location)
+    return [t for t in tags if t.strip() and not t.lstrip().startswith("_")]
 
 
 def string_list(value: Any, problems: Problems, location: Location, what: str) -> list[str]:

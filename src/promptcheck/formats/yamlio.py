@@ -157,9 +157,16 @@ def loads(text: str, display_path: str, *, allow_empty: bool = False) -> Any:
             else:
                 problem = f"{exc.context}, {exc.problem}"
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        raise SpecError(f"invalid YAML: {problem}", Location(display_path, line, col)) from None
+        if problem != too_deep_message():  # a limit of ours, met while constructing: not a syntax error
+            problem = f"invalid YAML: {problem}"
+        raise SpecError(problem, Location(display_path, line, col)) from None
+    except yaml.reader.ReaderError as exc:  # a control character: no mark, only a position
+        before = text[: exc.position]
+        line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        problem = f"unacceptable character #x{exc.character:04x}" if isinstance(exc.character, int) else "unacceptable character"
+        raise SpecError(f"invalid YAML: {problem}: {exc.reason}", Location(display_path, line, col)) from None
     except yaml.YAMLError as exc:
-        raise SpecError(f"invalid YAML: {exc}", Location(display_path)) from None
+        raise SpecError(f"invalid YAML: {str(exc).splitlines()[0]}", Location(display_path)) from None
     except RecursionError:
         raise SpecError("YAML nesting is too deep", Location(display_path)) from None
     finally:

@@ -51,7 +51,7 @@ class Prompt:
 
 def read_config(data: Any, path: str, base: Path, problems: Problems) -> list[PromptSpec]:
     if not isinstance(data, dict):
-        problems.error(f"a promptfoo config must be a mapping, got {type_name(data)}", problems.at(data))
+        problems.error(f"a promptfoo config must be a mapping, got {type_name(data)}", problems.at_root(data))
         problems.raise_if_any()
     for key, feature in UNSUPPORTED_KEYS.items():
         if key in data:
