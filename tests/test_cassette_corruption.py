@@ -99,6 +99,16 @@ def test_a_corrupt_cassette_is_an_error_on_its_items_only(recorded: Project, dam
     assert_only_greet_fails(recorded, result, problem)
 
 
+def test_a_corrupt_cassette_under_xdist(recorded: Project) -> None:
+    """Each worker reads the cassette on its own; each reports it the same way."""
+    path = recorded.pytester.path / CASSETTE
+    path.write_text(path.read_text(encoding="utf-8")[:200] + '\n  x: "never closed\n', encoding="utf-8")
+
+    result = replay(recorded, "-n", "2")
+
+    assert_only_greet_fails(recorded, result, "cannot be read: line *: invalid YAML: *")
+
+
 def test_a_corrupt_cassette_is_kept_under_record_mode_all(recorded: Project) -> None:
     """Re-recording does not write over a file it could not read: the user decides."""
     path = recorded.pytester.path / CASSETTE

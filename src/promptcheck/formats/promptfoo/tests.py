@@ -146,7 +146,7 @@ def build_cases(
             continue
         variables = _vars(test.get("vars"), problems, at, base)
         checks = parse_asserts(test.get("assert"), problems, at, base)
-        options = test.get("options") if isinstance(test.get("options"), dict) else {}
+        options: dict[str, Any] = test["options"] if isinstance(test.get("options"), dict) else {}
         transform = options.get("transform", options.get("postprocess"))  # postprocess: its old name
         if isinstance(transform, str) and transform.strip():
             checks = [with_transform(c, transform, str(base)) for c in checks]
