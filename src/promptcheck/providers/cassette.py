@@ -34,6 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import cassette_format as fmt
+from .cassette_errors import CassetteError, not_a_cassette
 from .base import ProviderRequest, ProviderResponse, Usage
 
 try:
@@ -99,7 +100,7 @@ class _File:
     prepared: fmt.Fragments = field(default_factory=dict)  # the pending entries' YAML, for fragments
     # Why the file on disk cannot be read: every item it serves gets this error, and the file
     # is never written over, so the user can fix it or delete it.
-    broken: fmt.CassetteError | None = None
+    broken: CassetteError | None = None
 
 
 def _signature(path: Path) -> tuple[int, ...] | None:
@@ -182,7 +183,7 @@ class CassetteStore:
                 loaded = self._files[path] = _read(path)
             return loaded
 
-    def broken(self, request: ProviderRequest) -> fmt.CassetteError | None:
+    def broken(self, request: ProviderRequest) -> CassetteError | None:
         """Why the cassette file of ``request`` cannot be read, or None when it can (or is new)."""
         return self._file(self.path_for(request)).broken
 
@@ -380,7 +381,7 @@ def _read(path: Path) -> _File:
     """One cassette file as replay needs it; a file that cannot be read comes back ``broken``."""
     try:
         index = fmt.load_index(path)
-    except fmt.CassetteError as exc:
+    except CassetteError as exc:
         return _File(path, existed=True, created_by_run=None, broken=exc)
     header, entries = index if index is not None else ({}, {})
     loaded = _File(path, existed=index is not None, created_by_run=_text_or_none(header.get("created_by_run")))
@@ -388,7 +389,7 @@ def _read(path: Path) -> _File:
         try:
             loaded.recordings[key] = _compact(response)
         except ValueError as exc:
-            return _File(path, existed=True, created_by_run=None, broken=fmt.not_a_cassette(path, f"entry {key!r}: {exc}"))
+            return _File(path, existed=True, created_by_run=None, broken=not_a_cassette(path, f"entry {key!r}: {exc}"))
         loaded.items[key] = item
     return loaded
 

@@ -46,7 +46,7 @@ import yaml
 from promptcheck.formats import yamlio
 from promptcheck.spec import SpecError
 
-from .base import ProviderError
+from .cassette_errors import CassetteError, not_a_cassette, unreadable
 
 # libyaml is ~10x faster; replaying thousands of entries depends on it when available.
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -148,28 +148,6 @@ def scrub(value: Any, literals: list[str]) -> Any:
     if isinstance(value, (list, tuple)):
         return [scrub(v, literals) for v in value]
     return value
-
-
-class CassetteError(ProviderError):
-    """A cassette file that cannot be read; the message names it and says what to do."""
-
-
-_FIX = "fix or delete the file, then record again (pytest --record-mode=new)"
-
-
-def unreadable(path: Path, why: str) -> CassetteError:
-    return CassetteError(f"cassette {_shown(path)} cannot be read: {why}; {_FIX}")
-
-
-def not_a_cassette(path: Path, why: str) -> CassetteError:
-    return CassetteError(f"cassette {_shown(path)} does not look like a promptcheck cassette ({why}); {_FIX}")
-
-
-def _shown(path: Path) -> str:
-    try:  # relative to where pytest runs, as the user would type it
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except (ValueError, OSError):
-        return str(path)
 
 
 def load(path: Path) -> dict[str, Any] | None:
