@@ -485,8 +485,8 @@ def test_evaluate_assert_set() -> None:
         (spec("no-intro-text", options={"phrases": [""]}), "no-intro-text option `phrases` must be a list of non-empty strings"),
         (spec("no-conclusion", options={"sign_off": {"a": 1}}), "no-conclusion option `sign_off` must be a list"),
         (spec("bullets-only", options={"allow_headings": "no"}), "bullets-only option `allow_headings` must be true or false"),
-        (spec("contains", "a", weight=-1), "weight must be a number >= 0, got -1"),
-        (spec("contains", "a", threshold="high"), "threshold must be a number, got 'high'"),
+        (spec("contains", "a", weight=-1), "weight must be a number of at least 0, got -1"),
+        (spec("contains", "a", threshold="high"), "threshold must be a number from 0 to 1, got 'high'"),
         (CheckGroup([spec("regex", "(")]), "invalid regex '(': missing ), unterminated subpattern at position 0"),
     ],
 )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from promptcheck.ranges import CONCURRENCY, PASS_RATE, REPEAT, TIMEOUT_S
 from promptcheck.usercode import limits
 
 if sys.version_info >= (3, 11):
@@ -131,23 +132,19 @@ def validate(settings: Settings, source: str) -> None:
         raise ConfigError(f"{source}: record mode must be one of {', '.join(RECORD_MODES)}, got '{settings.record_mode}'")
     if settings.call_process not in CALL_PROCESS_SETTINGS:
         raise ConfigError(f"{source}: call_process must be one of {', '.join(CALL_PROCESS_SETTINGS)}, got '{settings.call_process}'")
-    if settings.concurrency < 1:
-        raise ConfigError(f"{source}: concurrency must be at least 1, got {settings.concurrency}")
-    if settings.repeat < 1:
-        raise ConfigError(f"{source}: repeat must be at least 1, got {settings.repeat}")
+    numbers = (("concurrency", CONCURRENCY), ("repeat", REPEAT), ("timeout_s", TIMEOUT_S), ("script_timeout_s", TIMEOUT_S), ("pass_rate", PASS_RATE))
+    for name, allowed in numbers:
+        problem = allowed.problem(getattr(settings, name))
+        if problem:
+            raise ConfigError(f"{source}: '{name}' {problem}")
     if settings.repeat_max < 1:
         raise ConfigError(f"{source}: repeat_max must be at least 1, got {settings.repeat_max}")
     if settings.keep_runs < 0:
         raise ConfigError(f"{source}: keep_runs must be 0 (keep every run) or a number of runs to keep, got {settings.keep_runs}")
-    for name in ("timeout_s", "script_timeout_s"):
-        if getattr(settings, name) <= 0:
-            raise ConfigError(f"{source}: {name} must be more than 0 seconds, got {getattr(settings, name)}")
     if settings.script_memory_mb < 16:
         raise ConfigError(f"{source}: script_memory_mb must be at least 16, got {settings.script_memory_mb}")
     if not 0.0 < settings.alpha < 1.0:
         raise ConfigError(f"{source}: alpha must be between 0 and 1, got {settings.alpha}")
-    if not 0.0 <= settings.pass_rate <= 1.0:
-        raise ConfigError(f"{source}: pass_rate must be between 0 and 1, got {settings.pass_rate}")
 
 
 def set_repeat(settings: Settings, text: str, where: str) -> None:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 
 from promptcheck.checks.base import CheckContext, CheckError, Verdict
 from promptcheck.checks.registry import CheckRegistry
+from promptcheck.ranges import SCORE_THRESHOLD, SCRIPT_SCORE_THRESHOLD, WEIGHT
 from promptcheck.spec import CheckGroup, CheckSpec
 from promptcheck.usercode.limits import LimitExceeded
 
@@ -183,7 +184,7 @@ def validate_check(spec: CheckSpec | CheckGroup, registry: CheckRegistry | None 
     Called at collection time, so a typo fails before any model is called."""
     registry = registry if registry is not None else CheckRegistry.builtin()
     if isinstance(spec, CheckGroup):
-        _validate_numbers(spec.weight, spec.threshold)
+        _validate_numbers(spec.weight, spec.threshold, any(_own_scale(m) for m in spec.checks))
         for member in spec.checks:
             validate_check(member, registry)
         return
@@ -193,7 +194,7 @@ def validate_check(spec: CheckSpec | CheckGroup, registry: CheckRegistry | None 
         message = f"unknown check type {spec.type!r}; known types: {', '.join(known)}"
         close = difflib.get_close_matches(spec.type, known, n=1)
         raise ValueError(message + (f"; did you mean {close[0]!r}?" if close else ""))
-    _validate_numbers(spec.weight, spec.threshold)
+    _validate_numbers(spec.weight, spec.threshold, _own_scale(spec))
     if check.validate is None:
         return
     try:
@@ -204,8 +205,22 @@ def validate_check(spec: CheckSpec | CheckGroup, registry: CheckRegistry | None 
         raise ValueError(f"the validator of check type {spec.type!r} crashed: {type(exc).__name__}: {exc}") from None
 
 
-def _validate_numbers(weight: float, threshold: float | None) -> None:
-    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
-        raise ValueError(f"weight must be a number >= 0, got {weight!r}")
-    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))):
-        raise ValueError(f"threshold must be a number, got {threshold!r}")
+# Script checks report scores on their own scale (promptfoo's GradingResult); every other
+# check scores from 0 to 1, so a threshold past 1 could never pass.
+_OWN_SCALE_TYPES = frozenset({"python", "javascript", "promptfoo-transform"})
+
+
+def _own_scale(spec: CheckSpec | CheckGroup) -> bool:
+    if isinstance(spec, CheckGroup):
+        return any(_own_scale(m) for m in spec.checks)
+    return spec.type in _OWN_SCALE_TYPES
+
+
+def _validate_numbers(weight: float, threshold: float | None, own_scale: bool) -> None:
+    problem = WEIGHT.problem(weight)
+    if problem:
+        raise ValueError(f"weight {problem}")
+    rule = SCRIPT_SCORE_THRESHOLD if own_scale else SCORE_THRESHOLD
+    problem = None if threshold is None else rule.problem(threshold)
+    if problem:
+        raise ValueError(f"threshold {problem}")

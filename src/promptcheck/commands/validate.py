@@ -18,6 +18,7 @@ from typing import Any, Literal
 from promptcheck.config import ConfigError, load_file_settings
 from promptcheck.usercode import limits
 from promptcheck.formats.checkdecl import parse_checks
+from promptcheck.formats.filekinds import is_symlink_loop, not_readable_reason, resolved
 from promptcheck.formats.catalog import YAML_SUFFIXES, Catalog, LoadedCaseFile, unmatched_case_files
 from promptcheck.engine.plan import plan_items
 from promptcheck.pytest_plugin.extensions import ExtensionError, project_registries
@@ -42,6 +43,7 @@ class UsageError(Exception):
 class Target:
     path: Path
     kind: Kind
+    unreadable: str | None = None  # why the path is reported, not read (a FIFO, a symlink loop)
 
 
 @dataclass(frozen=True)
@@ -159,23 +161,25 @@ def find_rootdir(start: Path) -> Path:
 
 
 def collect_targets(paths: list[Path], catalog: Catalog) -> list[Target]:
-    missing = [p for p in paths if not p.exists()]
+    missing = [p for p in paths if not p.exists() and not is_symlink_loop(p)]
     if missing:
         raise UsageError("\n".join(f"no such file or directory: {str(p)!r}" for p in missing))
     targets: list[Target] = []
     for path in paths:
-        if path.is_dir():
+        if is_symlink_loop(path):
+            targets.append(Target(path, "prompt", not_readable_reason(path)))
+        elif path.is_dir():
             targets += _walk(path, catalog)
         elif path.suffix.lower() in YAML_SUFFIXES:
-            kind: Kind = "cases" if _in_cases_dir(path, (path.resolve().parent.name,), catalog) else "prompt"
-            targets.append(Target(path, kind))
+            kind: Kind = "cases" if _in_cases_dir(path, (resolved(path).parent.name,), catalog) else "prompt"
+            targets.append(Target(path, kind, not_readable_reason(path)))
         else:
             raise UsageError(f"not a YAML file (expected .yml or .yaml): {str(path)!r}")
     if not targets:
         raise UsageError("no prompt or case files (*.yml, *.yaml) found in the given paths")
     unique: dict[Path, Target] = {}
     for target in targets:
-        unique.setdefault(target.path.resolve(), target)
+        unique.setdefault(resolved(target.path), target)
     return list(unique.values())
 
 
@@ -188,16 +192,19 @@ def _walk(top: Path, catalog: Catalog) -> list[Target]:
     found: list[Target] = []
     for dirpath, dirnames, filenames in os.walk(top):
         here = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and (here / d).resolve() not in skip)
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and resolved(here / d) not in skip)
         for name in sorted(filenames):
             path = here / name
+            if is_symlink_loop(path):  # os.walk lists a looping directory link as a file
+                found.append(Target(path, "prompt", not_readable_reason(path)))
+                continue
             if path.suffix.lower() not in YAML_SUFFIXES:
                 continue
             parts = (top.resolve().name, *path.relative_to(top).parent.parts)
             if _in_cases_dir(path, parts, catalog):
-                found.append(Target(path, "cases"))
+                found.append(Target(path, "cases", not_readable_reason(path)))
             elif not project_walk or _looks_like_prompt(path, catalog):
-                found.append(Target(path, "prompt"))
+                found.append(Target(path, "prompt", not_readable_reason(path)))
     return found
 
 
@@ -225,7 +232,10 @@ def validate(targets: list[Target], catalog: Catalog) -> Report:
     validated: set[Path] = set()
     for target in targets:
         report.checked.append(catalog.display_path(target.path))
-        validated.add(target.path.resolve())
+        validated.add(resolved(target.path))
+        if target.unreadable is not None:
+            report.add("error", [SpecError(target.unreadable, Location(catalog.display_path(target.path)))])
+            continue
         if target.kind == "cases":
             report.add("error", catalog.read_case_file(target.path).errors)
             continue
@@ -267,7 +277,7 @@ def _unmatched(catalog: Catalog, specs: list[PromptSpec], validated: set[Path]) 
     unmatched = {e.location.path: e for e in unmatched_case_files(catalog, specs)}
     if not unmatched:
         return []
-    project = [p.resolve() for p in _project_prompts(catalog)]
+    project = [resolved(p) for p in _project_prompts(catalog)]
     whole_project = all(p in validated for p in project)
     found = []
     for loaded in catalog.case_files():
@@ -276,7 +286,7 @@ def _unmatched(catalog: Catalog, specs: list[PromptSpec], validated: set[Path]) 
         candidates = _candidates(loaded, project, catalog)
         if candidates and all(p in validated for p in candidates):
             found.append(unmatched[loaded.display])
-        elif not candidates and (whole_project or loaded.path.resolve() in validated):
+        elif not candidates and (whole_project or resolved(loaded.path) in validated):
             found.append(unmatched[loaded.display])
     return found
 

@@ -128,7 +128,7 @@ class Engine:
         requests = [plan.request(i) for i in indices]
         # Replayed right here: handing 20,000 replays to pool threads only made them fight the
         # item loop for the GIL.
-        replayed = [self.providers.replay(r) for r in requests]
+        replayed = [self._replay(r) for r in requests]
         for request, answer in zip(requests, replayed):  # the rest in flight at once; the pool may have them already
             if answer is None:
                 pool.submit(request)
@@ -141,6 +141,12 @@ class Engine:
             if isinstance(outcome, ProviderError):
                 raise _NotAnswered("error", f"provider error: {outcome}")
         return [o for o in outcomes if isinstance(o, ProviderResponse)]
+
+    def _replay(self, request: ProviderRequest) -> ProviderResponse | ProviderError | None:
+        try:
+            return self.providers.replay(request)
+        except ProviderError as exc:  # an unreadable cassette: this item's error, not the run's
+            return exc
 
     def _judge_calls(self, plan: ItemPlan) -> JudgeCalls | None:
         targets = JudgeTargets.from_settings(self.settings)

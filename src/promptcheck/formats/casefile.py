@@ -50,7 +50,7 @@ def read_case_file(data: Any, path: str, problems: Problems) -> CaseFile:
     if isinstance(data, list):
         data = {"cases": data}
     if not isinstance(data, dict):
-        problems.error(f"a case file must be a mapping or a list of cases, got {type_name(data)}", problems.at(data))
+        problems.error(f"a case file must be a mapping or a list of cases, got {type_name(data)}", problems.at_root(data))
         problems.raise_if_any()
     unknown = sorted(set(map(str, data)) - KNOWN_KEYS)
     if unknown:

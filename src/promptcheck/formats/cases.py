@@ -8,7 +8,8 @@ import re
 from typing import Any
 
 from promptcheck.formats.checkdecl import parse_checks
-from promptcheck.formats.fields import Problems, get, string_list
+from promptcheck.formats.fields import Problems, get, tag_list
+from promptcheck.ranges import PASS_RATE, REPEAT, SCORE_THRESHOLD
 from promptcheck.spec import Case
 
 _SLUG_DROP = re.compile(r"[^a-z0-9]+")
@@ -74,18 +75,16 @@ def parse_case(
         vars=variables,
         expected=None if expected is None else str(expected),
         checks=list(parse_checks(entry.get(checks_key), problems, problems.at_key(entry, checks_key), checks_key)),
-        repeat=get(entry, "repeat", int, problems),
-        pass_rate=get(entry, "pass_rate", float, problems),
-        threshold=get(entry, "threshold", float, problems),
+        repeat=get(entry, "repeat", int, problems, allowed=REPEAT),
+        pass_rate=get(entry, "pass_rate", float, problems, allowed=PASS_RATE),
+        threshold=get(entry, "threshold", float, problems, allowed=SCORE_THRESHOLD),
         reference_output=_text(entry, "output", problems),
         xfail=_xfail(entry, problems),
         description=get(entry, "description", str, problems) or named,
-        tags=string_list(entry.get("tags"), problems, problems.at_key(entry, "tags"), "tags"),
+        tags=tag_list(entry.get("tags"), problems, problems.at_key(entry, "tags"), "tags"),
         explicit_id=case_id is not None,
         location=location,
     )
-    if case.repeat is not None and case.repeat < 1:
-        problems.error("'repeat' must be at least 1", problems.at_key(entry, "repeat"))
     return case
 
 

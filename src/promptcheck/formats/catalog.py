@@ -15,6 +15,7 @@ from promptcheck.checks.registry import CheckRegistry
 from promptcheck.formats import yamlio
 from promptcheck.config import Settings
 from promptcheck.formats.casefile import CaseFile, read_case_file
+from promptcheck.formats.filekinds import resolved
 from promptcheck.formats.cases import assign_unique_ids
 from promptcheck.formats.fields import Problems
 from promptcheck.formats.ghmodels import read_prompt
@@ -43,7 +44,7 @@ class Catalog:
         self.checks = checks if checks is not None else CheckRegistry.builtin()
         # Files the user named (on pytest's command line): read as prompts whatever their name,
         # as `promptfoo eval -c any-name.yaml` does.
-        self.named = frozenset(path.resolve() for path in named)
+        self.named = frozenset(resolved(path) for path in named)
         self._case_files: list[LoadedCaseFile] | None = None
 
     def problems(self, path: str) -> Problems:
@@ -52,7 +53,7 @@ class Catalog:
 
     def display_path(self, path: Path) -> str:
         try:
-            return path.resolve().relative_to(self.rootdir.resolve()).as_posix()
+            return resolved(path).relative_to(self.rootdir.resolve()).as_posix()
         except ValueError:
             return path.as_posix()
 
@@ -66,7 +67,7 @@ class Catalog:
     def is_prompt_file(self, path: Path) -> bool:
         if self.is_promptfoo_config(path):
             return True
-        if path.suffix in YAML_SUFFIXES and path.resolve() in self.named:
+        if path.suffix in YAML_SUFFIXES and resolved(path) in self.named:
             return True
         if any(fnmatch.fnmatch(path.name, pattern) for pattern in self.settings.prompt_globs):
             return True
@@ -143,9 +144,9 @@ class Catalog:
 
     def read_case_file(self, path: Path) -> LoadedCaseFile:
         """One case file on its own (cached when it lives in a configured cases dir)."""
-        resolved = path.resolve()
+        target = resolved(path)
         for loaded in self.case_files():
-            if loaded.path.resolve() == resolved:
+            if resolved(loaded.path) == target:
                 return loaded
         return self._read_case_file(path)
 

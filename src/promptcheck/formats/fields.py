@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
 from promptcheck.checks.evaluate import validate_check
+from promptcheck.ranges import Range
 from promptcheck.spec import CheckGroup, CheckSpec, Location, SpecError, SpecErrors
 from promptcheck.formats.yamlio import item_location, key_location, node_location
 
@@ -60,6 +61,11 @@ class Problems:
     def at(self, node: Any) -> Location:
         return node_location(node, self.path)
 
+    def at_root(self, document: Any) -> Location:
+        """Where a whole document starts: a scalar one carries no mark, but it starts the file."""
+        found = node_location(document, self.path)
+        return found if found.line is not None else Location(self.path, 1, 1)
+
 
 def get(
     mapping: Mapping[str, Any],
@@ -68,18 +74,25 @@ def get(
     problems: Problems,
     default: Any = None,
     where: str = "",
+    allowed: Range | None = None,
 ) -> Any:
-    """``mapping[key]`` if it has the expected type; otherwise record a problem and return default."""
+    """``mapping[key]`` if it has the expected type (and is in the ``allowed`` range); otherwise
+    record a problem and return default."""
     if key not in mapping or mapping[key] is None:
         return default
     value = mapping[key]
+    label = f"{where}{key}" if where else key
+    if allowed is not None:
+        problem = allowed.problem(value)
+        if problem is not None:
+            problems.error(f"'{label}' {problem}", problems.at_key(mapping, key))
+            return default
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if float in kinds and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds):
         return value
     expected = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
-    label = f"{where}{key}" if where else key
     problems.error(f"'{label}' must be {expected}, got {type_name(value)}", problems.at_key(mapping, key))
     return default
 
@@ -93,6 +106,15 @@ def mappings(seq: Any, problems: Problems, what: str) -> Iterator[tuple[int, Map
             problems.error(
                 f"each entry of '{what}' must be a mapping, got {type_name(item)}", problems.at_item(seq, index)
             )
+
+
+def tag_list(value: Any, problems: Problems, location: Location, what: str) -> list[str]:
+    """Tags, which become pytest markers: a marker name may not be empty or start with '_'."""
+    tags = string_list(value, problems, location, what)
+    for tag in tags:
+        if not tag.strip() or tag.lstrip().startswith("_"):
+            problems.error(f"'{what}': a tag must be a word that does not start with '_', got {tag!r}", location)
+    return [t for t in tags if t.strip() and not t.lstrip().startswith("_")]
 
 
 def string_list(value: Any, problems: Problems, location: Location, what: str) -> list[str]:

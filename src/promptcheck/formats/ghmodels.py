@@ -13,7 +13,8 @@ from typing import Any
 from promptcheck.checks.errorjson import detect_error_json
 from promptcheck.formats.cases import parse_case
 from promptcheck.formats.checkdecl import parse_check, parse_checks
-from promptcheck.formats.fields import Problems, get, mappings, string_list, type_name
+from promptcheck.formats.fields import Problems, get, mappings, string_list, tag_list, type_name
+from promptcheck.ranges import PASS_RATE, REPEAT
 from promptcheck.spec import Case, CheckSpec, Location, Message, PromptSpec, Variable
 
 ROLES = ("system", "user", "assistant", "developer")
@@ -37,7 +38,7 @@ KNOWN_KEYS = {
 
 def read_prompt(data: Any, path: str, problems: Problems) -> PromptSpec:
     if not isinstance(data, dict):
-        problems.error(f"a prompt file must be a mapping of fields, got {type_name(data)}", problems.at(data))
+        problems.error(f"a prompt file must be a mapping of fields, got {type_name(data)}", problems.at_root(data))
         problems.raise_if_any()
     unknown = sorted(set(map(str, data)) - KNOWN_KEYS)
     if unknown:
@@ -53,8 +54,8 @@ def read_prompt(data: Any, path: str, problems: Problems) -> PromptSpec:
         variables=_variables(data, problems),
         description=get(data, "description", str, problems, ""),
         metadata=dict(get(data, "metadata", dict, problems, {})),
-        repeat=get(data, "repeat", int, problems),
-        pass_rate=get(data, "pass_rate", float, problems),
+        repeat=get(data, "repeat", int, problems, allowed=REPEAT),
+        pass_rate=get(data, "pass_rate", float, problems, allowed=PASS_RATE),
         location=Location(path, 1, 1),
     )
     spec.tags = _tags(data, spec.metadata, problems)
@@ -164,8 +165,8 @@ def _variables(data: dict[str, Any], problems: Problems) -> list[Variable]:
 
 
 def _tags(data: dict[str, Any], metadata: dict[str, Any], problems: Problems) -> list[str]:
-    tags = string_list(data.get("tags"), problems, problems.at_key(data, "tags"), "tags")
-    tags += string_list(metadata.get("tags"), problems, problems.at_key(metadata, "tags"), "metadata.tags")
+    tags = tag_list(data.get("tags"), problems, problems.at_key(data, "tags"), "tags")
+    tags += tag_list(metadata.get("tags"), problems, problems.at_key(metadata, "tags"), "metadata.tags")
     return list(dict.fromkeys(tags))
 
 

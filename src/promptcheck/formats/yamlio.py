@@ -1,7 +1,9 @@
 """YAML loading that remembers where every mapping key and list item came from.
 
 PyYAML does the parsing; this module adds position marks (so errors can say file:line:col),
-strict UTF-8 decoding, and a bound on alias expansion so a "billion laughs" file fails fast."""
+strict UTF-8 decoding, and the bounds of yamllimits (alias expansion, nesting) so a "billion
+laughs" file fails fast. ``loads`` is how promptcheck reads every YAML file: prompt files, case
+files, promptfoo configs and the YAML they reference, cassettes."""
 
 from __future__ import annotations
 
@@ -10,16 +12,16 @@ from typing import Any
 
 import yaml
 
+from promptcheck.formats.filekinds import not_readable_reason
+from promptcheck.formats.yamllimits import (
+    MAX_DEPTH, YamlTooCostly, check_nesting_before_compose, check_node, too_deep_message,
+)
 from promptcheck.spec import Location, SpecError
 
 try:  # the C loader is several times faster on large case files
     _BaseLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined]
 except AttributeError:  # pragma: no cover - libyaml missing
     _BaseLoader = yaml.SafeLoader
-
-# A document may expand to at most this many nodes once aliases are followed. Real prompt files
-# are a few thousand nodes; an alias bomb is billions.
-MAX_EXPANDED_NODES = 200_000
 
 
 class MarkedDict(dict):  # type: ignore[type-arg]
@@ -37,7 +39,13 @@ class MarkedList(list):  # type: ignore[type-arg]
 
 
 class _MarkingLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    pass
+    depth = 0  # collections under construction: nesting is bounded here, where it is cheap
+
+
+def _enter(loader: _MarkingLoader, node: yaml.Node) -> None:
+    loader.depth += 1
+    if loader.depth > MAX_DEPTH:
+        raise yaml.constructor.ConstructorError(None, None, too_deep_message(), node.start_mark)
 
 
 def _reject_duplicate_keys(node: yaml.MappingNode) -> None:
@@ -56,7 +64,15 @@ def _reject_duplicate_keys(node: yaml.MappingNode) -> None:
             )
 
 
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> MarkedDict:
+def _construct_mapping(loader: _MarkingLoader, node: yaml.MappingNode) -> MarkedDict:
+    _enter(loader, node)
+    try:
+        return _marked_mapping(loader, node)
+    finally:
+        loader.depth -= 1
+
+
+def _marked_mapping(loader: _MarkingLoader, node: yaml.MappingNode) -> MarkedDict:
     _reject_duplicate_keys(node)
     loader.flatten_mapping(node)
     result = MarkedDict()
@@ -75,8 +91,12 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Marke
     return result
 
 
-def _construct_sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> MarkedList:
-    result = MarkedList(loader.construct_object(child, deep=True) for child in node.value)
+def _construct_sequence(loader: _MarkingLoader, node: yaml.SequenceNode) -> MarkedList:
+    _enter(loader, node)
+    try:
+        result = MarkedList(loader.construct_object(child, deep=True) for child in node.value)
+    finally:
+        loader.depth -= 1
     result.line, result.col = node.start_mark.line + 1, node.start_mark.column + 1
     result.item_marks = [(c.start_mark.line + 1, c.start_mark.column + 1) for c in node.value]
     return result
@@ -86,27 +106,6 @@ _MarkingLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _
 _MarkingLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 # Timestamps stay strings: a date in a prompt is text, and datetime objects are not JSON-safe.
 _MarkingLoader.add_constructor("tag:yaml.org,2002:timestamp", _MarkingLoader.construct_yaml_str)
-
-
-def _expanded_size(node: yaml.Node, memo: dict[int, int], limit: int) -> int:
-    """Node count with aliases expanded, memoised per node so the walk itself stays cheap."""
-    cached = memo.get(id(node))
-    if cached is not None:
-        return cached
-    memo[id(node)] = 1  # guards against recursive aliases
-    size = 1
-    if isinstance(node, yaml.SequenceNode):
-        for child in node.value:
-            size += _expanded_size(child, memo, limit)
-            if size > limit:
-                break
-    elif isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            size += _expanded_size(key_node, memo, limit) + _expanded_size(value_node, memo, limit)
-            if size > limit:
-                break
-    memo[id(node)] = size
-    return size
 
 
 def decode_text(raw: bytes, display_path: str) -> str:
@@ -123,22 +122,26 @@ def decode_text(raw: bytes, display_path: str) -> str:
         ) from None
 
 
-def loads(text: str, display_path: str) -> Any:
-    """Parse one YAML document into MarkedDict/MarkedList/scalars, or raise SpecError."""
+def loads(text: str, display_path: str, *, allow_empty: bool = False) -> Any:
+    """Parse one YAML document into MarkedDict/MarkedList/scalars, or raise SpecError.
+    ``allow_empty``: a file with no document is None instead of an error."""
     if not text.strip():
+        if allow_empty:
+            return None
         raise SpecError("file is empty", Location(display_path, 1, 1))
     loader = _MarkingLoader(text)
     try:
+        check_nesting_before_compose(text, _BaseLoader)
         node = loader.get_single_node()
         if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null") and not node.value):
+            if allow_empty:
+                return None
             raise SpecError("file is empty (only comments or document markers)", Location(display_path, 1, 1))
-        if _expanded_size(node, {}, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
-            raise SpecError(
-                f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes; refusing to load "
-                "(is this an alias bomb?)",
-                Location(display_path, node.start_mark.line + 1, node.start_mark.column + 1),
-            )
+        if "&" in text:  # no anchor, no alias: construction itself bounds the nesting
+            check_node(node)
         return loader.construct_document(node)
+    except YamlTooCostly as exc:
+        raise SpecError(exc.message, Location(display_path, exc.line, exc.col)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -154,9 +157,16 @@ def loads(text: str, display_path: str) -> Any:
             else:
                 problem = f"{exc.context}, {exc.problem}"
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        raise SpecError(f"invalid YAML: {problem}", Location(display_path, line, col)) from None
+        if problem != too_deep_message():  # a limit of ours, met while constructing: not a syntax error
+            problem = f"invalid YAML: {problem}"
+        raise SpecError(problem, Location(display_path, line, col)) from None
+    except yaml.reader.ReaderError as exc:  # a control character: no mark, only a position
+        before = text[: exc.position]
+        line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        problem = f"unacceptable character #x{exc.character:04x}" if isinstance(exc.character, int) else "unacceptable character"
+        raise SpecError(f"invalid YAML: {problem}: {exc.reason}", Location(display_path, line, col)) from None
     except yaml.YAMLError as exc:
-        raise SpecError(f"invalid YAML: {exc}", Location(display_path)) from None
+        raise SpecError(f"invalid YAML: {str(exc).splitlines()[0]}", Location(display_path)) from None
     except RecursionError:
         raise SpecError("YAML nesting is too deep", Location(display_path)) from None
     finally:
@@ -164,26 +174,31 @@ def loads(text: str, display_path: str) -> Any:
 
 
 def bounded_yaml(text: str) -> Any:
-    """Plain values from YAML text that is not a file of ours (e.g. a model's answer): aliases
-    are expanded only up to MAX_EXPANDED_NODES (ValueError beyond), so an alias bomb fails fast."""
+    """Plain values from YAML text that is not a file of ours (e.g. a model's answer), under the
+    same limits as files: ValueError (with the line) when aliases or nesting go past them."""
     loader = _BaseLoader(text)
     try:
+        check_nesting_before_compose(text, _BaseLoader)
         node = loader.get_single_node()
         if node is None:
             return None
-        if _expanded_size(node, {}, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
-            raise ValueError(f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes")
+        check_node(node)
         return loader.construct_document(node)
+    except YamlTooCostly as exc:
+        raise ValueError(f"line {exc.line}: {exc.message}") from None
     finally:
         loader.dispose()
 
 
-def load_file(path: Path, display_path: str) -> Any:
+def load_file(path: Path, display_path: str, *, allow_empty: bool = False) -> Any:
+    reason = not_readable_reason(path)
+    if reason is not None:  # reading a FIFO would block for good
+        raise SpecError(reason, Location(display_path))
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise SpecError(f"cannot read file: {exc.strerror}", Location(display_path)) from None
-    return loads(decode_text(raw, display_path), display_path)
+    return loads(decode_text(raw, display_path), display_path, allow_empty=allow_empty)
 
 
 def key_location(mapping: Any, key: str, path: str) -> Location:

@@ -34,6 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import cassette_format as fmt
+from .cassette_errors import CassetteError, not_a_cassette
 from .base import ProviderRequest, ProviderResponse, Usage
 from .finish import normalize_finish_reason
 
@@ -98,6 +99,9 @@ class _File:
     disk_sig: tuple[int, ...] | None = None
     fragments: fmt.Fragments = field(default_factory=dict)  # each entry's YAML, reused by every write
     prepared: fmt.Fragments = field(default_factory=dict)  # the pending entries' YAML, for fragments
+    # Why the file on disk cannot be read: every item it serves gets this error, and the file
+    # is never written over, so the user can fix it or delete it.
+    broken: CassetteError | None = None
 
 
 def _signature(path: Path) -> tuple[int, ...] | None:
@@ -109,17 +113,23 @@ def _signature(path: Path) -> tuple[int, ...] | None:
 
 
 def _compact(response: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Replay data of one response; ValueError naming the field when a hand edit broke it."""
     usage = response.get("usage") or {}
-    return (
-        str(response.get("text") or ""),
-        usage.get("input_tokens"),
-        usage.get("output_tokens"),
-        float(response.get("latency_s") or 0.0),
-        response.get("cost"),
-        dict(response.get("meta") or {}),
-        # Entries recorded before the field existed: the raw reason the provider kept in meta.
-        response.get("finish_reason") or normalize_finish_reason((response.get("meta") or {}).get("finish_reason")),
-    )
+    meta = response.get("meta") or {}
+    text = response.get("text") or ""
+    if not isinstance(usage, Mapping) or not isinstance(meta, Mapping) or not isinstance(text, str):
+        raise ValueError("'text' must be text, 'usage' and 'meta' mappings")
+    tokens = usage.get("input_tokens"), usage.get("output_tokens")
+    cost, latency = response.get("cost"), response.get("latency_s") or 0.0
+    numbers = [n for n in (*tokens, cost) if n is not None] + [latency]
+    if not all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in numbers):
+        raise ValueError("'usage' token counts, 'cost' and 'latency_s' must be numbers")
+    finish_reason = response.get("finish_reason")
+    if finish_reason is not None and not isinstance(finish_reason, str):
+        raise ValueError("'finish_reason' must be text")
+    # Entries recorded before the field existed: the raw reason the provider kept in meta.
+    finish_reason = finish_reason or normalize_finish_reason(meta.get("finish_reason"))
+    return (str(text), *tokens, float(latency), cost, dict(meta), finish_reason)  # str(): a _Literal once dumped
 
 
 def _entry(request: ProviderRequest, response: ProviderResponse) -> dict[str, Any]:
@@ -177,22 +187,23 @@ class CassetteStore:
         with self._lock:
             loaded = self._files.get(path)
             if loaded is None:
-                index = fmt.load_index(path)
-                header, entries = index if index is not None else ({}, {})
-                loaded = _File(path, existed=index is not None, created_by_run=header.get("created_by_run"))
-                for key, (item, response) in entries.items():
-                    loaded.recordings[key] = _compact(response)
-                    loaded.items[key] = item
-                self._files[path] = loaded
+                loaded = self._files[path] = _read(path)
             return loaded
+
+    def broken(self, request: ProviderRequest) -> CassetteError | None:
+        """Why the cassette file of ``request`` cannot be read, or None when it can (or is new)."""
+        return self._file(self.path_for(request)).broken
 
     def lookup(self, request: ProviderRequest) -> ProviderResponse | None:
         """The recorded answer for ``request`` (marking it used), or None. An answer this process
         recorded in this run is not labelled replayed: the pool records an answer before its item
-        asks for it, and the item then reads it back from here, yet it was obtained live."""
+        asks for it, and the item then reads it back from here, yet it was obtained live.
+        Raises CassetteError when the file cannot be read."""
         key = request.key()
         with self._lock:
             cassette = self._file(self.path_for(request))
+            if cassette.broken is not None:
+                raise cassette.broken
             found = cassette.recordings.get(key)
             if found is None:
                 return None
@@ -232,6 +243,8 @@ class CassetteStore:
         fragment = fmt.entry_fragment(key, entry)
         with self._lock:
             cassette = self._file(self.path_for(request))
+            if cassette.broken is not None:  # never written over: the user fixes or deletes it
+                raise cassette.broken
             cassette.recordings[key] = _compact(entry["response"])
             cassette.items[key] = request.item_id
             cassette.used.add(key)
@@ -370,6 +383,27 @@ class CassetteStore:
                         cassette.recordings.pop(key, None)
                         cassette.items.pop(key, None)
         return unused
+
+
+def _read(path: Path) -> _File:
+    """One cassette file as replay needs it; a file that cannot be read comes back ``broken``."""
+    try:
+        index = fmt.load_index(path)
+    except CassetteError as exc:
+        return _File(path, existed=True, created_by_run=None, broken=exc)
+    header, entries = index if index is not None else ({}, {})
+    loaded = _File(path, existed=index is not None, created_by_run=_text_or_none(header.get("created_by_run")))
+    for key, (item, response) in entries.items():
+        try:
+            loaded.recordings[key] = _compact(response)
+        except ValueError as exc:
+            return _File(path, existed=True, created_by_run=None, broken=not_a_cassette(path, f"entry {key!r}: {exc}"))
+        loaded.items[key] = item
+    return loaded
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _relative_to(path: Path, directory: Path) -> str:

@@ -44,7 +44,10 @@ from typing import Any
 
 import yaml
 
-from .base import ProviderError
+from promptcheck.formats import yamlio
+from promptcheck.spec import SpecError
+
+from .cassette_errors import CassetteError, not_a_cassette, unreadable
 
 # libyaml is ~10x faster; replaying thousands of entries depends on it when available.
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -100,6 +103,9 @@ def _represent_flow(dumper: yaml.SafeDumper, data: _Flow) -> yaml.MappingNode:
 
 _Dumper.add_representer(_Literal, _represent_literal)
 _Dumper.add_representer(_Flow, _represent_flow)
+# A file re-read for a merge comes back as yamlio's marked containers: written as plain ones.
+_Dumper.add_representer(yamlio.MarkedDict, yaml.representer.SafeRepresenter.represent_dict)
+_Dumper.add_representer(yamlio.MarkedList, yaml.representer.SafeRepresenter.represent_list)
 
 
 def env_secrets() -> list[str]:
@@ -146,20 +152,32 @@ def scrub(value: Any, literals: list[str]) -> Any:
 
 
 def load(path: Path) -> dict[str, Any] | None:
-    """The parsed file, or None when it does not exist."""
+    """The parsed file, or None when it does not exist. Read like every YAML file promptcheck
+    reads (yamlio: alias and nesting limits), so a hand-edited or corrupt file fails fast."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise unreadable(path, exc.strerror or str(exc)) from None
     try:
-        doc = yaml.load(data, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        raise ProviderError(f"cassette {path} is not valid YAML ({exc}); fix or delete it and record again") from exc
+        doc = yamlio.loads(yamlio.decode_text(data, str(path)), str(path), allow_empty=True)
+    except SpecError as exc:
+        at = f"line {exc.location.line}: " if exc.location.line else ""
+        raise unreadable(path, f"{at}{exc.message}") from None
     if doc is None:
         return {"entries": {}}
-    if not isinstance(doc, dict) or not isinstance(doc.get("entries") or {}, dict):
-        raise ProviderError(f"cassette {path} does not look like a promptcheck cassette; fix or delete it")
+    if not isinstance(doc, dict):
+        raise not_a_cassette(path, f"the file is a {type(doc).__name__}, not a mapping")
+    if not isinstance(doc.get("entries") or {}, dict):
+        raise not_a_cassette(path, "'entries' is not a mapping")
     doc["entries"] = doc.get("entries") or {}
+    for key, entry in doc["entries"].items():
+        if entry is not None and not isinstance(entry, dict):
+            raise not_a_cassette(path, f"entry {key!r} is not a mapping")
+        response = (entry or {}).get("response")
+        if response is not None and not isinstance(response, dict):
+            raise not_a_cassette(path, f"the response of entry {key!r} is not a mapping")
     return doc
 
 
@@ -281,12 +299,18 @@ def load_index(path: Path) -> tuple[dict[str, Any], dict[str, tuple[str, dict[st
         data = path.read_bytes()
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise unreadable(path, exc.strerror or str(exc)) from None
     try:
         return _IndexReader(yaml.parse(data, Loader=_Loader)).read()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        at = f"line {mark.line + 1}: " if mark else ""
+        raise unreadable(path, f"{at}invalid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
-        raise ProviderError(f"cassette {path} is not valid YAML ({exc}); fix or delete it and record again") from exc
-    except (_NotACassette, StopIteration):
-        raise ProviderError(f"cassette {path} does not look like a promptcheck cassette; fix or delete it") from None
+        raise unreadable(path, f"invalid YAML: {str(exc).splitlines()[0]}") from None
+    except (_NotACassette, StopIteration, RecursionError, TypeError):
+        raise not_a_cassette(path, "its layout is not prompt, model, entries") from None
     except _Unsupported:
         doc = load(path) or {"entries": {}}
         entries = {

@@ -53,6 +53,9 @@ class CassetteProvider:
         self._hint = hint
 
     def complete(self, request: ProviderRequest) -> ProviderResponse:
+        broken = self.store.broken(request)
+        if broken is not None:  # before any call: an answer could not be saved into that file
+            raise broken
         replayed = self.replay(request)
         if replayed is not None:
             return replayed
@@ -63,14 +66,21 @@ class CassetteProvider:
         raise ProviderError(self._missing_message(request))
 
     def replays(self, request: ProviderRequest) -> bool:
-        """Whether ``complete`` answers from the cassette, checked without marking anything used."""
+        """Whether ``complete`` answers from the cassette, checked without marking anything used.
+        A cassette that cannot be read answers too, with its error, and no call is made."""
+        if self.store.broken(request) is not None:
+            return True
         if self.mode == "all" and not self.store.recorded_this_run(request):
             return False  # "all" records everything once per run
         return self.store.has(request)
 
     def replay(self, request: ProviderRequest) -> ProviderResponse | None:
         """The recorded answer (marked used) when this mode replays it; never touches the network.
-        One recorded in this run says it is live (``replayed=False``): see CassetteStore.lookup."""
+        One recorded in this run says it is live (``replayed=False``): see CassetteStore.lookup.
+        Raises CassetteError (a ProviderError) when the cassette file cannot be read."""
+        broken = self.store.broken(request)
+        if broken is not None:
+            raise broken
         if self.mode == "all" and not self.store.recorded_this_run(request):
             return None
         return self.store.lookup(request)

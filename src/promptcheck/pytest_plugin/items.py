@@ -112,4 +112,5 @@ def register_marker(config: pytest.Config, name: str) -> str:
 
 
 def marker_name(tag: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in tag)
+    name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in tag)
+    return name.lstrip("_") or "tag"  # pytest refuses marker names that start with '_'

@@ -30,6 +30,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(XdistHooks(state.runlog.run_id, state.cassettes_used, state.provider_errors), "promptcheck-xdist")
 
 
+def pytest_collect_directory(path: Path, parent: pytest.Collector) -> None:
+    parent.config.stash[SESSION_KEY].warn_unreadable(path, parent)  # pytest collects it as ever
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> PromptFile | None:
     return parent.config.stash[SESSION_KEY].collect_file(file_path, parent)
 

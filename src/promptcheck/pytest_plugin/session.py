@@ -14,6 +14,7 @@ import pytest
 from promptcheck.config import Settings
 from promptcheck.engine.engine import Engine
 from promptcheck.engine.plan import ItemPlan, plan_file
+from promptcheck.formats.filekinds import unreadable_entries
 from promptcheck.formats.catalog import Catalog
 from promptcheck.formats.checkdecl import parse_checks
 from promptcheck.providers import callprocess
@@ -107,6 +108,11 @@ class PromptcheckSession:
         if self.catalog.is_prompt_file(path):
             return PromptFile.from_parent(parent, path=path, runner=self)
         return None
+
+    def warn_unreadable(self, directory: Path, parent: pytest.Collector) -> None:
+        """pytest passes over symlink loops and FIFOs without a word; say so, naming the path."""
+        for path, reason in unreadable_entries(directory, self.catalog.is_prompt_file):
+            parent.warn(pytest.PytestCollectionWarning(f"promptcheck: {self.catalog.display_path(path)}: {reason}"))
 
     def deselect_shard(self, items: list[pytest.Item]) -> None:
         self.shard_deselected = shard.deselect(self.config, items, self.config.getoption("shard"))

@@ -16,6 +16,7 @@ from promptcheck.checks.promptfoo_transform import with_transform
 from promptcheck.formats.checkdecl import split_negation
 from promptcheck.formats.fields import Problems, type_name
 from promptcheck.formats.promptfoo.refs import RefError, is_ref, load_value
+from promptcheck.formats.yamlio import bounded_yaml
 from promptcheck.spec import CheckGroup, CheckSpec, Location
 
 # promptfoo name -> registry name, for types whose semantics match a registered check.
@@ -128,7 +129,8 @@ def _parse_assert(node: Any, problems: Problems, at: Location, base: Path) -> Ch
     metric = node.get("metric") if isinstance(node.get("metric"), str) else None
     if kind == "assert-set":
         members = parse_asserts(node.get("assert"), problems, problems.at_key(node, "assert"), base)
-        return CheckGroup(members, threshold=_num(threshold), weight=float(weight), metric=metric, name=metric)
+        group = CheckGroup(members, threshold=_num(threshold), weight=float(weight), metric=metric, name=metric)
+        return _validated(group, kind, problems, at)
     base_type, negate = split_negation(kind)
     options: dict[str, Any] = {}
     if isinstance(node.get("config"), dict):
@@ -138,7 +140,8 @@ def _parse_assert(node: Any, problems: Problems, at: Location, base: Path) -> Ch
         # Run by the judge (checks/graded.py), or skipped naming --judge-model when there is none.
         if isinstance(node.get("rubricPrompt"), (str, list)):
             options["rubricPrompt"] = node["rubricPrompt"]
-        return CheckSpec(GRADED_TYPES[base_type], value, negate, float(weight), _num(threshold), None, options, at, metric)
+        graded = CheckSpec(GRADED_TYPES[base_type], value, negate, float(weight), _num(threshold), None, options, at, metric)
+        return _validated(graded, kind, problems, at)
     if base_type in SKIPPED_TYPES:
         return CheckSpec("skip-unsupported", value, negate, float(weight), None, f"{kind}", {"why": SKIPPED_TYPES[base_type]}, at, metric)
     if base_type in MODEL_GRADED:
@@ -165,6 +168,10 @@ def _parse_assert(node: Any, problems: Problems, at: Location, base: Path) -> Ch
         type=registry, value=value, negate=negate, weight=float(weight), threshold=_num(threshold),
         name=_label(kind, value) if registry != base_type else None, options=options, location=at, metric=metric,
     )
+    return _validated(spec, kind, problems, at)
+
+
+def _validated(spec: CheckSpec | CheckGroup, kind: str, problems: Problems, at: Location) -> CheckSpec | CheckGroup | None:
     try:
         problems.validate_check(spec)
     except ValueError as exc:
@@ -182,7 +189,10 @@ def _load_value(kind: str, value: Any, base: Path) -> Any:
         if isinstance(value, str) and value.strip():
             import yaml
 
-            return yaml.safe_load(value)
+            try:
+                return bounded_yaml(value)
+            except (ValueError, yaml.YAMLError) as exc:
+                raise RefError(f"the schema is not valid YAML: {str(exc).splitlines()[0]}") from None
     return value
 
 

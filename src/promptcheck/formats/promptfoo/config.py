@@ -23,6 +23,7 @@ from promptcheck.formats.promptfoo.dynamic import Builder, filtered_builder, fun
 from promptcheck.formats.promptfoo.scenarios import scenario_tests
 from promptcheck.formats.promptfoo.tests import build_cases, raw_tests
 from promptcheck.formats.templating import Filters, TemplateError
+from promptcheck.ranges import CONCURRENCY, REPEAT
 from promptcheck.spec import Location, Message, PromptSpec
 
 KNOWN_KEYS = {
@@ -50,7 +51,7 @@ class Prompt:
 
 def read_config(data: Any, path: str, base: Path, problems: Problems) -> list[PromptSpec]:
     if not isinstance(data, dict):
-        problems.error(f"a promptfoo config must be a mapping, got {type_name(data)}", problems.at(data))
+        problems.error(f"a promptfoo config must be a mapping, got {type_name(data)}", problems.at_root(data))
         problems.raise_if_any()
     for key, feature in UNSUPPORTED_KEYS.items():
         if key in data:
@@ -70,7 +71,7 @@ def read_config(data: Any, path: str, base: Path, problems: Problems) -> list[Pr
     filters = _filters(data, problems, base)
     warned: set[str] = set()
     description = data.get("description") if isinstance(data.get("description"), str) else ""
-    options = data.get("evaluateOptions") if isinstance(data.get("evaluateOptions"), dict) else {}
+    options = _evaluate_options(data, problems)
     stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     variants = _variants([p.label for p in prompts]) if len(prompts) > 1 else [None] * len(prompts)
     specs = []
@@ -95,6 +96,20 @@ def read_config(data: Any, path: str, base: Path, problems: Problems) -> list[Pr
     if not prompts and "prompts" not in data:
         problems.error("the config has no 'prompts'", Location(path, 1, 1))
     return specs
+
+
+def _evaluate_options(data: dict[str, Any], problems: Problems) -> dict[str, Any]:
+    """``evaluateOptions`` with its counts checked: an out-of-range one is an error at its line."""
+    options = data.get("evaluateOptions")
+    if not isinstance(options, dict):
+        return {}
+    checked = dict(options)
+    for key, allowed in (("repeat", REPEAT), ("maxConcurrency", CONCURRENCY)):
+        problem = None if options.get(key) is None else allowed.problem(options[key])
+        if problem:
+            problems.error(f"evaluateOptions.{key} {problem}", problems.at_key(options, key))
+            checked.pop(key)
+    return checked
 
 
 def _filters(data: dict[str, Any], problems: Problems, base: Path) -> Filters:

@@ -21,6 +21,7 @@ import yaml
 
 from promptcheck.checks import jsengine, scriptcall
 from promptcheck.formats.templating import Filters, TemplateError, render
+from promptcheck.formats.yamlio import bounded_yaml
 from promptcheck.spec import Message
 
 Builder = Callable[[dict[str, Any]], list[tuple[str, str]]]
@@ -44,10 +45,10 @@ def parse_chat(text: str) -> list[tuple[str, str]]:
     data: Any = None
     try:
         if stripped.startswith("- role:"):
-            data = yaml.safe_load(stripped)
+            data = bounded_yaml(stripped)
         elif stripped.startswith("["):
             data = json.loads(stripped)
-    except (ValueError, yaml.YAMLError):
+    except (ValueError, RecursionError, yaml.YAMLError):
         data = None
     return chat_messages(data) or [("user", text)]
 

@@ -10,10 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from promptcheck.formats import yamlio
 from promptcheck.formats.fields import Problems, type_name
-from promptcheck.spec import Location
+from promptcheck.spec import Location, SpecError
 
 FILE_PREFIX = "file://"
 SCRIPT_SUFFIXES = (".js", ".cjs", ".mjs", ".ts", ".py", ".go", ".rb", ".sh")
@@ -54,11 +53,27 @@ def expand(ref: str, base: Path) -> list[Path]:
     return [path]
 
 
+def shown(path: Path) -> str:
+    """A path as a message shows it: relative to the working directory when under it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return str(path)
+
+
 def read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RefError(f"cannot read '{path.name}': {exc}") from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RefError(f"cannot read '{shown(path)}': {exc.strerror}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        # An image or other binary file: promptcheck passes file:// content as text only.
+        raise RefError(
+            f"'{shown(path)}' is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            "promptcheck reads file:// references as text, so binary files such as images cannot be used"
+        ) from None
 
 
 def read_data(path: Path) -> Any:
@@ -66,15 +81,20 @@ def read_data(path: Path) -> Any:
     anything else is its text."""
     text = read_text(path)
     suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        try:  # the limits of every YAML file promptcheck reads (aliases, nesting) apply here too
+            return yamlio.loads(text, str(path), allow_empty=True)
+        except SpecError as exc:
+            raise RefError(f"'{path.name}' is not valid YAML: {exc}") from None
     try:
         if suffix == ".json":
             return json.loads(text)
-        if suffix in (".yaml", ".yml"):
-            return yaml.safe_load(text)
         if suffix == ".jsonl":
             return [json.loads(line) for line in text.splitlines() if line.strip()]
-    except (ValueError, yaml.YAMLError) as exc:
+    except ValueError as exc:
         raise RefError(f"'{path.name}' is not valid {suffix[1:].upper()}: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise RefError(f"'{path.name}' nests too deeply to read") from None
     if suffix == ".csv":
         return read_csv(text)
     return text

@@ -15,6 +15,8 @@ from promptcheck.checks import scriptcall
 from promptcheck.checks.promptfoo_transform import with_transform
 from promptcheck.formats.promptfoo.refs import RefError, expand, is_ref, mapping_or_ref, read_data, read_text, strip_ref
 from promptcheck.formats.promptfoo.varscripts import ScriptVar, script_vars
+from promptcheck.formats.yamlio import MarkedList
+from promptcheck.ranges import SCORE_THRESHOLD
 from promptcheck.spec import Case, Location, PromptfooTestOptions
 
 _TEST_KEYS = {
@@ -79,10 +81,18 @@ def csv_test(row: dict[str, str]) -> dict[str, Any]:
         elif column.startswith("__metadata:"):
             test["metadata"][column.split(":", 1)[1]] = value
         elif column == "__threshold" and value.strip():
-            test["threshold"] = float(value)
+            test["threshold"] = _number(value)
         elif not column.startswith("__"):
             test["vars"][column] = value
     return test
+
+
+def _number(text: str) -> float | str:
+    """A CSV cell as a number, or the text itself for the range check to report."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def merge_default(default: dict[str, Any], test: dict[str, Any]) -> dict[str, Any]:
@@ -90,10 +100,27 @@ def merge_default(default: dict[str, Any], test: dict[str, Any]) -> dict[str, An
     assertions are the default's followed by the test's, a test threshold wins."""
     merged = {**default, **test}
     for key in ("vars", "options", "metadata"):
-        if isinstance(default.get(key), dict) or isinstance(test.get(key), dict):
-            merged[key] = {**(default.get(key) or {}), **(test.get(key) or {})}
-    merged["assert"] = list(default.get("assert") or []) + list(test.get("assert") or [])
-    return merged
+        if isinstance(default.get(key), dict) and isinstance(test.get(key), dict):
+            merged[key] = {**default[key], **test[key]}
+    asserts = [default.get("assert"), test.get("assert")]
+    if all(a is None or isinstance(a, list) for a in asserts):
+        merged["assert"] = _joined([a for a in asserts if a])
+    return merged  # else the test's own 'assert', for parse_asserts to report
+
+
+def _joined(lists: list[list[Any]]) -> list[Any]:
+    """The items of ``lists`` in one list that keeps each item's file:line mark."""
+    joined = MarkedList(item for part in lists for item in part)
+    joined.item_marks = [mark for part in lists for mark in _item_marks(part)]
+    return joined
+
+
+def _item_marks(seq: list[Any]) -> list[tuple[int, int]]:
+    marks = getattr(seq, "item_marks", None)
+    if marks:
+        return list(marks)
+    own = (getattr(seq, "line", None), getattr(seq, "col", None))
+    return [own] * len(seq)  # type: ignore[list-item]
 
 
 def expand_vars(variables: dict[str, Any]) -> list[dict[str, Any]]:
@@ -119,13 +146,17 @@ def build_cases(
             continue
         variables = _vars(test.get("vars"), problems, at, base)
         checks = parse_asserts(test.get("assert"), problems, at, base)
-        options = dict(test.get("options") or {})
+        options: dict[str, Any] = test["options"] if isinstance(test.get("options"), dict) else {}
         transform = options.get("transform", options.get("postprocess"))  # postprocess: its old name
         if isinstance(transform, str) and transform.strip():
             checks = [with_transform(c, transform, str(base)) for c in checks]
         scoring = _scoring(test.get("assertScoringFunction"), problems, at, base)
         description = test.get("description") if isinstance(test.get("description"), str) else None
         threshold = test.get("threshold")
+        problem = None if threshold is None else SCORE_THRESHOLD.problem(threshold)
+        if problem:
+            problems.error(f"test 'threshold' {problem}", at)
+            threshold = None
         metadata = test.get("metadata") if isinstance(test.get("metadata"), dict) else {}
         for combo in expand_vars(variables):
             combo = script_vars(combo, prompt_text, problems, at)
@@ -201,7 +232,11 @@ def _var_value(name: Any, value: Any, problems: Problems, at: Location, base: Pa
         return ""
     if len(paths) == 1 and paths[0].suffix in (".py", ".js", ".cjs", ".mjs"):
         return ScriptVar(str(name), f"file://{paths[0]}", base)  # computed per case, from the other vars
-    texts = [read_text(p) for p in paths]
+    try:
+        texts = [read_text(p) for p in paths]
+    except RefError as exc:
+        problems.error(f"var '{name}': {exc}", at)
+        return ""
     return texts if len(texts) > 1 else texts[0]
 
 
