@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from fakebatch import FakeBatchLLM
-from fakellm import FakeLLM
+from fakellm import FakeLLM, echo_last_user_message
 from liveproject import FAST, Project
 
 from promptcheck.cli import main
@@ -79,6 +79,25 @@ def test_a_key_echoed_in_a_401_body_reaches_no_output(live_project: Project, mon
     assert {"junit.xml", "index.html"} <= written and any(name.endswith(".json") for name in written)
     assert "REDACTED" in (root / "junit.xml").read_text(encoding="utf-8")
     assert leaks(root, [result.stdout.str(), result.stderr.str()], [gateway_key, claude_key]) == []
+
+
+def test_an_answer_that_repeats_a_configured_key_is_redacted_in_the_cassette_too(
+    live_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = fresh_key("answer")
+    monkeypatch.setenv("MY_ANSWER_CRED", key)  # not a name the environment scan knows
+    providers = (
+        f'[tool.promptcheck.providers.local]\ntype = "compatible"\nmodel = "tiny"\nbase_url = "{live_project.fake.openai_base_url}"\n'
+        'api_key_env = "MY_ANSWER_CRED"\n'
+    )
+    live_project.configure(providers=providers)
+    live_project.fake.responder = lambda kind, body: f"{echo_last_user_message(kind, body)} (your key is {key})"
+
+    result = live_project.run("--record-mode=new", "--junitxml=junit.xml")
+
+    result.assert_outcomes(passed=3)
+    assert "[REDACTED]" in live_project.cassette().read_text(encoding="utf-8")
+    assert leaks(live_project.pytester.path, [result.stdout.str(), result.stderr.str()], [key]) == []
 
 
 def test_a_key_echoed_without_its_scheme_in_a_promptfoo_provider_error_is_redacted(

@@ -95,8 +95,8 @@ class AnthropicProvider(SDKProvider):
         # thinking blocks are not part of the answer.
         answer = json_answer(result)
         blocks = answer.get("content")
-        if not isinstance(blocks, list):  # an empty list is a valid answer (nothing said)
-            field(answer, "content", list)
+        if not isinstance(blocks, list):  # (an empty list is a valid answer: nothing said)
+            blocks = field(answer, "content", list)  # raises, saying what came instead
         text = "".join(str(b.get("text") or "") for b in blocks if isinstance(b, Mapping) and b.get("type") == "text")
         usage = answer.get("usage") if isinstance(answer.get("usage"), Mapping) else None
         meta = {"model": answer.get("model"), "finish_reason": answer.get("stop_reason"), "id": answer.get("id")}

@@ -33,17 +33,13 @@ blocks so that a pull request diff shows, line by line, how a model's answers ch
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
-
-from promptcheck.redaction import REDACTED, env_secrets, may_hold_secret, scrub, scrubbed  # noqa: F401  (the cassettes' scrubbing)
 
 from .base import ProviderError
 
