@@ -77,7 +77,7 @@ class AnthropicProvider(SDKProvider):
     ) -> None:
         super().__init__(label=label, timeout_s=timeout_s, max_retries=max_retries, price_overrides=price_overrides, headers=headers)
         self._key = resolve_api_key(api_key, api_key_env, required=True, who=label)
-        self.secrets += (self._key or "",)
+        self.secrets += (self._key,) if self._key else ()
         self.base_url = base_url or ANTHROPIC_DEFAULT_BASE_URL
         self.default_max_tokens = default_max_tokens
 

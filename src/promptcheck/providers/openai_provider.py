@@ -69,8 +69,9 @@ class OpenAIProvider(SDKProvider):
         headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(label=label, timeout_s=timeout_s, max_retries=max_retries, price_overrides=price_overrides, headers=headers)
-        self._key = resolve_api_key(api_key, api_key_env, required=key_required, who=label) or _NO_KEY
-        self.secrets += (self._key,)
+        key = resolve_api_key(api_key, api_key_env, required=key_required, who=label)
+        self._key = key or _NO_KEY
+        self.secrets += (key,) if key else ()
         self.base_url = base_url or OPENAI_DEFAULT_BASE_URL
         self._model_prefix = model_prefix
 
