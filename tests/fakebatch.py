@@ -62,6 +62,9 @@ class FakeBatchLLM(FakeLLM):
         self.in_progress_polls = in_progress_polls
         self.outcome: Outcome = outcome or (lambda body: "ok")
         self.reject: str | None = None  # "openai"/"anthropic": that API's batch calls answer 401
+        # The message of every error this server sends (rejections, errored requests), e.g. one
+        # that repeats a key as careless servers do; None: each error's usual message.
+        self.error_text: str | None = None
         self.creates: Counter[str] = Counter()  # "openai" / "anthropic" batch creations
         self.batch_sizes: list[int] = []
         self._files: dict[str, bytes] = {}
@@ -79,7 +82,7 @@ class FakeBatchLLM(FakeLLM):
     def _batch_post(self, path: str, raw: bytes, content_type: str) -> tuple[int, dict[str, Any]]:
         kind = "anthropic" if path.endswith("/v1/messages/batches") else "openai"
         if self.reject == kind:
-            return 401, _error(kind, "authentication_error", "Incorrect API key provided.")
+            return 401, _error(kind, "authentication_error", self.error_text or "Incorrect API key provided.")
         with self._batch_lock:
             if path.endswith("/v1/files"):
                 return 200, self._upload(raw, content_type)
@@ -114,7 +117,7 @@ class FakeBatchLLM(FakeLLM):
                 answer = self._answer("openai", line["body"])
                 output.append({**entry, "response": {"status_code": 200, "request_id": "req", "body": answer}, "error": None})
             elif outcome == "errored":
-                body_error = _error("openai", "invalid_request_error", "The model does not exist.")
+                body_error = _error("openai", "invalid_request_error", self.error_text or "The model does not exist.")
                 errors.append({**entry, "response": {"status_code": 404, "request_id": "req", "body": body_error}, "error": None})
             else:
                 code = "batch_expired" if outcome == "expired" else "batch_cancelled"
@@ -138,7 +141,7 @@ class FakeBatchLLM(FakeLLM):
             if outcome == "ok":
                 result: dict[str, Any] = {"type": "succeeded", "message": self._answer("anthropic", request["params"])}
             elif outcome == "errored":
-                result = {"type": "errored", "error": _error("anthropic", "invalid_request_error", "max_tokens: too large")}
+                result = {"type": "errored", "error": _error("anthropic", "invalid_request_error", self.error_text or "max_tokens: too large")}
             else:
                 result = {"type": outcome}
             results.append({"custom_id": request["custom_id"], "result": result})

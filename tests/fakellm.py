@@ -30,10 +30,13 @@ Faults (one per incoming request, consumed in order; ``ok`` or an empty queue an
 * ``429`` / ``429:<seconds>`` rate limit with a ``retry-after`` header (default ``retry_after_s``)
 * ``500``  an internal server error with an API-shaped error body
 * ``400`` / ``401`` a bad request / a rejected key (the SDKs do not retry these)
+* ``401echo`` a rejected key whose message repeats the credential sent, as careless proxies do
+  (``invalid credentials: Bearer sk-…`` / ``invalid credentials: x-api-key sk-ant-…``)
 * ``reset`` the socket is closed without any response
 * ``hang``  no answer until the server stops (longer than any sane client timeout)
 * ``badjson`` status 200 with a truncated JSON body
 * ``wrongshape`` status 200 with valid JSON that is not an answer of either API
+* ``notobject`` status 200 with valid JSON that is not an object (a list)
 * ``textplain`` a normal answer labelled ``text/plain`` (as some self-hosted servers send it)
 * ``html`` status 200 with an HTML page (a captive portal or a proxy's login page)
 
@@ -61,7 +64,7 @@ from typing import Any
 # OpenAI gets them concatenated (its wire format has a single content string).
 Responder = Callable[[str, dict[str, Any]], "str | list[str]"]
 
-FAULTS = ("ok", "429", "500", "400", "401", "reset", "hang", "badjson", "wrongshape", "textplain", "html")
+FAULTS = ("ok", "429", "500", "400", "401", "401echo", "reset", "hang", "badjson", "wrongshape", "notobject", "textplain", "html")
 
 
 @dataclass(frozen=True)
@@ -162,12 +165,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(400, _error(kind, "invalid_request_error", "Unsupported parameter: 'seed'."))
         elif name == "401":
             self._send_json(401, _error(kind, "authentication_error", "Incorrect API key provided."))
+        elif name == "401echo":
+            sent = self.headers.get("authorization") or f"x-api-key {self.headers.get('x-api-key')}"
+            self._send_json(401, _error(kind, "authentication_error", f"invalid credentials: {sent}"))
         elif name == "badjson":
             self._send_raw(200, b'{"id": "broken", "choices": [{"message": ')
         elif name == "html":
             self._send_raw(200, b"<html><body>Please log in to the proxy</body></html>", content_type="text/html")
         elif name == "wrongshape":
             self._send_json(200, {"id": "odd", "object": "something.else"})
+        elif name == "notobject":
+            self._send_json(200, ["not", "an", "answer"])
         else:
             try:
                 answer = fake._answer(kind, body)
@@ -186,7 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self.connection.close()
 
-    def _send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         self._send_raw(status, json.dumps(payload).encode("utf-8"), headers)
 
     def _send_raw(self, status: int, data: bytes, headers: dict[str, str] | None = None, content_type: str = "application/json") -> None:

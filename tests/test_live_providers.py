@@ -148,6 +148,30 @@ def test_server_errors_until_retries_run_out_are_an_error_with_the_providers_mes
     assert not live_project.cassette().exists()  # a failure is never recorded
 
 
+@pytest.mark.parametrize(
+    ("fault", "detail"),
+    [
+        ("html", "not JSON: '<html><body>Please log in to the proxy</body></html>'"),
+        ("wrongshape", 'no \'content\' in the answer: {"id": "odd", "object": "something.else"}'),
+    ],
+    ids=["html-page", "wrong-shape"],
+)
+def test_an_anthropic_answer_that_is_no_answer_reads_as_the_openai_path_does(
+    live_project: Project, monkeypatch: pytest.MonkeyPatch, fault: str, detail: str
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-anthropic-key")
+    claude = f'[tool.promptcheck.providers.claude]\ntype = "anthropic"\nmodel = "claude-3-5-haiku-20241022"\nbase_url = "{live_project.fake.anthropic_base_url}"\n'
+    live_project.configure(providers=claude, models='["claude"]')
+    live_project.prompt(["Ada", "Linus"])
+    live_project.fake.script([fault])
+
+    result = live_project.run("--record-mode=new", "--concurrency", "1")
+
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines([glob_escape(f"provider error: claude: the API answer did not have the expected shape ({detail})")])
+    assert "object has no attribute" not in result.stdout.str() and "not iterable" not in result.stdout.str()
+
+
 def test_a_hang_past_the_timeout_is_an_error_and_the_session_ends(live_project: Project) -> None:
     live_project.configure(settings="max_retries = 0\ntimeout_s = 0.5\n")
     live_project.prompt(["Ada", "Linus"])

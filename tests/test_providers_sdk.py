@@ -314,12 +314,54 @@ def test_malformed_json_is_a_provider_error(each: tuple[Callable[..., Any], Prov
         make().complete(req)
 
 
-@pytest.mark.parametrize("fault", ["wrongshape", "html"], ids=["json-that-is-no-answer", "html-page"])
-def test_a_body_that_is_no_answer_is_a_provider_error(each: tuple[Callable[..., Any], ProviderRequest], fake_llm: FakeLLM, fault: str) -> None:
+SHAPE = "{}: the API answer did not have the expected shape ({})"
+NO_ANSWER = {
+    "html": "not JSON: '<html><body>Please log in to the proxy</body></html>'",
+    "notobject": 'not a JSON object: ["not", "an", "answer"]',
+}
+
+
+@pytest.mark.parametrize("fault", ["html", "notobject"], ids=["html-page", "json-list"])
+def test_a_body_that_is_no_answer_says_what_it_was_for_both_apis(
+    each: tuple[Callable[..., Any], ProviderRequest], fake_llm: FakeLLM, fault: str
+) -> None:
     make, req = each
     fake_llm.script([fault])
-    with pytest.raises(ProviderError, match="the API answer did not have the expected shape"):
+    with pytest.raises(ProviderError) as caught:
         make().complete(req)
+    assert str(caught.value) == SHAPE.format(req.provider, NO_ANSWER[fault])
+
+
+@pytest.mark.parametrize(("provider", "missing"), [("openai", "choices"), ("anthropic", "content")])
+def test_json_of_the_wrong_shape_names_the_missing_field(fake_llm: FakeLLM, provider: str, missing: str) -> None:
+    make, _, model = PROVIDERS[provider]
+    fake_llm.script(["wrongshape"])
+    with pytest.raises(ProviderError) as caught:
+        make(fake_llm).complete(make_request(provider, model))
+    detail = f"no '{missing}' in the answer: {{\"id\": \"odd\", \"object\": \"something.else\"}}"
+    assert str(caught.value) == SHAPE.format(provider, detail)
+
+
+@pytest.mark.parametrize(
+    ("answer", "detail"),
+    [
+        ({"choices": []}, "'choices' in the answer is empty: {\"choices\": []}"),
+        ({"choices": [{"index": 0}]}, "no 'message' in the answer's first choice: {\"index\": 0}"),
+        ({"choices": "none"}, "'choices' in the answer is str, not a list: {\"choices\": \"none\"}"),
+    ],
+)
+def test_openai_answers_missing_a_nested_field_say_which(answer: dict[str, Any], detail: str) -> None:
+    provider = OpenAIProvider(api_key="test-openai-key")
+    with pytest.raises(ProviderError) as caught:
+        provider.respond(make_request(), answer, 0.0)
+    assert str(caught.value) == SHAPE.format("openai", detail)
+
+
+def test_an_anthropic_answer_with_no_text_blocks_is_an_empty_answer() -> None:
+    provider = AnthropicProvider(api_key="test-anthropic-key")
+    answer = {"id": "m", "model": "claude", "content": [], "stop_reason": "end_turn", "usage": {"input_tokens": 3, "output_tokens": 0}}
+    response = provider.respond(make_request("anthropic", "claude"), answer, 0.0)
+    assert (response.text, response.usage) == ("", Usage(3, 0))
 
 
 def test_an_answer_labelled_as_plain_text_is_still_read(each: tuple[Callable[..., Any], ProviderRequest], fake_llm: FakeLLM) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from promptcheck.ranges import CONCURRENCY, PASS_RATE, REPEAT, TIMEOUT_S
+from promptcheck.provider_settings import provider_table_problem
 from promptcheck.usercode import limits
 
 if sys.version_info >= (3, 11):
@@ -121,6 +122,11 @@ def apply(settings: Settings, values: dict[str, Any], source: str) -> None:
             raise ConfigError(f"{source}: '{key}' must be {wanted}, got {type(value).__name__} {value!r}")
         if name == "models" and isinstance(value, str):
             value = split_models(value)
+        if name == "providers":
+            for label, table in value.items():
+                problem = provider_table_problem(label, table)
+                if problem:
+                    raise ConfigError(f"{source}: {problem}")
         if float in kinds:
             value = float(value)
         setattr(settings, name, value)

@@ -128,6 +128,8 @@ class ModelRef:
     params: Mapping[str, Any] = field(default_factory=dict)
     base_url: str | None = None
     api_key_env: str | None = None
+    api_key: str | None = None  # promptfoo's config.apiKey, as written (it may be "{{ env.X }}")
+    headers: Mapping[str, str] | None = None
     response_format: Mapping[str, Any] | None = None
     extension: FormatExtension | None = None
 

@@ -147,7 +147,10 @@ def spec_target(spec: PromptSpec, raw: str, settings: Settings) -> ModelTarget:
     target = resolve_target(ref.provider_id, settings)
     options = dict(target.options)
     options["params"] = {**options.get("params", {}), **ref.params}
-    options.update((name, value) for name, value in (("base_url", ref.base_url), ("api_key_env", ref.api_key_env)) if value)
+    connection = (("base_url", ref.base_url), ("api_key_env", ref.api_key_env), ("api_key", ref.api_key))
+    options.update((name, value) for name, value in connection if value)
+    if ref.headers:
+        options["headers"] = {**options.get("headers", {}), **ref.headers}
     return replace(target, label=raw, options=options)
 
 

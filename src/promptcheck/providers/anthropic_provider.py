@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
+from .answer_shape import field, json_answer
 from .base import ProviderRequest, Usage
 from .sdk_common import SDKProvider, pick, resolve_api_key
 
@@ -67,20 +68,24 @@ class AnthropicProvider(SDKProvider):
         label: str = "anthropic",
         base_url: str | None = None,
         api_key: str | None = None,
-        api_key_env: str = "ANTHROPIC_API_KEY",
+        api_key_env: str | None = "ANTHROPIC_API_KEY",
         timeout_s: float = 60.0,
         max_retries: int = 2,
         price_overrides: Mapping[str, Any] | None = None,
         default_max_tokens: int = DEFAULT_MAX_TOKENS,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(label=label, timeout_s=timeout_s, max_retries=max_retries, price_overrides=price_overrides)
+        super().__init__(label=label, timeout_s=timeout_s, max_retries=max_retries, price_overrides=price_overrides, headers=headers)
         self._key = resolve_api_key(api_key, api_key_env, required=True, who=label)
+        self.secrets += (self._key,) if self._key else ()
         self.base_url = base_url or ANTHROPIC_DEFAULT_BASE_URL
         self.default_max_tokens = default_max_tokens
 
     def _make_client(self, sdk: ModuleType) -> Any:
         # An explicit key keeps the SDK from consulting profiles and federation settings.
-        return sdk.Anthropic(api_key=self._key, base_url=self.base_url, timeout=self.timeout_s, max_retries=self.max_retries)
+        return sdk.Anthropic(
+            api_key=self._key, base_url=self.base_url, timeout=self.timeout_s, max_retries=self.max_retries, default_headers=self.headers
+        )
 
     def _send(self, request: ProviderRequest) -> Any:
         return self.client.messages.create(model=request.model, **messages_params(request, self.default_max_tokens))
@@ -88,7 +93,11 @@ class AnthropicProvider(SDKProvider):
     def _parse(self, result: Any) -> tuple[str, Usage, dict[str, Any]]:
         # Text may arrive split across several blocks (e.g. around citations); tool-use and
         # thinking blocks are not part of the answer.
-        text = "".join(block.text for block in result.content if getattr(block, "type", None) == "text")
-        usage = result.usage
-        meta = {"model": result.model, "finish_reason": result.stop_reason, "id": result.id}
-        return text, Usage(usage.input_tokens, usage.output_tokens) if usage else Usage(), meta
+        answer = json_answer(result)
+        blocks = answer.get("content")
+        if not isinstance(blocks, list):  # (an empty list is a valid answer: nothing said)
+            blocks = field(answer, "content", list)  # raises, saying what came instead
+        text = "".join(str(b.get("text") or "") for b in blocks if isinstance(b, Mapping) and b.get("type") == "text")
+        usage = answer.get("usage") if isinstance(answer.get("usage"), Mapping) else None
+        meta = {"model": answer.get("model"), "finish_reason": answer.get("stop_reason"), "id": answer.get("id")}
+        return text, Usage(usage.get("input_tokens"), usage.get("output_tokens")) if usage else Usage(), meta

@@ -33,6 +33,8 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from promptcheck.redaction import known_secrets, scrub, scrubbed
+
 from . import cassette_format as fmt
 from .cassette_errors import CassetteError, not_a_cassette
 from .base import ProviderRequest, ProviderResponse, Usage
@@ -239,7 +241,7 @@ class CassetteStore:
         # Scrubbed and turned into YAML here, by the pool thread that waited for this answer,
         # so a write only joins texts. Dumping every entry since the last write at write time
         # held up the answers that came with it: 0.27 s at the end of a 2,000-call run.
-        entry = fmt.scrubbed(_entry(request, response), fmt.env_secrets())
+        entry = scrubbed(_entry(request, response), known_secrets())
         fragment = fmt.entry_fragment(key, entry)
         with self._lock:
             cassette = self._file(self.path_for(request))
@@ -289,7 +291,7 @@ class CassetteStore:
         self._flush_cost = self._last_flush - started
 
     def _merge_into(self, cassette: _File, pending: dict[str, dict[str, Any]], drop: Collection[str] = ()) -> None:
-        secrets = fmt.env_secrets()
+        secrets = known_secrets()
         with locked_dir(cassette.path.parent):
             path = cassette.path
             doc = cassette.disk_doc if cassette.disk_sig == _signature(path) else None
@@ -300,7 +302,7 @@ class CassetteStore:
             for key in drop:
                 entries.pop(key, None)
             for key, entry in pending.items():
-                entries[key] = fmt.scrubbed(entry, secrets)
+                entries[key] = scrubbed(entry, secrets)
             if not entries:
                 path.unlink(missing_ok=True)
                 cassette.disk_doc = cassette.disk_sig = None
@@ -311,7 +313,7 @@ class CassetteStore:
                 # Kept from the first writer: "once" asks whether the file is this run's own.
                 "created_by_run": doc.get("created_by_run") or self.run_id,
             }
-            doc = {**doc, **fmt.scrub(header, secrets), "entries": entries}
+            doc = {**doc, **scrub(header, secrets), "entries": entries}
             fmt.write_atomic(path, fmt.dump(doc, cassette.fragments))
             cassette.disk_doc, cassette.disk_sig = doc, _signature(path)
         cassette.created_by_run = header["created_by_run"]

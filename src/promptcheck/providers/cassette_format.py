@@ -34,9 +34,7 @@ blocks so that a pull request diff shows, line by line, how a model's answers ch
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,25 +56,6 @@ HEADER = (
     "# Keys are hashes of the rendered request; a changed prompt gets a new key.\n"
     "# Re-record with: pytest --record-mode=all <prompt file>\n"
 )
-
-REDACTED = "[REDACTED]"
-
-# Shapes of credentials that must never reach a file, even when a prompt or an answer echoes
-# one. Header-like "name: value" pairs keep the name so the diff still reads sensibly.
-_SECRET_PATTERNS = (
-    re.compile(r"sk-[A-Za-z0-9_\-]{12,}"),  # OpenAI, Anthropic (sk-ant-...), most proxies
-    re.compile(r"github_pat_[A-Za-z0-9_]{20,}"),
-    re.compile(r"gh[pousr]_[A-Za-z0-9]{20,}"),
-    re.compile(r"AKIA[0-9A-Z]{16}"),
-    re.compile(r"xox[abprs]-[A-Za-z0-9-]{10,}"),
-)
-# Token-shaped only (long, with a digit) so prose such as "a bearer token" survives.
-_BEARER = re.compile(r"(?i)\b(bearer)\s+(?=[A-Za-z._~+/\-]*\d)[A-Za-z0-9._~+/\-]{12,}=*")
-_HEADER_VALUE = re.compile(
-    r"(?i)\b(authorization|x-api-key)(\s*:\s*)(?:(?:bearer|basic|token)\s+)?[A-Za-z0-9._~+/\-=]{8,}"
-)
-_SECRET_ENV = re.compile(r"(API_KEY|TOKEN|SECRET|PASSWORD)$")
-
 
 class _Literal(str):
     """A string to write as a ``|`` block."""
@@ -106,49 +85,6 @@ _Dumper.add_representer(_Flow, _represent_flow)
 # A file re-read for a merge comes back as yamlio's marked containers: written as plain ones.
 _Dumper.add_representer(yamlio.MarkedDict, yaml.representer.SafeRepresenter.represent_dict)
 _Dumper.add_representer(yamlio.MarkedList, yaml.representer.SafeRepresenter.represent_list)
-
-
-def env_secrets() -> list[str]:
-    """Values of secret-looking environment variables, longest first, to scrub literally."""
-    values = {v for k, v in os.environ.items() if _SECRET_ENV.search(k.upper()) and len(v) >= 8}
-    return sorted(values, key=len, reverse=True)
-
-
-# A substring every pattern above needs (lower case): a text with none of them has nothing to
-# scrub, and plain substring tests are ~50x cheaper than running the patterns. Keep in step.
-_MARKERS = ("sk-", "github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "akia", "xox", "bearer", "authorization", "x-api-key")
-
-
-def scrubbed(value: Any, literals: list[str]) -> Any:
-    """``scrub(value)``, but ``value`` itself when it cannot hold anything to scrub (the common
-    case, decided on its JSON text), so run records of 20,000 clean items stay cheap."""
-    return scrub(value, literals) if may_hold_secret(json.dumps(value, ensure_ascii=False, default=str), literals) else value
-
-
-def may_hold_secret(json_text: str, literals: list[str]) -> bool:
-    """Whether a value's JSON text has anything ``scrub`` would replace (cheap substring tests)."""
-    lowered = json_text.lower()
-    # Literals are looked for as JSON writes them, so quotes or backslashes in one cannot hide it.
-    return any(json.dumps(secret, ensure_ascii=False)[1:-1] in json_text for secret in literals) or any(
-        marker in lowered for marker in _MARKERS
-    )
-
-
-def scrub(value: Any, literals: list[str]) -> Any:
-    """Return ``value`` with every credential-looking substring replaced by [REDACTED]."""
-    if isinstance(value, str):
-        for secret in literals:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        for pattern in _SECRET_PATTERNS:
-            value = pattern.sub(REDACTED, value)
-        value = _BEARER.sub(rf"\1 {REDACTED}", value)
-        return _HEADER_VALUE.sub(rf"\1\2{REDACTED}", value)
-    if isinstance(value, dict):
-        return {scrub(k, literals): scrub(v, literals) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [scrub(v, literals) for v in value]
-    return value
 
 
 def load(path: Path) -> dict[str, Any] | None:

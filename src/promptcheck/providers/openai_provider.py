@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
+from .answer_shape import field, json_answer
 from .base import ProviderRequest, Usage
 from .sdk_common import SDKProvider, pick, resolve_api_key
 
@@ -65,16 +66,21 @@ class OpenAIProvider(SDKProvider):
         max_retries: int = 2,
         price_overrides: Mapping[str, Any] | None = None,
         model_prefix: str = "",
+        headers: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(label=label, timeout_s=timeout_s, max_retries=max_retries, price_overrides=price_overrides)
-        self._key = resolve_api_key(api_key, api_key_env, required=key_required, who=label) or _NO_KEY
+        super().__init__(label=label, timeout_s=timeout_s, max_retries=max_retries, price_overrides=price_overrides, headers=headers)
+        key = resolve_api_key(api_key, api_key_env, required=key_required, who=label)
+        self._key = key or _NO_KEY
+        self.secrets += (key,) if key else ()
         self.base_url = base_url or OPENAI_DEFAULT_BASE_URL
         self._model_prefix = model_prefix
 
     def _make_client(self, sdk: ModuleType) -> Any:
         # Always pass key and base_url explicitly so the SDK never falls back to OPENAI_* env
         # values meant for a different server (a local server must not receive the OpenAI key).
-        return sdk.OpenAI(api_key=self._key, base_url=self.base_url, timeout=self.timeout_s, max_retries=self.max_retries)
+        return sdk.OpenAI(
+            api_key=self._key, base_url=self.base_url, timeout=self.timeout_s, max_retries=self.max_retries, default_headers=self.headers
+        )
 
     @classmethod
     def openai(cls, **kwargs: Any) -> OpenAIProvider:
@@ -121,18 +127,14 @@ class OpenAIProvider(SDKProvider):
         # A chat answer arrives as the API's JSON object, or as its text when a server labels it
         # other than JSON (the SDK then hands the body over as it is); embeddings.create gives
         # an SDK model.
-        if isinstance(result, str):
-            try:
-                result = json.loads(result)
-            except ValueError:
-                raise TypeError(f"not JSON: {result[:200]!r}") from None
-        answer: Mapping[str, Any] = result.model_dump() if hasattr(result, "model_dump") else result
+        answer = json_answer(result)
         usage = answer.get("usage") or {}
         if answer.get("object") == "list":  # an embeddings answer: the vector as JSON text
-            text = json.dumps(answer["data"][0]["embedding"])
+            first = field(answer, "data", list)[0]
+            text = json.dumps(field(first, "embedding", list, where="the answer's data"))
             return text, Usage(usage.get("prompt_tokens"), 0) if usage else Usage(), {"model": answer.get("model")}
-        choice = answer["choices"][0]
-        message = choice["message"]
+        choice = field(answer, "choices", list)[0]
+        message = field(choice, "message", Mapping, where="the answer's first choice")
         meta: dict[str, Any] = {"model": answer.get("model"), "finish_reason": choice.get("finish_reason"), "id": answer.get("id")}
         if message.get("refusal"):
             meta["refusal"] = message["refusal"]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from promptcheck.config import Settings
+from promptcheck.provider_settings import MissingEnvironmentVariable, expand_env, expand_headers
 from promptcheck.providers.anthropic_provider import AnthropicProvider
 from promptcheck.providers.base import Provider, ProviderConfigError
 from promptcheck.providers.local import EchoProvider, PythonProvider, ReferenceProvider
@@ -145,6 +146,14 @@ def _sdk_options(target: ModelTarget, settings: Settings) -> dict[str, Any]:
     }
     if options.get("api_key_env"):
         common["api_key_env"] = str(options["api_key_env"])
+    try:
+        # Only a prompt file's own provider config has a key (promptfoo's apiKey); pyproject.toml refuses one.
+        if options.get("api_key"):
+            common["api_key"] = expand_env(str(options["api_key"]), f"model '{target.label}': apiKey")
+        if options.get("headers"):
+            common["headers"] = expand_headers(options["headers"], f"model '{target.label}'")
+    except MissingEnvironmentVariable as exc:
+        raise ProviderConfigError(str(exc)) from None
     return common
 
 

@@ -20,6 +20,9 @@ from collections.abc import Iterator, Mapping
 from types import ModuleType
 from typing import Any
 
+from promptcheck import redaction
+
+from .answer_shape import AnswerShapeError
 from .finish import normalize_finish_reason
 from .base import ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse, Usage
 from .pricing import cost_for, parse_price_overrides
@@ -97,10 +100,13 @@ def _models_reachable(annotation: Any, seen: set[type] | None = None) -> Iterato
 
 
 def resolve_api_key(explicit: str | None, env_var: str | None, *, required: bool, who: str) -> str | None:
-    """An explicit key wins, then the environment; a missing required key fails before any call."""
+    """An explicit key wins, then the environment; a missing required key fails before any call.
+    The key found is redacted from every message and file from now on (redaction.remember)."""
     if explicit:
+        redaction.remember(explicit)
         return explicit
     if env_var and os.environ.get(env_var):
+        redaction.remember(os.environ[env_var])
         return os.environ[env_var]
     if required:
         where = f"set the {env_var} environment variable" if env_var else "configure an API key"
@@ -179,6 +185,7 @@ class SDKProvider(ABC):
         timeout_s: float,
         max_retries: int,
         price_overrides: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.label = label
         self.timeout_s = timeout_s
@@ -186,6 +193,12 @@ class SDKProvider(ABC):
         self.prices = parse_price_overrides(price_overrides)
         self._client: Any = None
         self._client_lock = threading.Lock()
+        # Literals redacted from this provider's messages, in a call process too, where the
+        # parent's redaction.remember() did not run: its key and credential header values.
+        self.secrets: tuple[str, ...] = redaction.credential_values(headers or {})
+        # Sent with every call; as in promptfoo, a header given here replaces the SDK's own
+        # (an Authorization header replaces the one built from the key).
+        self.headers: dict[str, str] | None = dict(headers) if headers else None
 
     def __getstate__(self) -> dict[str, Any]:
         # Sent to a call process as its recipe: the configuration, not the live client or lock.
@@ -230,16 +243,20 @@ class SDKProvider(ABC):
             message = describe_sdk_error(exc, self.sdk, who=self.label, timeout_s=self.timeout_s)
             if message is None:
                 raise
-            raise ProviderError(message) from exc
+            raise self.error(message) from exc
         return self.respond(request, result, time.perf_counter() - started)
+
+    def error(self, message: str) -> ProviderError:
+        """A ProviderError whose message holds no key: servers echo the credential they were sent."""
+        return ProviderError(redaction.redact(message, self.secrets))
 
     def respond(self, request: ProviderRequest, result: Any, latency_s: float, price_factor: float = 1.0) -> ProviderResponse:
         """The response for an SDK result object; also used for Batch API results (half price)."""
         try:
             text, usage, meta = self._parse(result)
-        except (AttributeError, IndexError, KeyError, TypeError) as exc:
-            # Only reachable when a server's JSON is valid but not the API's shape.
-            raise ProviderError(f"{self.label}: the API answer did not have the expected shape ({exc})") from exc
+        except (AnswerShapeError, AttributeError, IndexError, KeyError, TypeError) as exc:
+            # A server answered 200 with something else: an HTML page, a list, another API's JSON.
+            raise self.error(f"{self.label}: the API answer did not have the expected shape ({exc})") from exc
         cost = cost_for(request.model, usage, self.prices)
         if cost is None and meta.get("model"):
             cost = cost_for(str(meta["model"]), usage, self.prices)

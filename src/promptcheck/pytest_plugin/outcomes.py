@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from promptcheck.engine.results import item_result, with_changes
-from promptcheck.providers.cassette_format import may_hold_secret, scrub
+from promptcheck.redaction import may_hold_secret, remembered, scrub
 from promptcheck.pytest_plugin.items import PromptItem
 from promptcheck.runs.record import ItemResult
 
@@ -41,9 +41,12 @@ def _message(call: pytest.CallInfo[None]) -> str | None:
     return str(getattr(value, "msg", value))
 
 
-def redacted(result: ItemResult, secrets: list[str]) -> ItemResult:
-    """A model may repeat a key it was shown: results get the cassettes' scrubbing at the source,
-    before they reach test reports (xdist, --junitxml), run records or HTML."""
+def redacted(result: ItemResult, env_secrets: list[str]) -> ItemResult:
+    """A model may repeat a key it was shown, a server the key it was sent: results get the
+    cassettes' scrubbing at the source, before they reach pytest's failure text, test reports
+    (xdist, --junitxml), run records or HTML. ``env_secrets``: the session's scan of the
+    environment; the keys providers were configured with are added here (redaction.remember)."""
+    secrets = sorted({*env_secrets, *remembered()}, key=len, reverse=True)
     if not may_hold_secret(msgspec.json.encode(result).decode(), secrets):
         return result
     return msgspec.convert(scrub(msgspec.to_builtins(result), secrets), ItemResult)

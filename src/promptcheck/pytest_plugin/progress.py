@@ -11,6 +11,7 @@ import pytest
 
 from promptcheck.engine.pool import CallPool, Outcome
 from promptcheck.providers.base import ProviderRequest, ProviderResponse
+from promptcheck.redaction import redact
 
 WAIT_BEFORE_S = 3.0  # short waits are normal; say something only when one drags on
 LINE_EVERY_S = {True: 1.0, False: 5.0}  # a tty line is rewritten in place; a log gets fewer lines
@@ -37,6 +38,7 @@ class Progress:
         if not force and now - self._last < LINE_EVERY_S[self._tty]:
             return
         self._last = now
+        line = redact(line)  # batch states carry the API's words
         if self._tty:
             self._reporter.rewrite(line, erase=True)
             self._rewriting = True
@@ -47,6 +49,7 @@ class Progress:
         """End a series of status lines, leaving ``line`` (or nothing) behind."""
         if self._reporter is None:
             return
+        line = redact(line) if line else line
         if self._rewriting:
             self._reporter.rewrite(line or "", erase=True)
             if line:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from promptcheck.config import Settings
-from promptcheck.providers.cassette_format import env_secrets
+from promptcheck.redaction import env_secrets
 from promptcheck.pytest_plugin.shard import Shard
 from promptcheck.report import terminal_lines, write_reports
 from promptcheck.runs.baseline import Baseline, BaselineError, resolve

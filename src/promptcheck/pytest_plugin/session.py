@@ -18,6 +18,7 @@ from promptcheck.formats.filekinds import unreadable_entries
 from promptcheck.formats.catalog import Catalog
 from promptcheck.formats.checkdecl import parse_checks
 from promptcheck.providers import callprocess
+from promptcheck.redaction import redact
 from promptcheck.providers.cassette import CassetteStore
 from promptcheck.providers.factory import ProviderFactory
 from promptcheck.providers.registry import ModelTarget, resolve_target
@@ -100,7 +101,9 @@ class PromptcheckSession:
         return plan_file(self.catalog, path, self.project_constraints)
 
     def run(self, plan: ItemPlan) -> ItemResult:
-        return self.engine.run(plan)
+        # Redacted before anything shows it: the ERROR or FAIL text pytest prints and junit.xml
+        # keeps is made from this result, as are the run record and the report.
+        return redacted(self.engine.run(plan), self.runlog.secrets)
 
     # -- delegated from plugin.py ---------------------------------------------------------------------
 
@@ -268,7 +271,7 @@ class PromptcheckSession:
         if lines:
             terminalreporter.write_sep("-", "promptcheck")
             for line in lines:
-                terminalreporter.write_line(line)
+                terminalreporter.write_line(redact(line, self.runlog.secrets))
 
 
 SESSION_KEY: pytest.StashKey[PromptcheckSession] = pytest.StashKey()

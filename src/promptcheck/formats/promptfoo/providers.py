@@ -18,7 +18,6 @@ from promptcheck.spec import Case, Location, ModelRef, PromptfooProviderConfig, 
 
 PARAM_KEYS = {"temperature": "temperature", "max_tokens": "max_tokens", "top_p": "top_p", "max_output_tokens": "max_tokens",
               "stop": "stop", "seed": "seed", "presence_penalty": "presence_penalty", "frequency_penalty": "frequency_penalty"}
-CONNECTION_KEYS = {"apiBaseUrl": "base_url", "apiHost": "base_url", "apiKeyEnvar": "api_key_env"}
 
 
 @dataclass
@@ -70,17 +69,29 @@ def add_provider(spec: PromptSpec, provider: Provider, *, listed: bool = True) -
     """The label is the model name items show; the ref carries the real id and mapped config.
     ``listed=False``: known to the spec (a test's own provider) without running every case."""
     config = provider.config
-    connection = {name: str(config[key]) for key, name in CONNECTION_KEYS.items() if isinstance(config.get(key), str)}
+    headers = config.get("headers")
     spec.model_refs[provider.label] = ModelRef(
         provider_id=provider.id,
         params={PARAM_KEYS[k]: v for k, v in config.items() if k in PARAM_KEYS},
-        base_url=connection.get("base_url"),
-        api_key_env=connection.get("api_key_env"),
+        base_url=_base_url(config),
+        api_key_env=_text(config.get("apiKeyEnvar")),
+        api_key=_text(config.get("apiKey")),
+        headers={str(k): str(v) for k, v in headers.items()} if isinstance(headers, dict) else None,
         response_format=config["response_format"] if isinstance(config.get("response_format"), dict) else None,
         extension=PromptfooProviderConfig(config),
     )
     if listed and provider.label not in spec.models:
         spec.models.append(provider.label)
+
+
+def _base_url(config: dict[str, Any]) -> str | None:
+    # As promptfoo's OpenAI provider: apiHost (a host name) wins over apiBaseUrl (a whole URL).
+    host = _text(config.get("apiHost"))
+    return f"https://{host}/v1" if host else _text(config.get("apiBaseUrl"))
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def apply_test_provider(

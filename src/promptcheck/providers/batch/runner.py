@@ -19,6 +19,7 @@ from promptcheck.providers.recording import CassetteProvider
 from promptcheck.providers.factory import ProviderFactory
 from promptcheck.providers.openai_provider import OpenAIProvider
 from promptcheck.providers.sdk_common import describe_sdk_error
+from promptcheck.redaction import redact
 
 from .anthropic_batch import AnthropicBatch
 from .openai_batch import OpenAIBatch
@@ -34,6 +35,10 @@ class BatchResults:
 
     failures: dict[tuple[str, str], str] = field(default_factory=dict)
     answered: int = 0
+
+    def fail(self, request: ProviderRequest, custom_id: str, reason: str) -> None:
+        # Batch error files and API errors hold the server's words, which may echo the key.
+        self.failures[(request.label, custom_id)] = redact(reason)
 
     def wrap(self, call: Callable[[ProviderRequest], ProviderResponse]) -> Callable[[ProviderRequest], ProviderResponse]:
         def batched(request: ProviderRequest) -> ProviderResponse:
@@ -170,7 +175,7 @@ def _collect(group: _Group, results: BatchResults, run_id: str) -> None:
                     store.record(request, answer)
                     results.answered += 1
                 else:
-                    results.failures[(request.label, cid)] = answer
+                    results.fail(request, cid, answer)
     store.flush()  # sibling xdist workers read the answers from disk
     group.state.update(done=True, run_id=run_id)
     _write(group.state_path, group.state)
@@ -188,7 +193,8 @@ def _guard(group: _Group, results: BatchResults, step: Callable[[], None]) -> No
             raise
         for cid, requests in group.requests.items():
             for request in requests:
-                results.failures.setdefault((request.label, cid), f"batch not run: {message or exc}")
+                if (request.label, cid) not in results.failures:
+                    results.fail(request, cid, f"batch not run: {message or exc}")
         group.api = None
 
 
