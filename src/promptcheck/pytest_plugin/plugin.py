@@ -27,7 +27,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(state, "promptcheck-session")
     # Not "dsession": xdist registers that in its own trylast pytest_configure, after this one ran.
     if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(XdistHooks(state.runlog.run_id, state.cassettes_used, state.provider_errors), "promptcheck-xdist")
+        config.pluginmanager.register(XdistHooks(state.runlog.run_id, state.cassettes_used, state.provider_errors, state.spend), "promptcheck-xdist")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> PromptFile | None:

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import pytest
 
-from promptcheck.engine.pool import CallPool, Outcome
+from promptcheck.engine.pool import Budget, CallPool, Outcome
 from promptcheck.providers.base import ProviderRequest, ProviderResponse
 
 WAIT_BEFORE_S = 3.0  # short waits are normal; say something only when one drags on
@@ -69,7 +69,7 @@ class ProgressPool(CallPool):
         progress: Progress,
         call: Callable[[ProviderRequest], ProviderResponse],
         concurrency: int,
-        max_cost: float | None,
+        max_cost: float | Budget | None,
         queues_elsewhere: Callable[[ProviderRequest], bool] | None = None,
     ) -> None:
         super().__init__(call, concurrency, max_cost, queues_elsewhere)
@@ -102,7 +102,7 @@ def make_pool(
     config: pytest.Config,
     call: Callable[[ProviderRequest], ProviderResponse],
     concurrency: int,
-    max_cost: float | None,
+    max_cost: float | Budget | None,
     queues_elsewhere: Callable[[ProviderRequest], bool] | None = None,
 ) -> CallPool:
     progress = Progress(config, lines_only=True)  # see ProgressPool
