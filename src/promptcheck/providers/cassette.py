@@ -8,7 +8,8 @@ Record modes (``--record-mode``):
 * ``all``  re-record everything.
 
 Layout: ``<directory>/<prompt path without suffix>/<model label>.yaml`` (see cassette_format),
-entries keyed by ``ProviderRequest.key()``. Several processes (pytest-xdist workers) may write
+entries keyed by ``ProviderRequest.key()``. Every answer is in a journal beside its file before
+it is returned (cassette_journal), so a killed run loses none it reported. Several processes (pytest-xdist workers) may write
 the same file: each write takes an exclusive ``flock`` on the file's directory, re-reads the
 file, merges its own entries in and replaces the file atomically.
 
@@ -35,6 +36,7 @@ from typing import Any
 
 from . import cassette_format as fmt
 from .base import ProviderRequest, ProviderResponse, Usage
+from .cassette_journal import Handle, Journal, claim_orphans
 
 try:
     import fcntl
@@ -97,6 +99,10 @@ class _File:
     disk_sig: tuple[int, ...] | None = None
     fragments: fmt.Fragments = field(default_factory=dict)  # each entry's YAML, reused by every write
     prepared: fmt.Fragments = field(default_factory=dict)  # the pending entries' YAML, for fragments
+    retired: list[Handle] = field(default_factory=list)  # journals to delete once the file holds their answers
+
+    def __post_init__(self) -> None:
+        self.journal = Journal(self.path)
 
 
 def _signature(path: Path) -> tuple[int, ...] | None:
@@ -179,6 +185,7 @@ class CassetteStore:
                 for key, (item, response) in entries.items():
                     loaded.recordings[key] = _compact(response)
                     loaded.items[key] = item
+                _fold_orphans(loaded)
                 self._files[path] = loaded
             return loaded
 
@@ -235,10 +242,12 @@ class CassetteStore:
             cassette.prepared[key] = fragment
             cassette.prompt = cassette.prompt or split_item_id(request.item_id)[0]
             cassette.model_label = cassette.model_label or request.label
+            journal_fd = cassette.journal.append(key, entry)
             # Rewriting a big cassette takes a while; spacing writes by 9x their cost keeps
             # writing under ~10% of a recording run whatever the file size.
             wait = self.flush_interval_s and max(self.flush_interval_s, 9 * self._flush_cost)
             due = time.monotonic() - self._last_flush >= wait
+        Journal.sync(journal_fd)  # on disk before the item gets the answer
         # Never wait for a flush another thread is doing: every pool thread would queue behind
         # the write lock and rewrite the file back to back (a convoy that stalls all calls).
         # That flush, a later one or close() writes these entries.
@@ -256,17 +265,24 @@ class CassetteStore:
     def _flush_locked(self) -> None:
         started = time.monotonic()
         with self._lock:
-            batches = [(f, f.pending, f.prepared) for f in self._files.values() if f.pending]
-            for cassette, _, _ in batches:
-                cassette.pending, cassette.prepared = {}, {}
-        for cassette, pending, prepared in batches:
+            batches = []
+            for f in self._files.values():
+                current = f.journal.rotate()
+                if f.pending or f.retired or current:
+                    batches.append((f, f.pending, f.prepared, [*f.retired, *([current] if current else [])]))
+                    f.pending, f.prepared, f.retired = {}, {}, []
+        for cassette, pending, prepared, journals in batches:
             cassette.fragments.update(prepared)  # only writers, under the write lock, touch these
             try:
-                self._merge_into(cassette, pending)
+                if pending:
+                    self._merge_into(cassette, pending)
             except BaseException:
                 with self._lock:  # keep them for the next attempt rather than lose answers
                     cassette.pending = {**pending, **cassette.pending}
+                    cassette.retired += journals
                 raise
+            for journal in journals:  # the file holds their answers now
+                journal.discard()
         self._last_flush = time.monotonic()
         self._flush_cost = self._last_flush - started
 
@@ -365,6 +381,21 @@ class CassetteStore:
                         cassette.recordings.pop(key, None)
                         cassette.items.pop(key, None)
         return unused
+
+
+def _fold_orphans(cassette: _File) -> None:
+    """Answers a killed process journaled for this file: replayed now, written into it at the next flush."""
+    for orphan in claim_orphans(cassette.path):
+        for key, entry in orphan.entries.items():
+            if key not in cassette.recordings:
+                cassette.recordings[key] = _compact(entry["response"])
+                cassette.items[key] = str(entry.get("item") or "")
+                cassette.pending[key] = entry
+                cassette.prepared[key] = fmt.entry_fragment(key, entry)
+                # For the header of a file the killed process never got to write.
+                cassette.prompt = cassette.prompt or split_item_id(cassette.items[key])[0]
+                cassette.model_label = cassette.model_label or cassette.path.stem
+        cassette.retired.append(orphan.handle)
 
 
 def _relative_to(path: Path, directory: Path) -> str:

@@ -260,7 +260,9 @@ class PromptcheckSession:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         errors = {**self.provider_errors, **self.providers.errors()}  # one per model label
-        lines = list(errors.values())  # each message names its model already
+        # In the order of the models, not of which pool thread failed first.
+        order = {label: index for index, label in enumerate(self.settings.models or ())}
+        lines = [errors[label] for label in sorted(errors, key=lambda label: order.get(label, len(order)))]
         header = self.runlog.recorder.header if self.runlog.recorder else None
         # After -k/-m/-x the other items' entries look unused too, and prune refuses such a run.
         if header is not None and header.cassettes_unused and not header.selected_only:
