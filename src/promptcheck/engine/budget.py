@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from promptcheck.providers.base import ProviderRequest
 
 
+_ROUNDING = 1e-12  # USD: a call that exactly fills the cap fits, whatever float sums make of it
+
+
 class CostLimitReached(Exception):
     """--max-cost does not allow this call; the item is skipped with this reason."""
 
@@ -45,7 +48,7 @@ class Budget:
                     self.not_sent += 1
                     raise CostLimitReached(f"{self.name} reached (spent ${self.spent:.4f}); no new calls issued")
                 left = self.limit - self.spent - self.held
-                if worst <= left:
+                if worst <= left + _ROUNDING:
                     self.held += worst
                     self.holding += 1
                     return worst

@@ -67,6 +67,11 @@ class CallPool:
                 if while_waiting is not None:
                     while_waiting()
 
+    def submitted(self, request: ProviderRequest) -> bool:
+        """Whether a call for ``request`` was handed to the pool and not forgotten yet."""
+        with self._lock:
+            return self._future_key(request) in self._futures
+
     def forget(self, request: ProviderRequest) -> None:
         """Drop a finished future so a 20,000-item session does not keep every answer alive."""
         with self._lock:
