@@ -40,6 +40,9 @@ Faults (one per incoming request, consumed in order; ``ok`` or an empty queue an
 * ``textplain`` a normal answer labelled ``text/plain`` (as some self-hosted servers send it)
 * ``html`` status 200 with an HTML page (a captive portal or a proxy's login page)
 
+Answers report token usage (whitespace words) and stop at ``max_tokens`` / ``max_completion_tokens``
+words, as the real APIs stop at the output limit.
+
 CLI for benchmarks: ``python tests/fakellm.py --port 8765 --delay 0.2``.
 """
 
@@ -327,6 +330,10 @@ class FakeLLM:
         prompt_tokens = sum(_count_tokens(_text_of(m.get("content"))) for m in body.get("messages") or [])
         if kind == "anthropic":
             prompt_tokens += _count_tokens(_text_of(body.get("system")))
+        limit = body.get("max_tokens") or body.get("max_completion_tokens")
+        cut = isinstance(limit, int) and sum(_count_tokens(p) for p in parts) > limit
+        if cut:  # as the real APIs do: the answer stops at the output limit
+            parts = [" ".join(" ".join(parts).split()[:limit])]
         completion_tokens = sum(_count_tokens(p) for p in parts)
         model = body.get("model", "fake-model")
         if kind == "anthropic":
@@ -336,7 +343,7 @@ class FakeLLM:
                 "role": "assistant",
                 "model": model,
                 "content": [{"type": "text", "text": p} for p in parts],
-                "stop_reason": self.finish_reason or "end_turn",
+                "stop_reason": self.finish_reason or ("max_tokens" if cut else "end_turn"),
                 "stop_sequence": None,
                 "usage": {"input_tokens": prompt_tokens, "output_tokens": completion_tokens},
             }
@@ -349,7 +356,7 @@ class FakeLLM:
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": "".join(parts)},
-                    "finish_reason": self.finish_reason or "stop",
+                    "finish_reason": self.finish_reason or ("length" if cut else "stop"),
                 }
             ],
             "usage": {

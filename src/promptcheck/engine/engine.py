@@ -127,8 +127,9 @@ class Engine:
         pool = self._pool()
         requests = [plan.request(i) for i in indices]
         # Replayed right here: handing 20,000 replays to pool threads only made them fight the
-        # item loop for the GIL.
-        replayed = [self._replay(r) for r in requests]
+        # item loop for the GIL. A call the pool has (prefetched) is waited for even once its
+        # answer is in the cassette: the pool settles its cost with --max-cost just after that.
+        replayed = [None if pool.submitted(r) else self._replay(r) for r in requests]
         for request, answer in zip(requests, replayed):  # the rest in flight at once; the pool may have them already
             if answer is None:
                 pool.submit(request)

@@ -9,32 +9,12 @@ import contextlib
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 from typing import Callable
 
+from promptcheck.engine.budget import Budget, CostLimitReached
 from promptcheck.providers.base import ProviderError, ProviderRequest, ProviderResponse
 
-
-class CostLimitReached(Exception):
-    """--max-cost was spent before this call was issued; the item is skipped with this reason."""
-
-
-@dataclass
-class Budget:
-    limit: float | None
-    spent: float = 0.0
-
-    def __post_init__(self) -> None:
-        self._lock = threading.Lock()
-
-    def check(self) -> None:
-        if self.limit is not None and self.spent >= self.limit:
-            raise CostLimitReached(f"--max-cost ${self.limit:.4f} reached (spent ${self.spent:.4f}); no new calls issued")
-
-    def add(self, cost: float | None) -> None:
-        if cost:
-            with self._lock:
-                self.spent += cost
+__all__ = ["Budget", "CallPool", "CostLimitReached", "Outcome"]
 
 
 Outcome = ProviderResponse | ProviderError | CostLimitReached
@@ -47,24 +27,25 @@ class CallPool:
     that process keeps ``concurrency`` in flight itself; such calls take no slot here, and half
     as many again are handed over. A call process then starts its next call the moment one
     ends, instead of after the answer's round trip through this process and the pool's next
-    hand-over. Not under ``--max-cost``: the budget is checked when a call is handed over."""
+    hand-over. Not under ``--max-cost``: a call reserves its worst case when it is handed over,
+    so a queue elsewhere would hold reservations for calls that have not started."""
 
     def __init__(
         self,
         call: Callable[[ProviderRequest], ProviderResponse],
         concurrency: int,
-        max_cost: float | None,
+        max_cost: float | Budget | None,
         queues_elsewhere: Callable[[ProviderRequest], bool] | None = None,
     ) -> None:
         self._call = call
         self.concurrency = concurrency
-        self._queues_elsewhere = queues_elsewhere if max_cost is None else None
+        self.budget = max_cost if isinstance(max_cost, Budget) else Budget(max_cost)
+        self._queues_elsewhere = queues_elsewhere if self.budget.limit is None else None
         readahead = concurrency // 2 if self._queues_elsewhere is not None else 0
         self._executor = ThreadPoolExecutor(max_workers=concurrency + readahead, thread_name_prefix="promptcheck-call")
         self._slots = threading.BoundedSemaphore(concurrency)
         self._futures: dict[str, Future[Outcome]] = {}
         self._lock = threading.Lock()
-        self.budget = Budget(max_cost)
         self.in_flight = 0
         self.done = 0
 
@@ -85,6 +66,11 @@ class CallPool:
             except FutureTimeout:
                 if while_waiting is not None:
                     while_waiting()
+
+    def submitted(self, request: ProviderRequest) -> bool:
+        """Whether a call for ``request`` was handed to the pool and not forgotten yet."""
+        with self._lock:
+            return self._future_key(request) in self._futures
 
     def forget(self, request: ProviderRequest) -> None:
         """Drop a finished future so a 20,000-item session does not keep every answer alive."""
@@ -107,20 +93,23 @@ class CallPool:
 
     def _run_call(self, request: ProviderRequest) -> Outcome:
         try:
-            self.budget.check()
+            reserved = self.budget.reserve(request)
         except CostLimitReached as exc:
             return exc
+        cost: float | None = None
         with self._lock:
             self.in_flight += 1
         try:
             response = self._call(request)
-            self.budget.add(response.cost)
+            # A recorded answer (a sibling worker's, met here) was paid for by its own run.
+            cost = None if response.replayed else response.cost
             return response
         except ProviderError as exc:
             return exc
         except Exception as exc:  # a provider bug must not hang or kill the session
             return ProviderError(f"{type(exc).__name__}: {exc}")
         finally:
+            self.budget.settle(reserved, cost)
             with self._lock:
                 self.in_flight -= 1
                 self.done += 1

@@ -8,7 +8,8 @@ Record modes (``--record-mode``):
 * ``all``  re-record everything.
 
 Layout: ``<directory>/<prompt path without suffix>/<model label>.yaml`` (see cassette_format),
-entries keyed by ``ProviderRequest.key()``. Several processes (pytest-xdist workers) may write
+entries keyed by ``ProviderRequest.key()``. Every answer is in a journal beside its file before
+it is returned (cassette_journal), so a killed run loses none it reported. Several processes (pytest-xdist workers) may write
 the same file: each write takes an exclusive ``flock`` on the file's directory, re-reads the
 file, merges its own entries in and replaces the file atomically.
 
@@ -38,6 +39,7 @@ from promptcheck.redaction import known_secrets, scrub, scrubbed
 from . import cassette_format as fmt
 from .cassette_errors import CassetteError, not_a_cassette
 from .base import ProviderRequest, ProviderResponse, Usage
+from .cassette_journal import Handle, Journal, claim_orphans
 from .finish import normalize_finish_reason
 
 try:
@@ -104,6 +106,10 @@ class _File:
     # Why the file on disk cannot be read: every item it serves gets this error, and the file
     # is never written over, so the user can fix it or delete it.
     broken: CassetteError | None = None
+    retired: list[Handle] = field(default_factory=list)  # journals to delete once the file holds their answers
+
+    def __post_init__(self) -> None:
+        self.journal = Journal(self.path)
 
 
 def _signature(path: Path) -> tuple[int, ...] | None:
@@ -189,7 +195,10 @@ class CassetteStore:
         with self._lock:
             loaded = self._files.get(path)
             if loaded is None:
-                loaded = self._files[path] = _read(path)
+                loaded = _read(path)
+                if loaded.broken is None:  # a broken file is never written: its journals wait for the fix
+                    _fold_orphans(loaded)
+                self._files[path] = loaded
             return loaded
 
     def broken(self, request: ProviderRequest) -> CassetteError | None:
@@ -255,10 +264,12 @@ class CassetteStore:
             cassette.prepared[key] = fragment
             cassette.prompt = cassette.prompt or split_item_id(request.item_id)[0]
             cassette.model_label = cassette.model_label or request.label
+            journal_fd = cassette.journal.append(key, entry)
             # Rewriting a big cassette takes a while; spacing writes by 9x their cost keeps
             # writing under ~10% of a recording run whatever the file size.
             wait = self.flush_interval_s and max(self.flush_interval_s, 9 * self._flush_cost)
             due = time.monotonic() - self._last_flush >= wait
+        Journal.sync(journal_fd)  # on disk before the item gets the answer
         # Never wait for a flush another thread is doing: every pool thread would queue behind
         # the write lock and rewrite the file back to back (a convoy that stalls all calls).
         # That flush, a later one or close() writes these entries.
@@ -276,17 +287,24 @@ class CassetteStore:
     def _flush_locked(self) -> None:
         started = time.monotonic()
         with self._lock:
-            batches = [(f, f.pending, f.prepared) for f in self._files.values() if f.pending]
-            for cassette, _, _ in batches:
-                cassette.pending, cassette.prepared = {}, {}
-        for cassette, pending, prepared in batches:
+            batches = []
+            for f in self._files.values():
+                current = f.journal.rotate()
+                if f.pending or f.retired or current:
+                    batches.append((f, f.pending, f.prepared, [*f.retired, *([current] if current else [])]))
+                    f.pending, f.prepared, f.retired = {}, {}, []
+        for cassette, pending, prepared, journals in batches:
             cassette.fragments.update(prepared)  # only writers, under the write lock, touch these
             try:
-                self._merge_into(cassette, pending)
+                if pending:
+                    self._merge_into(cassette, pending)
             except BaseException:
                 with self._lock:  # keep them for the next attempt rather than lose answers
                     cassette.pending = {**pending, **cassette.pending}
+                    cassette.retired += journals
                 raise
+            for journal in journals:  # the file holds their answers now
+                journal.discard()
         self._last_flush = time.monotonic()
         self._flush_cost = self._last_flush - started
 
@@ -406,6 +424,25 @@ def _read(path: Path) -> _File:
 
 def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _fold_orphans(cassette: _File) -> None:
+    """Answers a killed process journaled for this file: replayed now, written into it at the next flush."""
+    for orphan in claim_orphans(cassette.path):
+        for key, entry in orphan.entries.items():
+            if key in cassette.recordings:
+                continue
+            try:
+                cassette.recordings[key] = _compact(entry["response"])
+            except (ValueError, KeyError, TypeError):  # a torn last line: that answer is lost, not the run
+                continue
+            cassette.items[key] = str(entry.get("item") or "")
+            cassette.pending[key] = entry
+            cassette.prepared[key] = fmt.entry_fragment(key, entry)
+            # For the header of a file the killed process never got to write.
+            cassette.prompt = cassette.prompt or split_item_id(cassette.items[key])[0]
+            cassette.model_label = cassette.model_label or cassette.path.stem
+        cassette.retired.append(orphan.handle)
 
 
 def _relative_to(path: Path, directory: Path) -> str:

@@ -15,6 +15,7 @@ from promptcheck.config import Settings
 from promptcheck.providers.base import Provider, ProviderConfigError, ProviderRequest, ProviderResponse
 from promptcheck.providers.callprocess import SDK_MODULES, CallProcesses, RemoteProvider, process_count
 from promptcheck.providers.cassette import CassetteStore
+from promptcheck.providers.costcap import worst_case_cost
 from promptcheck.providers.recording import CassetteProvider
 from promptcheck.providers.ratelimit import RateLimited
 from promptcheck.providers.registry import NO_TYPE, ModelTarget, ProviderRegistry, ProviderType, resolve_target, unknown_model_message
@@ -58,6 +59,15 @@ class ProviderFactory:
         if provider is None:
             raise ProviderConfigError(self._errors[target.label])
         return provider.complete(request)
+
+    def worst_case_cost(self, request: ProviderRequest) -> float | None:
+        """The most ``request`` can cost (``--max-cost`` reserves it), None when unknown: local
+        and ``python:`` providers report their own cost, if any, only once they answered."""
+        target = self._targets.get(request.label) or resolve_target(request.label, self.settings)
+        kind = self.registry.get(target.provider)
+        if kind is None or not kind.recorded:
+            return None
+        return worst_case_cost(request, target.provider, self.settings.prices or None)
 
     def cassette_provider(self, request: ProviderRequest) -> CassetteProvider | None:
         """The cassette wrapper of a network model, for --batch; None for local or broken models."""

@@ -67,6 +67,8 @@ class OpenAIProvider(SDKProvider):
         price_overrides: Mapping[str, Any] | None = None,
         model_prefix: str = "",
         headers: Mapping[str, str] | None = None,
+        default_max_tokens: int | None = None,
+        max_tokens_param: str = "max_completion_tokens",
     ) -> None:
         super().__init__(label=label, timeout_s=timeout_s, max_retries=max_retries, price_overrides=price_overrides, headers=headers)
         key = resolve_api_key(api_key, api_key_env, required=key_required, who=label)
@@ -74,6 +76,10 @@ class OpenAIProvider(SDKProvider):
         self.secrets += (key,) if key else ()
         self.base_url = base_url or OPENAI_DEFAULT_BASE_URL
         self._model_prefix = model_prefix
+        # Sent when a prompt names no output limit (under --max-cost). OpenAI's reasoning models
+        # refuse `max_tokens`; self-hosted servers know `max_tokens` best.
+        self.default_max_tokens = default_max_tokens
+        self.max_tokens_param = max_tokens_param
 
     def _make_client(self, sdk: ModuleType) -> Any:
         # Always pass key and base_url explicitly so the SDK never falls back to OPENAI_* env
@@ -112,6 +118,8 @@ class OpenAIProvider(SDKProvider):
             texts = [content for _, content in request.messages]
             return self.client.embeddings.create(model=self.model_name(request), input=texts)
         kwargs = chat_params(request.params)
+        if self.default_max_tokens is not None and "max_tokens" not in kwargs and "max_completion_tokens" not in kwargs:
+            kwargs[self.max_tokens_param] = self.default_max_tokens
         if request.response_format is not None:
             kwargs["response_format"] = dict(request.response_format)
         messages = [{"role": role, "content": content} for role, content in request.messages]

@@ -16,6 +16,7 @@ from promptcheck.config import Settings
 from promptcheck.provider_settings import MissingEnvironmentVariable, expand_env, expand_headers
 from promptcheck.providers.anthropic_provider import AnthropicProvider
 from promptcheck.providers.base import Provider, ProviderConfigError
+from promptcheck.providers.costcap import COST_CAP_MAX_TOKENS
 from promptcheck.providers.local import EchoProvider, PythonProvider, ReferenceProvider
 from promptcheck.providers.openai_provider import OpenAIProvider
 
@@ -157,13 +158,19 @@ def _sdk_options(target: ModelTarget, settings: Settings) -> dict[str, Any]:
     return common
 
 
+def _openai_options(target: ModelTarget, settings: Settings) -> dict[str, Any]:
+    """_sdk_options, plus the output limit sent under --max-cost when a prompt names none (the
+    reservation of each call counts on it; see costcap)."""
+    return {**_sdk_options(target, settings), "default_max_tokens": COST_CAP_MAX_TOKENS if settings.max_cost is not None else None}
+
+
 def _base_url(target: ModelTarget) -> dict[str, Any]:
     base_url = target.options.get("base_url")
     return {"base_url": base_url} if base_url else {}
 
 
 def _openai(target: ModelTarget, settings: Settings) -> Provider:
-    return OpenAIProvider.openai(**_base_url(target), **_sdk_options(target, settings))
+    return OpenAIProvider.openai(**_base_url(target), **_openai_options(target, settings))
 
 
 def _anthropic(target: ModelTarget, settings: Settings) -> Provider:
@@ -171,15 +178,15 @@ def _anthropic(target: ModelTarget, settings: Settings) -> Provider:
 
 
 def _github(target: ModelTarget, settings: Settings) -> Provider:
-    return OpenAIProvider.github(**_base_url(target), **_sdk_options(target, settings))
+    return OpenAIProvider.github(**_base_url(target), **_openai_options(target, settings))
 
 
 def _compatible(target: ModelTarget, settings: Settings) -> Provider:
     base_url = target.options.get("base_url")
     if not base_url:
         raise ProviderConfigError(f"provider '{target.label}' needs base_url in [tool.promptcheck.providers.\"{target.label}\"]")
-    common = _sdk_options(target, settings)
-    return OpenAIProvider.compatible(common.pop("label"), str(base_url), **common)
+    common = _openai_options(target, settings)
+    return OpenAIProvider.compatible(common.pop("label"), str(base_url), max_tokens_param="max_tokens", **common)
 
 
 _BUILTIN_TYPES = (

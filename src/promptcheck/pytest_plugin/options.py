@@ -36,7 +36,7 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--judge-model", default=None, help="model that grades model-graded checks, e.g. openai:gpt-4o-mini")
     group.addoption("--report-dir", default=None, help="where run records and HTML reports go (default reports/)")
     group.addoption("--baseline", default=None, help="run to compare with: latest, a run id or a record path")
-    group.addoption("--max-cost", type=float, default=None, help="stop issuing model calls once this many USD are spent")
+    group.addoption("--max-cost", type=float, default=None, help="never spend more than this many USD on model calls: each call reserves its worst case before it is sent")
     group.addoption("--shard", type=_shard, default=None, metavar="I/N", help="run only shard I of N (items split by a hash of their key)")
     group.addoption("--batch", action="store_true", default=False, help="send the calls to record through the OpenAI/Anthropic Batch APIs (half price, slower)")
     group.addoption("--no-promptcheck-report", action="store_true", default=False, help="do not store a run or write reports")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from promptcheck.pytest_plugin import gcfreeze, newhooks, options
+from promptcheck.pytest_plugin import gcfreeze, newhooks, options, sigterm
 from promptcheck.pytest_plugin.extensions import build_registries
 from promptcheck.pytest_plugin.items import PromptFile
 from promptcheck.pytest_plugin.session import SESSION_KEY, PromptcheckSession
@@ -23,11 +23,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     gcfreeze.session_started(config)
+    sigterm.install(config)
     state = config.stash[SESSION_KEY] = PromptcheckSession.start(config, options.settings_from_config(config), build_registries(config))
     config.pluginmanager.register(state, "promptcheck-session")
     # Not "dsession": xdist registers that in its own trylast pytest_configure, after this one ran.
     if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(XdistHooks(state.runlog.run_id, state.cassettes_used, state.provider_errors), "promptcheck-xdist")
+        config.pluginmanager.register(XdistHooks(state.runlog.run_id, state.cassettes_used, state.provider_errors, state.spend), "promptcheck-xdist")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    sigterm.uninstall(config)
 
 
 def pytest_collect_directory(path: Path, parent: pytest.Collector) -> None:

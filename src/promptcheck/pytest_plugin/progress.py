@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import pytest
 
-from promptcheck.engine.pool import CallPool, Outcome
+from promptcheck.engine.pool import Budget, CallPool, Outcome
 from promptcheck.providers.base import ProviderRequest, ProviderResponse
 from promptcheck.redaction import redact
 
@@ -72,7 +72,7 @@ class ProgressPool(CallPool):
         progress: Progress,
         call: Callable[[ProviderRequest], ProviderResponse],
         concurrency: int,
-        max_cost: float | None,
+        max_cost: float | Budget | None,
         queues_elsewhere: Callable[[ProviderRequest], bool] | None = None,
     ) -> None:
         super().__init__(call, concurrency, max_cost, queues_elsewhere)
@@ -105,7 +105,7 @@ def make_pool(
     config: pytest.Config,
     call: Callable[[ProviderRequest], ProviderResponse],
     concurrency: int,
-    max_cost: float | None,
+    max_cost: float | Budget | None,
     queues_elsewhere: Callable[[ProviderRequest], bool] | None = None,
 ) -> CallPool:
     progress = Progress(config, lines_only=True)  # see ProgressPool

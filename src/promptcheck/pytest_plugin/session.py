@@ -12,6 +12,7 @@ import msgspec
 import pytest
 
 from promptcheck.config import Settings
+from promptcheck.engine.budget import Spend, session_budget
 from promptcheck.engine.engine import Engine
 from promptcheck.engine.plan import ItemPlan, plan_file
 from promptcheck.formats.filekinds import unreadable_entries
@@ -55,6 +56,7 @@ class PromptcheckSession:
     models_seen: dict[str, None] = field(default_factory=dict)
     cassettes_used: dict[str, set[str]] = field(default_factory=dict)  # from xdist workers
     provider_errors: dict[str, str] = field(default_factory=dict)  # from xdist workers, by model label
+    spend: Spend = field(default_factory=Spend)  # --max-cost, from xdist workers
     _baseline: dict[str, Counts] | None = None  # for --repeat auto, loaded on first use
 
     @classmethod
@@ -74,7 +76,8 @@ class PromptcheckSession:
         providers = ProviderFactory(settings, cassettes, registries.providers)
 
         def pool(call: Any, queues_elsewhere: Any) -> Any:
-            return make_pool(config, call, settings.concurrency, settings.max_cost, queues_elsewhere)
+            budget = session_budget(settings.max_cost, providers.worst_case_cost, int(worker_input.get("workercount", 1)))
+            return make_pool(config, call, settings.concurrency, budget, queues_elsewhere)
 
         engine = Engine(settings, providers, pool)
         state = cls(config, settings, catalog, constraints, providers, engine, runlog)
@@ -184,18 +187,21 @@ class PromptcheckSession:
         else:
             self.engine.prefetch(_plans(session.items))
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
-        outcome = yield
-        report: pytest.TestReport = outcome.get_result()
+    # A new-style wrapper: an old-style one re-raises the hook's exception from its teardown, and a
+    # Ctrl-C that lands while the report is made (or while this writes the run journal) then
+    # printed a PluggyTeardownRaisedWarning on top of the interrupt.
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report: pytest.TestReport = yield
         if not isinstance(item, PromptItem) or not (report.when == "call" or (report.when == "setup" and not report.passed)):
-            return
+            return report
         result = redacted(final_result(item, report, call), self.runlog.secrets)
         item.result = None  # the run record holds what is kept; 20,000 answers need not stay
         if self.is_worker:
             report.user_properties.append((RESULT_PROPERTY, msgspec.json.encode(result).decode()))
         else:
             self._record(result)
+        return report
 
     @pytest.hookimpl(tryfirst=True)  # before --junitxml writes the report's properties
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -219,6 +225,7 @@ class PromptcheckSession:
         if self.is_worker:
             self.config.workeroutput["promptcheck_cassettes_used"] = store.used_keys()  # type: ignore[attr-defined]
             self.config.workeroutput["promptcheck_provider_errors"] = self.providers.errors()  # type: ignore[attr-defined]
+            self.config.workeroutput["promptcheck_spend"] = self._own_spend()  # type: ignore[attr-defined]
         else:
             store.mark_used({path: sorted(keys) for path, keys in self.cassettes_used.items()})
         self.providers.close()
@@ -239,6 +246,10 @@ class PromptcheckSession:
         if self.has_prompt_items or self.runlog.recorder is not None:
             gcfreeze.freeze()  # pytest's reports live to the end; its unconfigure walks them five times
 
+    def _own_spend(self) -> tuple[float, int]:
+        pool = self.engine.pool
+        return (pool.budget.spent, pool.budget.not_sent) if pool is not None else (0.0, 0)
+
     def _narrowed(self, session: pytest.Session) -> bool:
         """Whether something besides --shard ran fewer items than were collected (an interrupted
         run did too; the caller adds that)."""
@@ -258,8 +269,10 @@ class PromptcheckSession:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         errors = {**self.provider_errors, **self.providers.errors()}  # one per model label
-        # Each message names its model already; by label, as calls find them in any order.
-        lines = [errors[label] for label in sorted(errors)]
+        # Each message names its model already. In the order of the models, then by label: not
+        # in the order pool threads happened to fail.
+        order = {label: index for index, label in enumerate(self.settings.models or ())}
+        lines = [errors[label] for label in sorted(errors, key=lambda label: (order.get(label, len(order)), label))]
         header = self.runlog.recorder.header if self.runlog.recorder else None
         # After -k/-m/-x the other items' entries look unused too, and prune refuses such a run.
         if header is not None and header.cassettes_unused and not header.selected_only:
@@ -267,6 +280,10 @@ class PromptcheckSession:
                 f"{header.cassettes_unused} cassette entries were not used by this run; "
                 "`promptcheck cassettes prune` removes them"
             )
+        if self.settings.max_cost is not None and (self.has_prompt_items or self.runlog.recorder is not None):
+            spend = Spend(self.spend.spent, self.spend.not_sent)
+            spend.add(*self._own_spend())
+            lines.append(spend.summary_line(self.settings.max_cost))
         lines += self.runlog.summary_lines()
         if lines:
             terminalreporter.write_sep("-", "promptcheck")

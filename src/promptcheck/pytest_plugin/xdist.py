@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from promptcheck.engine.budget import Spend
+
 
 def _interactor(config: pytest.Config) -> Any:
     for plugin in config.pluginmanager.get_plugins():
@@ -36,10 +38,11 @@ class XdistHooks:
     """Registered only when pytest-xdist is enabled (the syrupy pattern): hooks xdist defines,
     which it calls in the controller only."""
 
-    def __init__(self, run_id: str, cassettes_used: dict[str, set[str]], provider_errors: dict[str, str]) -> None:
+    def __init__(self, run_id: str, cassettes_used: dict[str, set[str]], provider_errors: dict[str, str], spend: Spend) -> None:
         self.run_id = run_id
         self.cassettes_used = cassettes_used
         self.provider_errors = provider_errors
+        self.spend = spend
 
     def pytest_configure_node(self, node: Any) -> None:
         # Workers share the controller's run id, so "record once" sees their files as one run's.
@@ -52,3 +55,5 @@ class XdistHooks:
         # Only workers meet providers; the controller's summary lists each model once.
         for label, message in output.get("promptcheck_provider_errors", {}).items():
             self.provider_errors.setdefault(label, message)
+        spent, not_sent = output.get("promptcheck_spend", (0.0, 0))
+        self.spend.add(spent, not_sent)
