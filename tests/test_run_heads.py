@@ -170,3 +170,23 @@ def test_diff_with_diffs_reads_the_texts_of_the_shown_items_only(
 
     assert code == 1 and out.count("    answer: [-The answer-]{+Bad ") == 2 and "… and 3 more regressions" in out
     assert len(decoded) == 4, "two shown regressions, each side's whole item decoded once"
+
+
+def test_runs_lists_old_and_new_records_and_names_what_it_cannot_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report_dir = tmp_path / "reports"
+    write_old_layout(report_dir, make_run([make_item("a")], BASE_ID))
+    store(report_dir, make_run([make_item("a", "fail")], CUR_ID))
+    newer = runs_dir(report_dir) / "20261129T010000Z-cccccc.json"
+    newer.write_text('{"schema_version": 3, "run_id": "20261129T010000Z-cccccc"}', encoding="utf-8")
+
+    code = main(["runs", "--report-dir", str(report_dir)])
+    lines = capsys.readouterr().out.splitlines()
+
+    assert code == 0 and len(lines) == 3
+    assert lines[0].startswith("20261129T010000Z-cccccc.json") and lines[0].endswith(
+        "unreadable: written by a newer promptcheck (schema 3); upgrade to read it"
+    )
+    assert lines[1].startswith(BASE_ID) and "1 pass 0 fail 0 error 0 skip" in lines[1]
+    assert lines[2].startswith(CUR_ID) and "0 pass 1 fail 0 error 0 skip" in lines[2]
