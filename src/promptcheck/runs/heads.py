@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
+from io import BufferedReader
 
 import msgspec
 
@@ -60,7 +60,7 @@ def _read_heads(path: Path) -> RunHeads | None:
     return None if items is None else RunHeads(header, tuple(items), str(path))
 
 
-def _read_items(f: BinaryIO) -> list[ItemHead] | None:
+def _read_items(f: BufferedReader) -> list[ItemHead] | None:
     """The item lines after the header, to the closing line; None unless the file ends right there.
 
     Lines are read into one reused buffer that starts with ``[``; the comma ending the last whole
