@@ -14,7 +14,9 @@ import msgspec
 import pytest
 
 from promptcheck.runs.reading import list_runs, load_run, read_header
-from promptcheck.runs.record import GitInfo, ItemResult, RunHeader, ShardInfo, collect_git, new_header, new_run_id
+from promptcheck.runs.record import (
+    GitInfo, ItemResult, RunHeader, ShardInfo, collect_git, new_header, new_run_id, with_answer_hash,
+)
 from promptcheck.runs.store import RunFileError, RunRecorder, runs_dir
 from runfactory import GIT, VERSIONS, make_item, make_run, store
 
@@ -113,7 +115,7 @@ def test_a_big_record_loads_item_for_item_with_repeated_text_shared(report_dir: 
 
     loaded = load_run(path).items
 
-    assert loaded == tuple(items)
+    assert loaded == tuple(with_answer_hash(i) for i in items), "as added, with each answer's hash"
     assert loaded[0].messages[0][1] is loaded[-1].messages[0][1], "one shared system prompt, not 1,203 copies"
 
 

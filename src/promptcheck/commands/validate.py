@@ -21,7 +21,6 @@ from promptcheck.formats.checkdecl import parse_checks
 from promptcheck.formats.filekinds import is_symlink_loop, not_readable_reason, resolved
 from promptcheck.formats.catalog import YAML_SUFFIXES, Catalog, LoadedCaseFile, unmatched_case_files
 from promptcheck.engine.plan import plan_items
-from promptcheck.pytest_plugin.extensions import ExtensionError, project_registries
 from promptcheck.spec import CheckSpec, Location, PromptSpec, SpecError, SpecErrors
 
 # Never prompt files, and walking them is slow (virtualenvs, node_modules) or pointless.
@@ -128,6 +127,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: it imports pytest, which `promptcheck diff` and the others need not load.
+    from promptcheck.pytest_plugin.extensions import ExtensionError, project_registries
+
     try:
         settings = load_file_settings(find_rootdir(Path.cwd()))
         registries = project_registries(settings.rootdir)

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from promptcheck.runs.compare import CATEGORIES, Comparison, ItemComparison
-from promptcheck.runs.record import CheckResult, RunHeader, RunRecord, Sample, pass_rate, summarize
+from promptcheck.runs.record import CheckResult, ItemHead, ItemResult, RunHeader, RunRecord, Sample, pass_rate, summarize
 from promptcheck.runs.stats import wilson_interval
 
 _FAILED = ("fail", "error")
@@ -54,8 +54,15 @@ def _check_row(check: CheckResult, answer: str, strings: _Strings) -> list[Any]:
     return [ref(check.name), ref(check.type), state, check.score, ref(check.reason), span]
 
 
+def _whole(item: ItemHead | None) -> ItemResult | None:
+    # The page shows answers and prompts: it is built from whole runs (load_run), never from heads.
+    assert item is None or isinstance(item, ItemResult), f"{item.key}: the report needs whole items"
+    return item
+
+
 def _item_row(ic: ItemComparison, strings: _Strings) -> dict[str, Any]:
-    current, baseline, item = ic.current, ic.baseline, ic.item
+    current, baseline, item = _whole(ic.current), _whole(ic.baseline), _whole(ic.item)
+    assert item is not None
     answer = current.answer if current is not None else None
     samples = current.samples if current is not None else ()
     tokens = [item.input_tokens, item.output_tokens]

@@ -20,11 +20,12 @@ import msgspec
 
 from promptcheck.runs.history import earlier_runs, key_statuses
 from promptcheck.runs.reading import RunInfo, load_run, resolve_run_path
-from promptcheck.runs.record import DECISIVE, ItemResult, RunHeader, RunRecord, Status
+from promptcheck.runs.record import DECISIVE, AnyRun, ItemHead, ItemResult, RunHeader, RunRecord, Status
 from promptcheck.runs.store import RunFileError
 
 PIN_FILE = "baseline"  # <report dir>/baseline: the run id `promptcheck baseline set` pinned
 DEFAULT_DEPTH = 50  # earlier runs searched for a key's outcome (the retention default)
+RunLoader = Callable[[Path], AnyRun]  # load_run, or runs.heads.load_heads where texts are not needed
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class Baseline:
     """The outcome each key is compared with, and where it comes from."""
 
     label: str  # what the report calls it: "latest outcomes", "run <id> (pinned)", "git:main"
-    items: Mapping[str, ItemResult]  # decisive outcomes only
+    items: Mapping[str, ItemHead]  # decisive outcomes only (ItemResults unless loaded as heads)
     sources: Mapping[str, str]  # key -> the run its outcome comes from
     # Keys the baseline tried and could not decide (errored or skipped at a git REF), and why.
     not_evaluated: Mapping[str, str] = field(default_factory=dict)
@@ -40,6 +41,10 @@ class Baseline:
     full_keys: frozenset[str] = frozenset()
     # Every key some earlier run had, decided or not: a key none had is "new".
     seen: frozenset[str] = frozenset()
+    # The files the outcomes were read from, by run id: where the texts of a printed item are.
+    paths: Mapping[str, Path] = field(default_factory=dict)
+    # Each scanned run's (key, status) pairs, by run id: the flaky history need not read them again.
+    statuses: Mapping[str, list[tuple[str, Status]]] = field(default_factory=dict)
 
     @property
     def run_ids(self) -> list[str]:
@@ -54,7 +59,7 @@ class Baseline:
         compares prompts by hash, and 20,000 prompts are tens of MB held through the report."""
         for key in keys:
             item = self.items.get(key)
-            if item is not None and item.messages is not None:
+            if isinstance(item, ItemResult) and item.messages is not None:
                 msgspec.structs.force_setattr(item, "messages", None)
 
 
@@ -63,21 +68,26 @@ def as_of(
     wanted: Iterable[str],
     *,
     label: str,
-    loaded: Iterable[RunRecord] = (),
+    loaded: Iterable[AnyRun] = (),
     depth: int = DEFAULT_DEPTH,
+    load: RunLoader = load_run,
 ) -> Baseline:
     """The latest decisive outcome of each ``wanted`` key in ``runs`` (newest first)."""
+    in_memory = {r.run_id: r for r in loaded}
     pending = set(wanted)
     chosen: dict[str, str] = {}  # key -> run id
     full_keys: frozenset[str] | None = None
     seen: set[str] = set()
     scanned: list[tuple[str, list[tuple[str, Status]]]] = []
+    statuses: dict[str, list[tuple[str, Status]]] = {}
     for info in runs[:depth]:
         assert info.header is not None
+        record = in_memory.get(info.run_id)
         try:
-            pairs = key_statuses(info)
+            pairs = [(i.key, i.status) for i in record.items] if record is not None else key_statuses(info)
         except (OSError, msgspec.MsgspecError, RunFileError):
             continue  # an unreadable old run only shortens the search
+        statuses[info.run_id] = pairs
         if full_keys is None:
             scanned.append((info.run_id, pairs))
         keys = {key for key, _ in pairs}
@@ -91,8 +101,10 @@ def as_of(
         _choose(pairs, info.run_id, pending, chosen)
         if not pending and full_keys is not None:
             break
-    items = _items(runs, chosen, {r.run_id: r for r in loaded})
-    return Baseline(label, items, chosen, full_keys=full_keys or frozenset(), seen=frozenset(seen))
+    items, paths = _items(runs, chosen, in_memory, load)
+    return Baseline(
+        label, items, chosen, full_keys=full_keys or frozenset(), seen=frozenset(seen), paths=paths, statuses=statuses
+    )
 
 
 def _choose(pairs: list[tuple[str, Status]], run_id: str, pending: set[str], chosen: dict[str, str]) -> None:
@@ -102,16 +114,18 @@ def _choose(pairs: list[tuple[str, Status]], run_id: str, pending: set[str], cho
             chosen[key] = run_id
 
 
-def _items(runs: list[RunInfo], chosen: Mapping[str, str], loaded: Mapping[str, RunRecord]) -> dict[str, ItemResult]:
+def _items(
+    runs: list[RunInfo], chosen: Mapping[str, str], loaded: Mapping[str, AnyRun], load: RunLoader
+) -> tuple[dict[str, ItemHead], dict[str, Path]]:
     by_run: dict[str, set[str]] = {}
     for key, run_id in chosen.items():
         by_run.setdefault(run_id, set()).add(key)
     paths = {info.run_id: info.path for info in runs}
-    items: dict[str, ItemResult] = {}
+    items: dict[str, ItemHead] = {}
     for run_id, keys in by_run.items():
-        record = loaded.get(run_id) or load_run(paths[run_id])
+        record = loaded.get(run_id) or load(paths[run_id])
         items.update((item.key, item) for item in record.items if item.key in keys)
-    return items
+    return items, {run_id: paths[run_id] for run_id in by_run}
 
 
 def of_run(record: RunRecord, label: str) -> Baseline:
@@ -153,8 +167,9 @@ def resolve(
     wanted: Iterable[str],
     *,
     git: GitReplay | None = None,
-    loaded: Iterable[RunRecord] = (),
+    loaded: Iterable[AnyRun] = (),
     depth: int = DEFAULT_DEPTH,
+    load: RunLoader = load_run,
 ) -> Baseline | None:
     """The baseline ``spec`` names for a run ``current`` with keys ``wanted``.
 
@@ -173,10 +188,10 @@ def resolve(
         return of_run(git(spec[len("git:") :]), label=spec)
     if spec in (None, "auto"):
         runs = earlier_runs(report_dir, current)
-        return as_of(runs, wanted, label="each key's latest outcome", loaded=loaded, depth=depth) if runs else None
+        return as_of(runs, wanted, label="each key's latest outcome", loaded=loaded, depth=depth, load=load) if runs else None
     path = resolve_run_path(spec, report_dir, exclude=current.run_id)
-    record = next((r for r in loaded if r.run_id == path.stem), None) or load_run(path)
+    record = next((r for r in loaded if r.run_id == path.stem), None) or load(path)
     older = earlier_runs(report_dir, record.header)
     this = RunInfo(path, record.header)
     label = f"run {record.run_id}" + (" (pinned)" if pinned else "")
-    return as_of([this, *older], wanted, label=label, loaded=[record, *loaded], depth=depth)
+    return as_of([this, *older], wanted, label=label, loaded=[record, *loaded], depth=depth, load=load)

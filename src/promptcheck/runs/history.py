@@ -7,13 +7,13 @@ those: msgspec skips every other field (answers, messages, checks) without build
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import msgspec
 
 from promptcheck.runs.reading import RunInfo, list_runs, load_run
-from promptcheck.runs.record import RunHeader, RunRecord, Status
+from promptcheck.runs.record import AnyRun, RunHeader, Status
 from promptcheck.runs.stats import FLAKY_WINDOW
 from promptcheck.runs.store import RunFileError, journal_for
 
@@ -49,20 +49,24 @@ def earlier_runs(report_dir: Path | str, current: RunHeader) -> list[RunInfo]:
 
 def recent_statuses(
     report_dir: Path | str,
-    current: RunRecord,
+    current: AnyRun,
     window: int = FLAKY_WINDOW,
-    loaded: Iterable[RunRecord | None] = (),
+    loaded: Iterable[AnyRun | None] = (),
+    known: Mapping[str, list[tuple[str, Status]]] | None = None,
 ) -> dict[str, list[str]]:
     """Statuses of the current run's keys in up to ``window - 1`` runs stored before it, oldest first.
-    Runs in ``loaded`` (e.g. the baseline's, already decoded by the caller) are not read again."""
+    Runs in ``loaded`` (e.g. the baseline's, already decoded by the caller) are not read again, nor
+    are those whose pairs are ``known`` (``Baseline.statuses``)."""
     in_memory = {r.run_id: r for r in loaded if r is not None}
     wanted = {item.key for item in current.items}
     recent = earlier_runs(report_dir, current.header)[: max(window - 1, 0)]
     history: dict[str, list[str]] = {}
     for info in reversed(recent):
         record = in_memory.get(info.run_id)
+        pairs = (known or {}).get(info.run_id)
         try:
-            pairs = [(i.key, i.status) for i in record.items] if record else key_statuses(info)
+            if pairs is None:
+                pairs = [(i.key, i.status) for i in record.items] if record else key_statuses(info)
         except (OSError, msgspec.MsgspecError, RunFileError):
             continue  # an unreadable old run only shortens the history
         for key, status in pairs:

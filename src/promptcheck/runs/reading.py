@@ -197,17 +197,24 @@ def _read_header_line(path: Path) -> RunHeader | None:
             first = f.readline() + f.readline()
     except FileNotFoundError:
         raise RunFileError(path, "no such run file") from None
+    header = header_of_line(path, first)
+    if header is None or (not header.complete and journal_for(path).exists()):
+        return None
+    return header
+
+
+def header_of_line(path: Path, first: bytes) -> RunHeader | None:
+    """The header of a file in the store's layout from its first two lines; None for another
+    layout or a header that does not decode (``load_run`` says what is wrong). Raises
+    RunFileError for a schema this version cannot read."""
     line = _header_line(first)
     if line is None:
         return None
     _check_version(path, line)
     try:
-        header = _header_decoder.decode(line)
+        return _header_decoder.decode(line)
     except msgspec.MsgspecError:
-        return None  # load_run says what is wrong with the file
-    if not header.complete and journal_for(path).exists():
         return None
-    return header
 
 
 @dataclass(frozen=True)

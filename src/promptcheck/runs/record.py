@@ -9,13 +9,17 @@ Schema history (``schema_version``):
 * 1: the first layout, with ``"schema": 1`` in the header. Its items have the same fields as
   version 2, so version-1 files load as they are.
 * 2: ``schema_version`` instead of ``schema``; item fields at their default value are left out.
+  Later additions that old readers ignore, so the version stayed 2: ``answer_hash`` on items
+  and ``answer_hashes`` in the header (true when the writer gave every answer its hash, so a
+  diff may compare answers without decoding them; older files are compared by their text).
 
 On disk a run is ``runs/<run_id>.json``: line 1 is the header (every field but ``items``), so
-listings read one line per run; then one item per line.
+listings read one line per run; then one item per line, its texts (messages, answer) last.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import subprocess
 import sys
@@ -67,12 +71,11 @@ class Sample(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
     cost: float | None = None
 
 
-class ItemResult(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
-    """What one item (prompt file × case × model) came to in one run.
-
-    ``key`` is stable across runs (prompt path, case id, model label): what comparisons key on.
-    The first sample's answer, score and checks are the item's own; ``samples`` holds every
-    sample when the item was repeated."""
+class ItemHead(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
+    """Everything about one item but its texts (rendered prompt and answer): what comparisons,
+    counts and listings read. ``runs.heads`` decodes a stored run into these, so a 100,000-item
+    diff never builds the answers it does not print. ``answer_hash`` stands in for the answer
+    when two runs are compared (see ``same_answer``)."""
 
     key: str
     status: Status
@@ -83,8 +86,7 @@ class ItemResult(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
     repeat: int = 0
     nodeid: str = ""
     messages_hash: str = ""
-    messages: tuple[tuple[str, str], ...] | None = None
-    answer: str | None = None
+    answer_hash: str | None = None  # answer_digest(answer); set by the store when it writes the item
     score: float | None = None
     checks: tuple[CheckResult, ...] = ()
     latency_s: float | None = None
@@ -116,6 +118,17 @@ class ItemResult(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
         if self.status == "fail":
             return 0, 1
         return None
+
+
+class ItemResult(ItemHead, **_RECORD):  # type: ignore[call-arg]
+    """What one item (prompt file × case × model) came to in one run.
+
+    ``key`` is stable across runs (prompt path, case id, model label): what comparisons key on.
+    The first sample's answer, score and checks are the item's own; ``samples`` holds every
+    sample when the item was repeated. The texts come last in a stored line."""
+
+    messages: tuple[tuple[str, str], ...] | None = None
+    answer: str | None = None
 
 
 class GitInfo(msgspec.Struct, **_HEADER):  # type: ignore[call-arg]
@@ -166,6 +179,7 @@ class RunHeader(msgspec.Struct, **_HEADER):  # type: ignore[call-arg]
     # cassettes prune` keeps. Large; listings read headers without it (see runs.reading).
     cassettes_used: dict[str, tuple[str, ...]] | None = None
     summary: Summary = Summary()
+    answer_hashes: bool = False  # every item with an answer has its answer_hash (see the schema notes)
     # A factory, not a plain default: omit_defaults leaves plain defaults out of the file, and every
     # file must say which schema it has (readers refuse one that doesn't).
     schema_version: int = SCHEMA_VERSION
@@ -184,6 +198,55 @@ class RunRecord(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
         return self.header.run_id
 
 
+class RunHeads(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
+    """A stored run without its texts (``runs.heads.load_heads``): what a diff compares."""
+
+    header: RunHeader
+    items: tuple[ItemHead, ...] = ()
+    path: str = ""  # the file, to read the texts of the items a diff prints (``runs.heads.load_texts``)
+
+    @property
+    def run_id(self) -> str:
+        return self.header.run_id
+
+
+AnyRun = RunRecord | RunHeads
+
+
+# --- answers -------------------------------------------------------------------------------------
+
+
+def answer_digest(answer: str | None) -> str | None:
+    """A short fingerprint of an answer: equal answers, equal digests (64 bits: a chance
+    collision among 100,000 changed answers is about 1 in 10^9)."""
+    if answer is None:
+        return None
+    return hashlib.blake2b(answer.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def with_answer_hash(item: ItemResult) -> ItemResult:
+    """``item`` with its ``answer_hash``, as the store writes it."""
+    if not isinstance(item.answer, str) or item.answer_hash is not None:
+        return item  # no answer; or not text, which encoding the item reports
+    return msgspec.structs.replace(item, answer_hash=answer_digest(item.answer))
+
+
+def same_answer(a: ItemHead, b: ItemHead) -> bool:
+    """Whether two items have the same answer: by hash when both have one (a diff of two stored
+    runs never decodes answers), else by text (an item built in memory, or from an old file)."""
+    if a.answer_hash is not None and b.answer_hash is not None:
+        return a.answer_hash == b.answer_hash
+    if isinstance(a, ItemResult) and isinstance(b, ItemResult):
+        return a.answer == b.answer  # both texts at hand: cheaper than hashing them
+    return _digest_of(a) == _digest_of(b)
+
+
+def _digest_of(item: ItemHead) -> str | None:
+    if item.answer_hash is not None:
+        return item.answer_hash
+    return answer_digest(item.answer) if isinstance(item, ItemResult) else None
+
+
 # --- ids, times and summaries ---------------------------------------------------------------------
 
 
@@ -198,7 +261,7 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-def summarize(items: Iterable[ItemResult]) -> Summary:
+def summarize(items: Iterable[ItemHead]) -> Summary:
     overall = dict.fromkeys(STATUSES, 0)
     models: dict[str, dict[str, int]] = {}
     for item in items:

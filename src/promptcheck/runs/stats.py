@@ -1,7 +1,7 @@
 """Statistics behind the verdicts: how sure are we that a pass rate really moved?
 
 Pure functions over pass counts and item results. Each key is reduced to (passed, n) by
-``ItemResult.counts``: its samples when it was repeated, else 1/1 for a pass and 0/1 for a fail.
+``ItemHead.counts``: its samples when it was repeated, else 1/1 for a pass and 0/1 for a fail.
 Errors and skips have no counts: they say nothing about the answer's quality.
 
 * ``fisher_exact`` compares two keys' counts (baseline vs current), two-sided.
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal, Sequence
 
-from promptcheck.runs.record import ItemResult
+from promptcheck.runs.record import ItemHead
 
 Counts = tuple[int, int]  # (passed samples, samples)
 Shift = Literal["significant_regression", "noise_regression", "significant_fix", "noise_fix", "same"]
@@ -96,7 +96,7 @@ def shift(before: Counts, after: Counts, alpha: float = DEFAULT_ALPHA) -> KeySta
     return KeyStat(before, after, p, kind)
 
 
-def key_stat(baseline: ItemResult | None, current: ItemResult | None, alpha: float = DEFAULT_ALPHA) -> KeyStat | None:
+def key_stat(baseline: ItemHead | None, current: ItemHead | None, alpha: float = DEFAULT_ALPHA) -> KeyStat | None:
     if baseline is None or current is None:
         return None
     before, after = baseline.counts, current.counts
@@ -122,7 +122,7 @@ def flips(statuses: Sequence[str]) -> int:
     return sum(1 for a, b in zip(outcomes, outcomes[1:]) if a != b)
 
 
-def flaky_reason(statuses: Sequence[str], current: ItemResult | None) -> str | None:
+def flaky_reason(statuses: Sequence[str], current: ItemHead | None) -> str | None:
     """Why a key is flaky, or None. ``statuses`` are its statuses in recent runs, oldest first,
     ending with the current run's."""
     counts = current.counts if current is not None else None

@@ -23,7 +23,7 @@ from typing import AnyStr
 
 import msgspec
 
-from promptcheck.runs.record import ItemResult, RunHeader, RunRecord, summarize, utc_now
+from promptcheck.runs.record import ItemResult, RunHeader, RunRecord, summarize, utc_now, with_answer_hash
 
 RUNS_DIR = "runs"
 JOURNAL_SUFFIX = ".journal.jsonl"
@@ -124,8 +124,9 @@ def copy_atomic(source: Path, path: Path) -> None:
 
 
 def record_chunks(header: RunHeader, items: Iterable[ItemResult], item_lines: Iterable[bytes]) -> Iterable[bytes]:
-    """The store's layout: the header (with a fresh summary) on line 1, then one item per line."""
-    header = msgspec.structs.replace(header, summary=summarize(items))
+    """The store's layout: the header (with a fresh summary) on line 1, then one item per line.
+    Every item written here has its answer_hash (``add`` and ``write_run`` see to it)."""
+    header = msgspec.structs.replace(header, summary=summarize(items), answer_hashes=True)
     yield encode(header)[:-1] + ITEMS_OPENING
     yield b",\n".join(item_lines)
     yield ITEMS_CLOSING
@@ -133,7 +134,8 @@ def record_chunks(header: RunHeader, items: Iterable[ItemResult], item_lines: It
 
 def write_run(path: Path, record: RunRecord) -> None:
     """Write a whole record (e.g. a merged one) in the store's layout."""
-    _write_atomic(path, record_chunks(record.header, record.items, map(encode, record.items)), "wb", durable=True)
+    items = [with_answer_hash(item) for item in record.items]
+    _write_atomic(path, record_chunks(record.header, items, map(encode, items)), "wb", durable=True)
 
 
 class RunRecorder:
@@ -177,13 +179,15 @@ class RunRecorder:
             if self._released:
                 raise RuntimeError(f"run {self.run_id} was handed over by release(); read it from {self.path}")
             items = tuple(self._items.values())
-            return RunRecord(msgspec.structs.replace(self.header, summary=summarize(items)), items)
+            header = msgspec.structs.replace(self.header, summary=summarize(items), answer_hashes=True)
+            return RunRecord(header, items)
 
     def update_header(self, **changes: object) -> None:
         with self._lock:
             self.header = msgspec.structs.replace(self.header, **changes)
 
     def add(self, item: ItemResult) -> None:
+        item = with_answer_hash(item)  # so a diff of stored runs compares answers without decoding them
         line = encode(item)
         try:
             _item_decoder.decode(line)
