@@ -156,7 +156,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if fake.delay_s:
-            time.sleep(fake.delay_s)
+            fake._enter_delay()
+            try:
+                time.sleep(fake.delay_s)
+            finally:
+                fake._leave_delay()
         if name == "429":
             retry_after = arg or f"{fake.retry_after_s:g}"
             self._send_json(
@@ -238,6 +242,9 @@ class FakeLLM:
         self._faults: collections.deque[str] = collections.deque()
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
+        # Requests inside their delay at once, and the most there ever were: whether callers overlap.
+        self.in_delay = 0
+        self.most_in_delay = 0
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -315,6 +322,15 @@ class FakeLLM:
     def _next_fault(self) -> str:
         with self._lock:
             return self._faults.popleft() if self._faults else "ok"
+
+    def _enter_delay(self) -> None:
+        with self._lock:
+            self.in_delay += 1
+            self.most_in_delay = max(self.most_in_delay, self.in_delay)
+
+    def _leave_delay(self) -> None:
+        with self._lock:
+            self.in_delay -= 1
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:

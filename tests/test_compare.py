@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import msgspec
 import pytest
@@ -166,12 +165,11 @@ def test_scalar_answers_get_no_structural_diff() -> None:
     assert ic.category == "changed" and ic.json_diff() is None and ic.text_diff() == [(-1, "41"), (1, "42")]
 
 
-def test_compare_of_20000_items_is_fast() -> None:
+def test_compare_of_20000_items_counts_every_change() -> None:
+    # Its speed is measured in bench/bench_report.py, not asserted here.
     items = [make_item(f"c{n}", answer=f"answer {n}") for n in range(20_000)]
     changed = [msgspec.structs.replace(i, answer=f"{i.answer}!") if n % 5 == 0 else i for n, i in enumerate(items)]
-    started = time.perf_counter()
     result = compare(baseline_of(side(items, BASE_ID)), side(changed, CUR_ID))
-    assert time.perf_counter() - started < 1.0
     assert result.counts["changed"] == 4000
 
 

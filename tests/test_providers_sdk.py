@@ -373,12 +373,11 @@ def test_an_answer_labelled_as_plain_text_is_still_read(each: tuple[Callable[...
 def test_concurrent_slow_calls_overlap(fake_llm: FakeLLM) -> None:
     fake_llm.delay_s = 0.2
     provider = openai_provider(fake_llm)
-    started = time.monotonic()
     with ThreadPoolExecutor(16) as pool:
         texts = list(pool.map(lambda i: provider.complete(make_request(messages=(("user", f"n{i}"),))).text, range(32)))
-    elapsed = time.monotonic() - started
     assert texts == [f"n{i}" for i in range(32)]
-    assert elapsed < 1.5  # 32 x 0.2 s would take 6.4 s one at a time
+    # The server saw calls wait side by side: one shared client does not serialise them.
+    assert fake_llm.most_in_delay > 4
 
 
 # -- pricing ---------------------------------------------------------------------------------
