@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -37,10 +37,10 @@ from typing import Any
 from promptcheck.redaction import known_secrets, scrub, scrubbed
 
 from . import cassette_format as fmt
-from .cassette_errors import CassetteError, not_a_cassette
 from .base import ProviderRequest, ProviderResponse, Usage
-from .cassette_journal import Handle, Journal, claim_orphans
-from .finish import normalize_finish_reason
+from .cassette_errors import CassetteError
+from .cassette_file import CassetteFile, fold_orphans, read_cassette, replay_data, signature, split_item_id
+from .cassette_journal import Journal
 
 try:
     import fcntl
@@ -53,15 +53,6 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 def _safe_part(text: str) -> str:
     return _UNSAFE.sub("_", text).strip("._") or "_"
-
-
-def split_item_id(item_id: str) -> tuple[str, str]:
-    """``prompts/a.prompt.yaml::case-1[openai:gpt-4o]`` -> (``prompts/a.prompt.yaml``, ``case-1``)."""
-    path, sep, rest = item_id.partition("::")
-    if not sep:
-        return "", ""
-    case = rest.rsplit("[", 1)[0] if rest.endswith("]") else rest
-    return path, case
 
 
 def cassette_relpath(request: ProviderRequest) -> PurePosixPath:
@@ -82,62 +73,6 @@ class UnusedEntry:
     path: Path
     key: str
     item: str
-
-
-@dataclass
-class _File:
-    path: Path
-    existed: bool  # when this process first looked
-    created_by_run: str | None
-    # Compact replay data only; the full entries stay on disk (memory matters at 20k items).
-    recordings: dict[str, tuple[Any, ...]] = field(default_factory=dict)
-    items: dict[str, str] = field(default_factory=dict)
-    used: set[str] = field(default_factory=set)
-    recorded: set[str] = field(default_factory=set)  # keys recorded by this process, this run
-    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
-    prompt: str = ""  # for the file header, from the first request recorded into it
-    model_label: str = ""
-    # What this process last wrote, so a writer need not re-parse its own file when no other
-    # process touched it in between (the stat signature tells).
-    disk_doc: dict[str, Any] | None = None
-    disk_sig: tuple[int, ...] | None = None
-    fragments: fmt.Fragments = field(default_factory=dict)  # each entry's YAML, reused by every write
-    prepared: fmt.Fragments = field(default_factory=dict)  # the pending entries' YAML, for fragments
-    # Why the file on disk cannot be read: every item it serves gets this error, and the file
-    # is never written over, so the user can fix it or delete it.
-    broken: CassetteError | None = None
-    retired: list[Handle] = field(default_factory=list)  # journals to delete once the file holds their answers
-
-    def __post_init__(self) -> None:
-        self.journal = Journal(self.path)
-
-
-def _signature(path: Path) -> tuple[int, ...] | None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-
-def _compact(response: Mapping[str, Any]) -> tuple[Any, ...]:
-    """Replay data of one response; ValueError naming the field when a hand edit broke it."""
-    usage = response.get("usage") or {}
-    meta = response.get("meta") or {}
-    text = response.get("text") or ""
-    if not isinstance(usage, Mapping) or not isinstance(meta, Mapping) or not isinstance(text, str):
-        raise ValueError("'text' must be text, 'usage' and 'meta' mappings")
-    tokens = usage.get("input_tokens"), usage.get("output_tokens")
-    cost, latency = response.get("cost"), response.get("latency_s") or 0.0
-    numbers = [n for n in (*tokens, cost) if n is not None] + [latency]
-    if not all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in numbers):
-        raise ValueError("'usage' token counts, 'cost' and 'latency_s' must be numbers")
-    finish_reason = response.get("finish_reason")
-    if finish_reason is not None and not isinstance(finish_reason, str):
-        raise ValueError("'finish_reason' must be text")
-    # Entries recorded before the field existed: the raw reason the provider kept in meta.
-    finish_reason = finish_reason or normalize_finish_reason(meta.get("finish_reason"))
-    return (str(text), *tokens, float(latency), cost, dict(meta), finish_reason)  # str(): a _Literal once dumped
 
 
 def _entry(request: ProviderRequest, response: ProviderResponse) -> dict[str, Any]:
@@ -173,7 +108,7 @@ class CassetteStore:
         # Rewriting a file per recorded answer is quadratic for big prompts; batch writes a
         # little. 0 writes every answer through immediately.
         self.flush_interval_s = flush_interval_s
-        self._files: dict[Path, _File] = {}
+        self._files: dict[Path, CassetteFile] = {}
         self._paths: dict[tuple[str, str, str, str], Path] = {}
         self._lock = threading.RLock()  # in-memory state
         self._write_lock = threading.Lock()  # one writer per process; flock covers the rest
@@ -191,13 +126,13 @@ class CassetteStore:
             path = self._paths[which] = self.directory.joinpath(*cassette_relpath(request).parts)
         return path
 
-    def _file(self, path: Path) -> _File:
+    def _file(self, path: Path) -> CassetteFile:
         with self._lock:
             loaded = self._files.get(path)
             if loaded is None:
-                loaded = _read(path)
+                loaded = read_cassette(path)
                 if loaded.broken is None:  # a broken file is never written: its journals wait for the fix
-                    _fold_orphans(loaded)
+                    fold_orphans(loaded)
                 self._files[path] = loaded
             return loaded
 
@@ -256,7 +191,7 @@ class CassetteStore:
             cassette = self._file(self.path_for(request))
             if cassette.broken is not None:  # never written over: the user fixes or deletes it
                 raise cassette.broken
-            cassette.recordings[key] = _compact(entry["response"])
+            cassette.recordings[key] = replay_data(entry["response"])
             cassette.items[key] = request.item_id
             cassette.used.add(key)
             cassette.recorded.add(key)
@@ -308,11 +243,11 @@ class CassetteStore:
         self._last_flush = time.monotonic()
         self._flush_cost = self._last_flush - started
 
-    def _merge_into(self, cassette: _File, pending: dict[str, dict[str, Any]], drop: Collection[str] = ()) -> None:
+    def _merge_into(self, cassette: CassetteFile, pending: dict[str, dict[str, Any]], drop: Collection[str] = ()) -> None:
         secrets = known_secrets()
         with locked_dir(cassette.path.parent):
             path = cassette.path
-            doc = cassette.disk_doc if cassette.disk_sig == _signature(path) else None
+            doc = cassette.disk_doc if cassette.disk_sig == signature(path) else None
             if doc is None:
                 doc = fmt.load(path) or {}
             # A copy, so a failed write leaves the cached view of the disk as it was.
@@ -333,7 +268,7 @@ class CassetteStore:
             }
             doc = {**doc, **scrub(header, secrets), "entries": entries}
             fmt.write_atomic(path, fmt.dump(doc, cassette.fragments))
-            cassette.disk_doc, cassette.disk_sig = doc, _signature(path)
+            cassette.disk_doc, cassette.disk_sig = doc, signature(path)
         cassette.created_by_run = header["created_by_run"]
 
     def close(self) -> None:
@@ -403,46 +338,6 @@ class CassetteStore:
                         cassette.recordings.pop(key, None)
                         cassette.items.pop(key, None)
         return unused
-
-
-def _read(path: Path) -> _File:
-    """One cassette file as replay needs it; a file that cannot be read comes back ``broken``."""
-    try:
-        index = fmt.load_index(path)
-    except CassetteError as exc:
-        return _File(path, existed=True, created_by_run=None, broken=exc)
-    header, entries = index if index is not None else ({}, {})
-    loaded = _File(path, existed=index is not None, created_by_run=_text_or_none(header.get("created_by_run")))
-    for key, (item, response) in entries.items():
-        try:
-            loaded.recordings[key] = _compact(response)
-        except ValueError as exc:
-            return _File(path, existed=True, created_by_run=None, broken=not_a_cassette(path, f"entry {key!r}: {exc}"))
-        loaded.items[key] = item
-    return loaded
-
-
-def _text_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _fold_orphans(cassette: _File) -> None:
-    """Answers a killed process journaled for this file: replayed now, written into it at the next flush."""
-    for orphan in claim_orphans(cassette.path):
-        for key, entry in orphan.entries.items():
-            if key in cassette.recordings:
-                continue
-            try:
-                cassette.recordings[key] = _compact(entry["response"])
-            except (ValueError, KeyError, TypeError):  # a torn last line: that answer is lost, not the run
-                continue
-            cassette.items[key] = str(entry.get("item") or "")
-            cassette.pending[key] = entry
-            cassette.prepared[key] = fmt.entry_fragment(key, entry)
-            # For the header of a file the killed process never got to write.
-            cassette.prompt = cassette.prompt or split_item_id(cassette.items[key])[0]
-            cassette.model_label = cassette.model_label or cassette.path.stem
-        cassette.retired.append(orphan.handle)
 
 
 def _relative_to(path: Path, directory: Path) -> str:

@@ -45,7 +45,7 @@ import yaml
 from promptcheck.formats import yamlio
 from promptcheck.spec import SpecError
 
-from .cassette_errors import CassetteError, not_a_cassette, unreadable
+from .cassette_errors import not_a_cassette, unreadable
 
 # libyaml is ~10x faster; replaying thousands of entries depends on it when available.
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

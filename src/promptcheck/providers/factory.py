@@ -9,7 +9,6 @@ call; otherwise recorded answers replay without one, and only calls that are rea
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 from promptcheck.config import Settings
 from promptcheck.providers.base import Provider, ProviderConfigError, ProviderRequest, ProviderResponse
