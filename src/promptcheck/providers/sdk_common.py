@@ -21,7 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from .base import ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse, Usage
-from .pricing import cost_for, parse_price_overrides
+from .pricing import parse_price_overrides, priced
 
 _REASONS = {
     400: "bad request",
@@ -239,9 +239,10 @@ class SDKProvider(ABC):
         except (AttributeError, IndexError, KeyError, TypeError) as exc:
             # Only reachable when a server's JSON is valid but not the API's shape.
             raise ProviderError(f"{self.label}: the API answer did not have the expected shape ({exc})") from exc
-        cost = cost_for(request.model, usage, self.prices)
-        if cost is None and meta.get("model"):
-            cost = cost_for(str(meta["model"]), usage, self.prices)
-        if cost is not None:
-            cost *= price_factor
+        priced_at = priced(request.model, usage, self.prices, request.provider)
+        if priced_at is None and meta.get("model"):
+            priced_at = priced(str(meta["model"]), usage, self.prices, request.provider)
+        cost = priced_at.usd * price_factor if priced_at is not None else None
+        if priced_at is not None:
+            meta["price_source"] = priced_at.source  # kept in cassettes and the run record
         return ProviderResponse(text=text, usage=usage, latency_s=latency_s, cost=cost, raw_meta=meta)
