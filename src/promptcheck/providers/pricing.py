@@ -143,6 +143,12 @@ def _genai_cost(model: str, usage: Usage, provider: str | None) -> float | None:
     return None
 
 
+def warm_prices() -> None:
+    """Import genai-prices and load its data (about 0.5 s) before answers arrive: paid on the
+    first answer instead, it delays that item's verdict while further calls start (``-x``)."""
+    _genai_cost("gpt-4o", Usage(1, 1), "openai")
+
+
 def priced(model: str, usage: Usage, overrides: Mapping[str, Any] | None = None, provider: str | None = None) -> Cost | None:
     """USD for one call and where the price came from, or None when the model's price or the
     token counts are unknown. ``provider`` (a provider type) helps genai-prices pick the vendor."""

@@ -21,7 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from .base import ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse, Usage
-from .pricing import parse_price_overrides, priced
+from .pricing import parse_price_overrides, priced, warm_prices
 
 _REASONS = {
     400: "bad request",
@@ -69,6 +69,7 @@ def prepare_sdk(name: str) -> ModuleType:
                 model.model_rebuild()
             # Port 9 (discard): nothing connects; building a client opens no connection.
             getattr(sdk, CLIENT_CLASSES[name])(api_key="promptcheck-prepare", base_url="http://127.0.0.1:9").close()
+            warm_prices()  # answers are priced as they arrive; its data loads once, here
             _prepared[name] = sdk
     return sdk
 
