@@ -15,6 +15,9 @@ openai         ``fake.openai_base_url``  (``…:P/v1``)       ``/v1/chat/complet
 compatible     ``fake.openai_base_url``  (``…:P/v1``)       ``/v1/chat/completions``
 github models  ``fake.github_base_url``  (``…:P/inference``) ``/inference/chat/completions``
 anthropic      ``fake.anthropic_base_url`` (``…:P``)        ``/v1/messages``
+azure          ``fake.url``                                 ``/openai/deployments/<d>/chat/completions``
+bedrock        ``fake.url``                                 ``/model/<model id>/invoke``
+vertex         ``fake.url``                                 ``/projects/<p>/locations/<r>/…/models/<m>:rawPredict``
 =============  ===========================================  ==================================
 
 Usage::
@@ -57,6 +60,7 @@ import struct
 import threading
 import sys
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -78,6 +82,7 @@ class RecordedRequest:
     body: dict[str, Any]
     fault: str  # what the server did with it
     received_at: float = field(default_factory=time.monotonic)
+    query: str = ""  # the URL's query string (Azure's api-version)
 
 
 def _text_of(content: Any) -> str:
@@ -142,11 +147,17 @@ class _Handler(BaseHTTPRequestHandler):
             kind = "openai"
         elif path.endswith("/messages"):
             kind = "anthropic"
+        elif path.endswith("/invoke") or path.endswith(":rawPredict"):
+            # Bedrock (/model/<id>/invoke) and Vertex (…/models/<id>:rawPredict): the Messages
+            # API with the model in the URL instead of the body.
+            kind = "anthropic"
+            body.setdefault("model", urllib.parse.unquote(path.rsplit("/invoke", 1)[0].rsplit("/", 1)[-1].removesuffix(":rawPredict")))
         else:
             self._send_json(404, {"error": {"type": "not_found", "message": f"no route for {path}"}})
             return
         fault = fake._next_fault()
-        fake._record(RecordedRequest(kind, path, {k.lower(): v for k, v in self.headers.items()}, body, fault))
+        query = self.path.partition("?")[2]
+        fake._record(RecordedRequest(kind, path, {k.lower(): v for k, v in self.headers.items()}, body, fault, query=query))
         name, _, arg = fault.partition(":")
         if name == "reset":
             self._reset()

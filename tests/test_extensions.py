@@ -179,8 +179,8 @@ def test_an_unregistered_provider_type_names_the_known_ones(project: pytest.Pyte
     result = project.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([
-        "provider error: model 'shout:loud': unknown provider type 'shout'; use one of anthropic, compatible, echo, github, "
-        "openai, python, reference, or configure [[]tool.promptcheck.providers.\"shout:loud\"] with type, model and base_url"
+        "provider error: model 'shout:loud': unknown provider type 'shout'; use one of anthropic, azure, bedrock, compatible, "
+        "echo, gemini, github, google, ollama, openai, python, reference, vertex, or configure [[]tool.promptcheck.providers.\"shout:loud\"] with type, model and base_url"
     ])
 
 

@@ -348,3 +348,27 @@ def test_a_bad_provider_table_is_a_usage_error_in_validate(
 def test_a_plugin_provider_type_keeps_its_own_keys(pytester: pytest.Pytester) -> None:
     pytester.makepyprojecttoml('[tool.promptcheck]\n[tool.promptcheck.providers.gw]\ntype = "gateway"\nmodel = "m"\nregion = "eu"\n')
     assert load_file_settings(pytester.path).providers["gw"]["region"] == "eu"
+
+
+@pytest.mark.parametrize(
+    "table, problem",
+    [
+        ({"type": "azure", "model": "d", "api_version": "2024-06-01"}, None),
+        ({"type": "vertex", "model": "claude-sonnet-4", "region": "europe-west1", "project_id": "p"}, None),
+        (
+            {"type": "bedrock", "model": "anthropic.claude-3-haiku", "regoin": "eu-west-1"},
+            "providers.cloud: unknown key 'regoin'; did you mean region? (known keys: type, model, base_url, "
+            "api_key_env, headers, params, timeout_s, max_retries, requests_per_minute, region)",
+        ),
+        (
+            {"type": "openai", "model": "gpt-4o", "api_version": "2024-06-01"},
+            "providers.cloud: unknown key 'api_version' (known keys: type, model, base_url, api_key_env, headers, "
+            "params, timeout_s, max_retries, requests_per_minute)",
+        ),
+    ],
+    ids=["azure-api-version", "vertex-region-project", "bedrock-typo", "api-version-only-for-azure"],
+)
+def test_keys_only_some_provider_types_read(table: dict[str, str], problem: str | None) -> None:
+    from promptcheck.provider_settings import provider_table_problem
+
+    assert provider_table_problem("cloud", table) == problem

@@ -17,7 +17,12 @@ from promptcheck.redaction import CREDENTIAL_HEADER
 
 # The keys the built-in provider types read (providers/registry.py, providers/factory.py).
 PROVIDER_KEYS = ("type", "model", "base_url", "api_key_env", "headers", "params", "timeout_s", "max_retries", "requests_per_minute")
-BUILTIN_TYPES = ("openai", "anthropic", "github", "compatible", "echo", "reference", "python")
+# What only some built-in types read (providers/azure_provider.py, providers/anthropic_platforms.py).
+TYPE_KEYS = {"azure": ("api_version",), "bedrock": ("region",), "vertex": ("region", "project_id")}
+BUILTIN_TYPES = (
+    "openai", "anthropic", "github", "compatible", "echo", "reference", "python",
+    "azure", "bedrock", "vertex", "gemini", "google", "ollama",
+)
 # Spellings of a literal key; refused for every provider type, plugin types' included.
 LITERAL_KEY_NAMES = frozenset({"apikey", "key", "token", "secret", "password"})  # as _bare() spells them
 
@@ -41,11 +46,12 @@ def provider_table_problem(label: str, table: Any) -> str | None:
             )
     kind = table.get("type", "compatible")
     if kind in BUILTIN_TYPES:  # a plugin's provider type reads keys of its own
+        known = PROVIDER_KEYS + TYPE_KEYS.get(str(kind), ())
         for key in table:
-            if key not in PROVIDER_KEYS:
-                close = difflib.get_close_matches(key, PROVIDER_KEYS, n=1)
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
                 hint = f"; did you mean {close[0]}?" if close else ""
-                return f"{where}: unknown key '{key}'{hint} (known keys: {', '.join(PROVIDER_KEYS)})"
+                return f"{where}: unknown key '{key}'{hint} (known keys: {', '.join(known)})"
     return _headers_problem(where, table.get("headers"))
 
 

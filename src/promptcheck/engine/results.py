@@ -11,6 +11,7 @@ import msgspec
 from promptcheck.checks import evaluate
 from promptcheck.engine.grading import GradedAnswer, Grades
 from promptcheck.engine.plan import ItemPlan
+from promptcheck.providers.base import ProviderResponse
 from promptcheck.runs.record import CheckResult, ItemResult, Sample, Status
 
 
@@ -64,6 +65,7 @@ def item_result(
         output_tokens=_total(r.usage.output_tokens for r in responses),  # type: ignore[arg-type]
         cost=_total([*(r.cost for r in responses), judge_cost]),
         judge_cost=judge_cost,
+        price_source=price_sources(responses),
         replayed=bool(responses) and all(r.replayed for r in responses),
         error=error,
         skip_reason=skip_reason,
@@ -89,3 +91,9 @@ def _sample(answer: GradedAnswer) -> Sample:
 
 def with_changes(result: ItemResult, **changes: object) -> ItemResult:
     return msgspec.structs.replace(result, **changes)
+
+
+def price_sources(responses: Iterable[ProviderResponse]) -> str | None:
+    """Where the answers' prices came from (providers put it in their meta), or None."""
+    sources = sorted({str(r.raw_meta["price_source"]) for r in responses if r.raw_meta.get("price_source")})
+    return ", ".join(sources) or None

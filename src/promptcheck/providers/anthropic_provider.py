@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
@@ -78,7 +79,8 @@ class AnthropicProvider(SDKProvider):
         super().__init__(label=label, timeout_s=timeout_s, max_retries=max_retries, price_overrides=price_overrides, headers=headers)
         self._key = resolve_api_key(api_key, api_key_env, required=True, who=label)
         self.secrets += (self._key,) if self._key else ()
-        self.base_url = base_url or ANTHROPIC_DEFAULT_BASE_URL
+        # Config wins, then ANTHROPIC_BASE_URL (a gateway or proxy), as the SDK itself reads it.
+        self.base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_DEFAULT_BASE_URL
         self.default_max_tokens = default_max_tokens
 
     def _make_client(self, sdk: ModuleType) -> Any:

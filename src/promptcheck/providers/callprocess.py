@@ -38,7 +38,10 @@ from typing import IO, Any
 
 from .base import Provider, ProviderError, ProviderRequest, ProviderResponse
 
-SDK_MODULES = {"openai": "openai", "github": "openai", "compatible": "openai", "anthropic": "anthropic"}
+SDK_MODULES = {
+    "openai": "openai", "github": "openai", "compatible": "openai", "anthropic": "anthropic",
+    "azure": "openai", "gemini": "openai", "google": "openai", "ollama": "openai", "bedrock": "anthropic", "vertex": "anthropic",
+}
 # Calls in flight per child. At 2-3 ms of SDK CPU per call, one child answering a fast server
 # (200 ms, 64 in flight: 320 calls/s) is busy all the time and its calls queue for its GIL; two
 # children of 32 made the 2,000-call benchmark ~0.7 s faster on two cores (docs/benchmarks.md).

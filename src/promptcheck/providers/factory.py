@@ -101,8 +101,11 @@ class ProviderFactory:
             self.call_process.cancel_queued()
 
     def errors(self) -> dict[str, str]:
-        """One message per model label that could not run or could not call, for the summary."""
-        return {**self._call_errors, **self._errors}
+        """One message per model label that could not run or could not call, for the summary, in
+        the order the models were first asked for (pool threads fail in any order)."""
+        found = {**self._call_errors, **self._errors}
+        order = {label: index for index, label in enumerate(self._targets)}
+        return dict(sorted(found.items(), key=lambda entry: order.get(entry[0], len(order))))
 
     def _get(self, target: ModelTarget) -> Provider | None:
         with self._lock:

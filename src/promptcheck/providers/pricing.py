@@ -1,14 +1,20 @@
-"""What a call cost, from a per-model price table that config can override.
+"""What a call cost, and where its price came from.
 
-Prices are USD per 1M tokens, as published by OpenAI and Anthropic at the time of writing.
-They change; a project that cares about exact numbers overrides them in config:
+Three sources, the first that knows the model wins:
 
-    [tool.promptcheck.prices]
-    "gpt-4o" = { input = 2.5, output = 10.0 }
+* ``config``: ``[tool.promptcheck.prices]`` (USD per 1M tokens), for exact numbers::
+
+      [tool.promptcheck.prices]
+      "gpt-4o" = { input = 2.5, output = 10.0 }
+
+* ``genai-prices``: the maintained price data of the ``genai-prices`` package, when installed
+  (``pip install 'promptcheck[prices]'``); it knows many more models and their price tiers.
+* ``built-in table``: the hand-written table below, as published at the time of writing.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -84,22 +90,85 @@ def _lookup(model: str, table: Mapping[str, Price]) -> Price | None:
     return table[best] if best is not None else None
 
 
-def price_for(model: str, overrides: Mapping[str, Price] | None = None) -> Price | None:
+def _candidates(model: str) -> list[str]:
     candidates = [model]
     if "/" in model:
         # GitHub Models names are "<publisher>/<model>"; the model part carries the price.
         candidates.append(model.rsplit("/", 1)[1])
-    for table in (overrides or {}, PRICES):
-        for name in candidates:
-            found = _lookup(name, table)
-            if found is not None:
-                return found
+    # Bedrock spells "[us.]anthropic.claude-3-5-sonnet-20241022-v2:0", Vertex "claude-sonnet-4@20250514".
+    base = candidates[-1].rsplit("anthropic.", 1)[-1].replace("@", "-")
+    if base != candidates[-1]:
+        candidates.append(base)
+    return candidates
+
+
+def _in_table(model: str, table: Mapping[str, Price]) -> Price | None:
+    for name in _candidates(model):
+        found = _lookup(name, table)
+        if found is not None:
+            return found
     return None
 
 
-def cost_for(model: str, usage: Usage, overrides: Mapping[str, Any] | None = None) -> float | None:
-    """USD for one call, or None when the model's price or the token counts are unknown."""
-    price = price_for(model, parse_price_overrides(overrides) if overrides else None)
-    if price is None or usage.input_tokens is None or usage.output_tokens is None:
+def price_for(model: str, overrides: Mapping[str, Price] | None = None) -> Price | None:
+    """The configured or built-in price of ``model`` (genai-prices prices usage, see ``priced``)."""
+    return _in_table(model, overrides or {}) or _in_table(model, PRICES)
+
+
+@dataclass(frozen=True)
+class Cost:
+    usd: float
+    source: str  # "config", "genai-prices" or "built-in table"
+
+
+# promptcheck provider types -> genai-prices provider ids (others let genai-prices guess).
+_GENAI_PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "azure": "azure", "bedrock": "aws",
+                    "vertex": "google", "gemini": "google", "google": "google"}
+_genai_lock = threading.Lock()
+
+
+def _genai_cost(model: str, usage: Usage, provider: str | None) -> float | None:
+    try:
+        import genai_prices
+    except ImportError:
         return None
-    return (usage.input_tokens * price.input + usage.output_tokens * price.output) / 1_000_000
+    wanted = genai_prices.Usage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
+    for provider_id in dict.fromkeys((_GENAI_PROVIDERS.get(provider or ""), None)):
+        for name in _candidates(model):
+            try:
+                with _genai_lock:  # its data snapshot loads on first use; not from 32 threads at once
+                    return float(genai_prices.calc_price(wanted, model_ref=name, provider_id=provider_id).total_price)
+            except LookupError:
+                continue
+    return None
+
+
+def warm_prices() -> None:
+    """Import genai-prices and load its data (about 0.5 s) before answers arrive: paid on the
+    first answer instead, it delays that item's verdict while further calls start (``-x``)."""
+    _genai_cost("gpt-4o", Usage(1, 1), "openai")
+
+
+def priced(model: str, usage: Usage, overrides: Mapping[str, Any] | None = None, provider: str | None = None) -> Cost | None:
+    """USD for one call and where the price came from, or None when the model's price or the
+    token counts are unknown. ``provider`` (a provider type) helps genai-prices pick the vendor."""
+    if usage.input_tokens is None or usage.output_tokens is None:
+        return None
+    configured = _in_table(model, parse_price_overrides(overrides)) if overrides else None
+    if configured is not None:
+        return Cost(_usd(configured, usage), "config")
+    found = _genai_cost(model, usage, provider)
+    if found is not None:
+        return Cost(found, "genai-prices")
+    built_in = _in_table(model, PRICES)
+    return Cost(_usd(built_in, usage), "built-in table") if built_in is not None else None
+
+
+def _usd(price: Price, usage: Usage) -> float:
+    return ((usage.input_tokens or 0) * price.input + (usage.output_tokens or 0) * price.output) / 1_000_000
+
+
+def cost_for(model: str, usage: Usage, overrides: Mapping[str, Any] | None = None, provider: str | None = None) -> float | None:
+    """USD for one call, or None when the model's price or the token counts are unknown."""
+    cost = priced(model, usage, overrides, provider)
+    return cost.usd if cost is not None else None

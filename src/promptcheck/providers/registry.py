@@ -19,6 +19,7 @@ from promptcheck.providers.base import Provider, ProviderConfigError
 from promptcheck.providers.costcap import COST_CAP_MAX_TOKENS
 from promptcheck.providers.local import EchoProvider, PythonProvider, ReferenceProvider
 from promptcheck.providers.openai_provider import OpenAIProvider
+from promptcheck.providers.presets import gemini, known, model_of, ollama, platform_model_error
 
 _OPENAI_BARE = re.compile(r"^(gpt-|o\d|chatgpt-|text-|davinci|babbage)")
 _ANTHROPIC_BARE = re.compile(r"^claude-")
@@ -44,10 +45,9 @@ def resolve_target(raw: str, settings: Settings) -> ModelTarget:
     prefix, _, rest = name.partition(":")
     if prefix == "python" and rest:
         return ModelTarget(name, "python", rest)
-    if prefix in ("openai", "anthropic", "github") and rest:
-        # promptfoo spells openai:chat:<m> and anthropic:messages:<m>; the API only wants <m>.
-        model = rest.split(":", 1)[1] if rest.split(":", 1)[0] in ("chat", "messages") and ":" in rest else rest
-        return ModelTarget(name, prefix, model)
+    if known(prefix) and rest:
+        # promptfoo spells openai:chat:<m>, azure:chat:<d>, ollama:chat:<m>; the API only wants <m>.
+        return ModelTarget(name, prefix, model_of(prefix, rest))
     if "/" in name and ":" not in name:  # GitHub Models spells models publisher/model
         return ModelTarget(f"github:{name}", "github", name)
     if _OPENAI_BARE.match(name):
@@ -68,7 +68,8 @@ def _named(label: str, table: dict[str, Any]) -> ModelTarget:
 def unknown_model_message(target: ModelTarget) -> str:
     return (
         f"no provider for model '{target.label}': write it as openai:<model>, anthropic:<model>, "
-        f"github:<publisher>/<model>, echo, reference or python:module:function, or configure "
+        f"github:<publisher>/<model>, azure:<deployment>, bedrock:<model id>, vertex:<model>, "
+        f"gemini:<model>, ollama:<model>, echo, reference or python:module:function, or configure "
         f"[tool.promptcheck.providers.\"{target.label}\"] with type, model and base_url"
     )
 
@@ -189,6 +190,34 @@ def _compatible(target: ModelTarget, settings: Settings) -> Provider:
     return OpenAIProvider.compatible(common.pop("label"), str(base_url), max_tokens_param="max_tokens", **common)
 
 
+def _option(target: ModelTarget, *names: str) -> str | None:
+    value = next((target.options[name] for name in names if target.options.get(name)), None)
+    return str(value) if value is not None else None
+
+
+def _azure(target: ModelTarget, settings: Settings) -> Provider:
+    from promptcheck.providers.azure_provider import AzureProvider
+
+    version = _option(target, "api_version", "apiVersion")
+    return AzureProvider(**_base_url(target), api_version=version, **_sdk_options(target, settings))
+
+
+def _platform(name: str) -> ProviderConstructor:
+    def create(target: ModelTarget, settings: Settings) -> Provider:
+        from promptcheck.providers.anthropic_platforms import BedrockProvider, VertexProvider
+
+        problem = platform_model_error(target.label, name, target.model)
+        if problem:
+            raise ProviderConfigError(problem)
+        common = {**_base_url(target), **_sdk_options(target, settings), "region": _option(target, "region")}
+        common.pop("api_key_env", None)  # credentials come from the cloud's own setup
+        if name == "bedrock":
+            return BedrockProvider(**common)
+        return VertexProvider(project_id=_option(target, "project_id", "projectId"), **common)
+
+    return create
+
+
 _BUILTIN_TYPES = (
     ProviderType("echo", lambda target, settings: EchoProvider(target.label), recorded=False),
     ProviderType("reference", lambda target, settings: ReferenceProvider(target.label), recorded=False),
@@ -201,6 +230,12 @@ _BUILTIN_TYPES = (
     ProviderType("anthropic", _anthropic),
     ProviderType("github", _github),
     ProviderType("compatible", _compatible),
+    ProviderType("azure", _azure),
+    ProviderType("bedrock", _platform("bedrock")),
+    ProviderType("vertex", _platform("vertex")),
+    ProviderType("gemini", lambda target, settings: gemini(**_base_url(target), **_sdk_options(target, settings))),
+    ProviderType("google", lambda target, settings: gemini(**_base_url(target), **_sdk_options(target, settings))),
+    ProviderType("ollama", lambda target, settings: ollama(**_base_url(target), **_sdk_options(target, settings))),
 )
 _BUILTIN_NAMES = frozenset(kind.name for kind in _BUILTIN_TYPES)
 _BUILTIN = ProviderRegistry(_BUILTIN_TYPES, frozen=True)

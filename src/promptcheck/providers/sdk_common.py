@@ -25,7 +25,7 @@ from promptcheck import redaction
 from .answer_shape import AnswerShapeError
 from .finish import normalize_finish_reason
 from .base import ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse, Usage
-from .pricing import cost_for, parse_price_overrides
+from .pricing import parse_price_overrides, priced, warm_prices
 
 _REASONS = {
     400: "bad request",
@@ -73,6 +73,7 @@ def prepare_sdk(name: str) -> ModuleType:
                 model.model_rebuild()
             # Port 9 (discard): nothing connects; building a client opens no connection.
             getattr(sdk, CLIENT_CLASSES[name])(api_key="promptcheck-prepare", base_url="http://127.0.0.1:9").close()
+            warm_prices()  # answers are priced as they arrive; its data loads once, here
             _prepared[name] = sdk
     return sdk
 
@@ -257,11 +258,12 @@ class SDKProvider(ABC):
         except (AnswerShapeError, AttributeError, IndexError, KeyError, TypeError) as exc:
             # A server answered 200 with something else: an HTML page, a list, another API's JSON.
             raise self.error(f"{self.label}: the API answer did not have the expected shape ({exc})") from exc
-        cost = cost_for(request.model, usage, self.prices)
-        if cost is None and meta.get("model"):
-            cost = cost_for(str(meta["model"]), usage, self.prices)
-        if cost is not None:
-            cost *= price_factor
+        priced_at = priced(request.model, usage, self.prices, request.provider)
+        if priced_at is None and meta.get("model"):
+            priced_at = priced(str(meta["model"]), usage, self.prices, request.provider)
+        cost = priced_at.usd * price_factor if priced_at is not None else None
+        if priced_at is not None:
+            meta["price_source"] = priced_at.source  # kept in cassettes and the run record
         return ProviderResponse(
             text=text, usage=usage, latency_s=latency_s, cost=cost, raw_meta=meta,
             finish_reason=normalize_finish_reason(meta.get("finish_reason")),

@@ -32,6 +32,7 @@ class RunLog:
     # Baseline, report and pruning failures: each shown in the summary, never raised.
     problems: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)  # run ids removed by keep_runs
+    price_sources: dict[str, set[str]] = field(default_factory=dict)  # model label -> where its prices came from
     # Values of secret-looking environment variables: scrubbed from every item result.
     secrets: list[str] = field(default_factory=env_secrets, repr=False)
     _replays: dict[str, RunRecord] = field(default_factory=dict, repr=False)  # git:REF baselines
@@ -49,6 +50,8 @@ class RunLog:
         return self.header or new_header(self.run_id, models=self.settings.models or (), git=GitInfo(), versions=Versions())
 
     def add(self, result: ItemResult) -> None:
+        if result.price_source:
+            self.price_sources.setdefault(result.model, set()).update(result.price_source.split(", "))
         if self.header is None:
             return
         if self.recorder is None:
@@ -113,6 +116,8 @@ class RunLog:
         lines = list(self.report_lines)
         if self.recorder is not None:
             lines.append(f"run record: {_relative(self.recorder.path)}")
+        if self.price_sources:
+            lines.append("prices: " + "; ".join(f"{model} from {', '.join(sorted(found))}" for model, found in sorted(self.price_sources.items())))
         if self.pruned:
             count = f"{len(self.pruned)} old run{'s' if len(self.pruned) != 1 else ''}"
             lines.append(f"removed {count} (keep_runs = {self.settings.keep_runs})")

@@ -94,6 +94,8 @@ class ItemHead(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
     output_tokens: int | None = None
     cost: float | None = None
     judge_cost: float | None = None
+    # Where the answers' prices came from: "config", "genai-prices", "built-in table" (joined if several).
+    price_source: str | None = None
     replayed: bool = False
     error: str | None = None
     skip_reason: str | None = None
