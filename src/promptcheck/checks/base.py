@@ -68,7 +68,7 @@ class CheckContext:
 class CheckLookup(Protocol):
     """How a check finds another check type by name (``checks.registry.CheckRegistry`` is one)."""
 
-    def get(self, name: str) -> CheckType: ...
+    def get(self, name: str) -> CheckType | None: ...
 
 
 CheckFn = Callable[[str, CheckSpec, CheckContext], Verdict]

@@ -149,7 +149,7 @@ def _set_check(need_all: bool, ignore_case: bool) -> CheckFn:
         spans = {n: locate(output, n, "contains", ignore_case) for n in needles}
         found = [n for n in needles if spans[n]]
         missing = [n for n in needles if not spans[n]]
-        first = min((spans[n] for n in found), default=None)
+        first = min((span for n in found if (span := spans[n]) is not None), default=None)
         case = " (ignoring case)" if ignore_case else ""
         if need_all and missing:
             return Verdict(False, 0.0, f"missing {_listed(missing)}{case}")
@@ -207,6 +207,7 @@ def regex(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
 SCHEMA_KEYWORDS = ("type", "enum", "const", "required", "properties", "items", "additionalProperties")
 _SCHEMA_ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "default", "examples"})
 _JSON_TYPES = ("object", "array", "string", "number", "integer", "boolean", "null")
+_JSON_TYPE_OF: dict[type, str] = {str: "string", dict: "object", list: "array"}
 
 
 def json_type(value: Any) -> str:
@@ -218,7 +219,7 @@ def json_type(value: Any) -> str:
         return "integer"
     if isinstance(value, float):
         return "number"
-    return {str: "string", dict: "object", list: "array"}.get(type(value), type(value).__name__)
+    return _JSON_TYPE_OF.get(type(value), type(value).__name__)
 
 
 def schema_problem(data: Any, schema: Mapping[str, Any], where: str = "$") -> str | None:

@@ -30,7 +30,7 @@ def rescore(
     if not scoring or all(r.skipped for r in evaluation.results):
         return evaluation  # nothing ran (e.g. graded checks without a judge): "nothing to check" stays
     pairs = _pairs(checks, evaluation.results)
-    context = {
+    context: dict[str, Any] = {
         "threshold": threshold,
         "componentResults": [_component(check, result) for check, result in pairs if not result.skipped],
         "tokensUsed": {},

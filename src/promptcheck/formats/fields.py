@@ -97,7 +97,7 @@ def get(
     return default
 
 
-def mappings(seq: Any, problems: Problems, what: str) -> Iterator[tuple[int, Mapping[str, Any]]]:
+def mappings(seq: Any, problems: Problems, what: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (index, mapping) for each list item, recording non-mapping items as problems."""
     for index, item in enumerate(seq):
         if isinstance(item, dict):

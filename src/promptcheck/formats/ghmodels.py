@@ -15,7 +15,7 @@ from promptcheck.formats.cases import parse_case
 from promptcheck.formats.checkdecl import parse_check, parse_checks
 from promptcheck.formats.fields import Problems, get, mappings, string_list, tag_list, type_name
 from promptcheck.ranges import PASS_RATE, REPEAT
-from promptcheck.spec import Case, CheckSpec, Location, Message, PromptSpec, Variable
+from promptcheck.spec import Case, CheckGroup, CheckSpec, Location, Message, PromptSpec, Variable
 
 ROLES = ("system", "user", "assistant", "developer")
 RESPONSE_FORMATS = ("text", "json_object", "json_schema")
@@ -170,8 +170,8 @@ def _tags(data: dict[str, Any], metadata: dict[str, Any], problems: Problems) ->
     return list(dict.fromkeys(tags))
 
 
-def _evaluators(data: dict[str, Any], problems: Problems) -> list[CheckSpec]:
-    checks = parse_checks(data.get("checks"), problems, problems.at_key(data, "checks"), "checks")
+def _evaluators(data: dict[str, Any], problems: Problems) -> list[CheckSpec | CheckGroup]:
+    checks: list[CheckSpec | CheckGroup] = list(parse_checks(data.get("checks"), problems, problems.at_key(data, "checks"), "checks"))
     raw = data.get("evaluators")
     if raw is None:
         return checks

@@ -18,8 +18,9 @@ from promptcheck.formats.yamllimits import (
 )
 from promptcheck.spec import Location, SpecError
 
+_BaseLoader: type[yaml.CSafeLoader] | type[yaml.SafeLoader]
 try:  # the C loader is several times faster on large case files
-    _BaseLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined]
+    _BaseLoader = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - libyaml missing
     _BaseLoader = yaml.SafeLoader
 
@@ -38,6 +39,7 @@ class MarkedList(list):  # type: ignore[type-arg]
     item_marks: list[tuple[int, int]]
 
 
+# mypy takes no base class chosen at run time (C loader or not); both bases have the same API.
 class _MarkingLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     depth = 0  # collections under construction: nesting is bounded here, where it is cheap
 
@@ -150,9 +152,8 @@ def loads(text: str, display_path: str, *, allow_empty: bool = False) -> Any:
             problem = f"{exc.problem or 'found a tab'}; YAML indentation must use spaces, not tabs"
         elif exc.context and exc.problem:
             # The context often starts lines earlier (an unclosed quote): say where.
-            start = exc.context_mark
-            starts_earlier = start is not None and exc.problem_mark is not None and start.line != exc.problem_mark.line
-            if starts_earlier and exc.context.startswith("while "):
+            start, end = exc.context_mark, exc.problem_mark
+            if start is not None and end is not None and start.line != end.line and exc.context.startswith("while "):
                 problem = f"{exc.problem} ({exc.context} that starts at line {start.line + 1}, column {start.column + 1})"
             else:
                 problem = f"{exc.context}, {exc.problem}"

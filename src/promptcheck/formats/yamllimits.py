@@ -43,6 +43,7 @@ def check_nesting_before_compose(text: str, loader_class: type) -> None:
             depth += 1
             if depth > MAX_DEPTH:
                 mark = event.start_mark
+                assert mark is not None, "the parser marks every event"
                 raise YamlTooCostly(too_deep_message(), mark.line + 1, mark.column + 1)
         elif isinstance(event, _ENDS):
             depth -= 1

@@ -69,6 +69,8 @@ class ProviderConfigError(Exception):
 
 
 class Provider(Protocol):
-    label: str
+    # Read-only: wrappers (RateLimited, RemoteProvider) pass their inner provider's label through.
+    @property
+    def label(self) -> str: ...
 
     def complete(self, request: ProviderRequest) -> ProviderResponse: ...

@@ -18,7 +18,7 @@ import typing
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from promptcheck import redaction
 
@@ -26,6 +26,9 @@ from .answer_shape import AnswerShapeError
 from .finish import normalize_finish_reason
 from .base import ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse, Usage
 from .pricing import parse_price_overrides, priced, warm_prices
+
+if TYPE_CHECKING:  # pydantic comes with the SDKs; imported here only for its type
+    from pydantic import BaseModel
 
 _REASONS = {
     400: "bad request",
@@ -78,13 +81,13 @@ def prepare_sdk(name: str) -> ModuleType:
     return sdk
 
 
-def answer_models(name: str) -> list[type]:
+def answer_models(name: str) -> list[type[BaseModel]]:
     """The answer model of SDK ``name`` and every model its fields can hold."""
     module, model = ANSWER_MODELS[name]
     return list(_models_reachable(getattr(importlib.import_module(module), model)))
 
 
-def _models_reachable(annotation: Any, seen: set[type] | None = None) -> Iterator[type]:
+def _models_reachable(annotation: Any, seen: set[type] | None = None) -> Iterator[type[BaseModel]]:
     """Every pydantic model in ``annotation``'s field types, recursively (unions included)."""
     seen = set() if seen is None else seen
     fields = getattr(annotation, "model_fields", None)
@@ -92,7 +95,9 @@ def _models_reachable(annotation: Any, seen: set[type] | None = None) -> Iterato
         if annotation in seen:
             return
         seen.add(annotation)
-        yield annotation
+        # A class with a model_fields dict is a pydantic model: told by duck typing, so that
+        # pydantic is not imported before an SDK is.
+        yield cast("type[BaseModel]", annotation)
         for field in fields.values():
             yield from _models_reachable(field.annotation, seen)
         return

@@ -209,6 +209,7 @@ class PromptcheckSession:
             return
         for name, value in report.user_properties:
             if name == RESULT_PROPERTY:
+                assert isinstance(value, str), "a worker sends the result as JSON text"
                 self._record(_result_decoder.decode(value))
         # Delivered: it only rode on the report to reach the process that records.
         report.user_properties = [prop for prop in report.user_properties if prop[0] != RESULT_PROPERTY]

@@ -215,7 +215,7 @@ def build_trend(history: Iterable[RunHeader], current: RunRecord, width: int = 6
         return top + (1 - rate) * plot_h
 
     step = (right - left) / max(1, len(ordered) - 1)
-    lines = []
+    lines: list[TrendLine] = []
     models = list(dict.fromkeys(m for h in ordered for m in h.summary.models))
     for model in models:
         points = []

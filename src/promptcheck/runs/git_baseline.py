@@ -40,7 +40,10 @@ def _unpack(top: Path, ref: str, into: Path) -> None:
         assert archive.stdout is not None
         with tarfile.open(fileobj=archive.stdout, mode="r|") as tar:
             # No links out of the directory, no devices (Pythons without the filter trust git's own tree).
-            tar.extractall(into, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(into, filter="data")
+            else:
+                tar.extractall(into)
         error = archive.stderr.read().decode("utf-8", "replace") if archive.stderr else ""
     if archive.returncode:
         raise BaselineError(f"git:{ref}: git archive failed: {error.strip()}")

@@ -27,7 +27,7 @@ class _Version(msgspec.Struct):
     run_id: Any = None
 
 
-class _StoredRun(RunHeader, frozen=True, gc=False):  # type: ignore[call-arg]
+class _StoredRun(RunHeader, frozen=True, gc=False):
     """A whole file as stored: the header's fields with ``items`` among them."""
 
     items: tuple[ItemResult, ...] | None = None

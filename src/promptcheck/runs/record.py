@@ -37,15 +37,15 @@ Status = Literal["pass", "fail", "error", "skip"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "error", "skip")
 DECISIVE: tuple[Status, ...] = ("pass", "fail")  # outcomes that say something about the answer
 
-# Struct options shared by every record type: immutable, no defaults on disk, and kept out of
-# the cyclic garbage collector (records hold no reference cycles, and 20,000 of them walked by
-# each of pytest's exit-time collections cost seconds).
-_RECORD = {"frozen": True, "omit_defaults": True, "gc": False}
-# A header is written once per file and read by people too: every field, defaults included.
-_HEADER = {"frozen": True, "gc": False}
+# Struct options of every record type: frozen (immutable), omit_defaults (no defaults on disk)
+# and gc=False (kept out of the cyclic garbage collector: records hold no reference cycles, and
+# 20,000 of them walked by each of pytest's exit-time collections cost seconds). A header is
+# written once per file and read by people too, so header types keep their defaults on disk.
+# The options are spelled out on each class, not splatted from a dict, so type checkers see
+# that the types are frozen (a frozen subclass needs a frozen base).
 
 
-class CheckResult(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
+class CheckResult(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """One check's result on one answer. ``span`` is a (start, end) code-point range in the answer."""
 
     name: str
@@ -59,7 +59,7 @@ class CheckResult(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
     negate: bool = False
 
 
-class Sample(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
+class Sample(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """One answer of a repeated item (``--repeat``)."""
 
     repeat: int
@@ -71,7 +71,7 @@ class Sample(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
     cost: float | None = None
 
 
-class ItemHead(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
+class ItemHead(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """Everything about one item but its texts (rendered prompt and answer): what comparisons,
     counts and listings read. ``runs.heads`` decodes a stored run into these, so a 100,000-item
     diff never builds the answers it does not print. ``answer_hash`` stands in for the answer
@@ -122,7 +122,7 @@ class ItemHead(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
         return None
 
 
-class ItemResult(ItemHead, **_RECORD):  # type: ignore[call-arg]
+class ItemResult(ItemHead, frozen=True, omit_defaults=True, gc=False):
     """What one item (prompt file × case × model) came to in one run.
 
     ``key`` is stable across runs (prompt path, case id, model label): what comparisons key on.
@@ -133,19 +133,19 @@ class ItemResult(ItemHead, **_RECORD):  # type: ignore[call-arg]
     answer: str | None = None
 
 
-class GitInfo(msgspec.Struct, **_HEADER):  # type: ignore[call-arg]
+class GitInfo(msgspec.Struct, frozen=True, gc=False):
     commit: str | None = None
     branch: str | None = None  # None when detached
     dirty: bool | None = None
 
 
-class Versions(msgspec.Struct, **_HEADER):  # type: ignore[call-arg]
+class Versions(msgspec.Struct, frozen=True, gc=False):
     python: str = ""
     pytest: str | None = None
     promptcheck: str = ""
 
 
-class ShardInfo(msgspec.Struct, **_HEADER):  # type: ignore[call-arg]
+class ShardInfo(msgspec.Struct, frozen=True, gc=False):
     """``--shard index/count`` of a run, so ``merge`` can tell a full set of shards."""
 
     index: int
@@ -154,14 +154,14 @@ class ShardInfo(msgspec.Struct, **_HEADER):  # type: ignore[call-arg]
     models: tuple[str, ...] = ()  # the --models selection the shard belongs to
 
 
-class Summary(msgspec.Struct, **_HEADER):  # type: ignore[call-arg]
+class Summary(msgspec.Struct, frozen=True, gc=False):
     """Counts by status, overall and per model: what listings and trend charts read."""
 
     counts: dict[str, int] = msgspec.field(default_factory=dict)
     models: dict[str, dict[str, int]] = msgspec.field(default_factory=dict)
 
 
-class RunHeader(msgspec.Struct, **_HEADER):  # type: ignore[call-arg]
+class RunHeader(msgspec.Struct, frozen=True, gc=False):
     """Everything about a run but its items."""
 
     run_id: str
@@ -191,7 +191,7 @@ class RunHeader(msgspec.Struct, **_HEADER):  # type: ignore[call-arg]
         return self.started_at, self.run_id
 
 
-class RunRecord(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
+class RunRecord(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     header: RunHeader
     items: tuple[ItemResult, ...] = ()
 
@@ -200,7 +200,7 @@ class RunRecord(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
         return self.header.run_id
 
 
-class RunHeads(msgspec.Struct, **_RECORD):  # type: ignore[call-arg]
+class RunHeads(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """A stored run without its texts (``runs.heads.load_heads``): what a diff compares."""
 
     header: RunHeader
@@ -264,7 +264,7 @@ def utc_now() -> str:
 
 
 def summarize(items: Iterable[ItemHead]) -> Summary:
-    overall = dict.fromkeys(STATUSES, 0)
+    overall: dict[str, int] = dict.fromkeys(STATUSES, 0)
     models: dict[str, dict[str, int]] = {}
     for item in items:
         overall[item.status] += 1

@@ -92,7 +92,7 @@ def _write_atomic(path: Path, chunks: Iterable[AnyStr], mode: str, durable: bool
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _temp_beside(path)
     try:
-        with os.fdopen(fd, mode, **({"encoding": "utf-8"} if "b" not in mode else {})) as out:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as out:
             out.writelines(chunks)
             if durable:
                 out.flush()

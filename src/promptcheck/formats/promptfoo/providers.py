@@ -47,7 +47,7 @@ def parse_provider(item: Any, problems: Problems, at: Location, base: Path) -> P
     if isinstance(item, str):
         return Provider(item, item, {})
     if isinstance(item, dict) and isinstance(item.get("id"), str):
-        config = item.get("config") if isinstance(item.get("config"), dict) else {}
+        config: dict[str, Any] = item["config"] if isinstance(item.get("config"), dict) else {}
         resolved = {}
         for key, value in config.items():
             try:

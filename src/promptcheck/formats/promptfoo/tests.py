@@ -157,7 +157,7 @@ def build_cases(
         if problem:
             problems.error(f"test 'threshold' {problem}", at)
             threshold = None
-        metadata = test.get("metadata") if isinstance(test.get("metadata"), dict) else {}
+        metadata: dict[str, Any] = test["metadata"] if isinstance(test.get("metadata"), dict) else {}
         for combo in expand_vars(variables):
             combo = script_vars(combo, prompt_text, problems, at)
             fallback = f"test-{index + 1}"
@@ -201,7 +201,7 @@ def _applies(test: dict[str, Any], prompt_label: str | None) -> bool:
 
 def _supported(test: dict[str, Any], problems: Problems, at: Location) -> bool:
     unknown = [k for k in test if k in _UNSUPPORTED_TEST_KEYS]
-    options = test.get("options") if isinstance(test.get("options"), dict) else {}
+    options: dict[str, Any] = test["options"] if isinstance(test.get("options"), dict) else {}
     bad_options = sorted(set(options) & _UNSUPPORTED_OPTIONS)
     if unknown:
         problems.error(f"unsupported feature: {_UNSUPPORTED_TEST_KEYS[unknown[0]]} in a test", at)

@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -93,12 +94,12 @@ def run_batches(
     with locked_dir(state_dir):
         groups = _groups(requests, factory)
         for group in groups:
-            _guard(group, results, lambda g=group: _start(g, factory, state_dir, run_id, limits or {}))
+            _guard(group, results, partial(_start, group, factory, state_dir, run_id, limits or {}))
         pending = [g for g in groups if g.api is not None]
         interval = poll_s
         while pending:
             for group in pending:
-                _guard(group, results, lambda g=group: _poll(g))
+                _guard(group, results, partial(_poll, group))
             if progress:
                 progress(_progress_line(groups))
             pending = [g for g in pending if g.api is not None and not all(s.ended for s in g.statuses.values())]
@@ -107,7 +108,7 @@ def run_batches(
                 interval = min(interval * 1.5, max_poll_s)
         for group in groups:
             if group.api is not None:
-                _guard(group, results, lambda g=group: _collect(g, results, run_id))
+                _guard(group, results, partial(_collect, group, results, run_id))
     return results
 
 
