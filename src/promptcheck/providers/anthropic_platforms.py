@@ -57,7 +57,8 @@ class _PlatformProvider(AnthropicProvider):
     ) -> None:
         # Not AnthropicProvider.__init__: these platforms take no ANTHROPIC_API_KEY.
         SDKProvider.__init__(self, label=label, timeout_s=timeout_s, max_retries=max_retries, price_overrides=price_overrides)
-        self.base_url = base_url
+        # None: the SDK's own endpoint for the region (AnthropicProvider.base_url is always a URL).
+        self.platform_base_url = base_url
         self.default_max_tokens = default_max_tokens
 
 
@@ -89,7 +90,7 @@ class BedrockProvider(_PlatformProvider):
 
     def _make_client(self, sdk: ModuleType) -> Any:
         return sdk.AnthropicBedrock(
-            aws_region=self.region, api_key=self.bearer, base_url=self.base_url,
+            aws_region=self.region, api_key=self.bearer, base_url=self.platform_base_url,
             timeout=self.timeout_s, max_retries=self.max_retries,
         )
 
@@ -137,6 +138,6 @@ class VertexProvider(_PlatformProvider):
     def _make_client(self, sdk: ModuleType) -> Any:
         options: dict[str, Any] = {"project_id": self.project_id} if self.project_id else {}
         return sdk.AnthropicVertex(
-            region=self.region, access_token=self.access_token, base_url=self.base_url,
+            region=self.region, access_token=self.access_token, base_url=self.platform_base_url,
             timeout=self.timeout_s, max_retries=self.max_retries, **options,
         )
