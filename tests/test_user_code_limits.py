@@ -216,6 +216,33 @@ def test_worker_reports_what_the_code_raised_and_what_cannot_come_back() -> None
         worker.close()
 
 
+
+def test_a_call_time_limit_counts_from_when_the_worker_starts_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A first call starts the worker process; its start-up is not the user's code's time.
+    real_popen = subprocess.Popen
+    slow_server = "import runpy, time; time.sleep(0.8); runpy.run_module('promptcheck.usercode.pyserver', run_name='__main__')"
+
+    def slow_interpreter(args: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
+        assert args[1:] == ["-m", "promptcheck.usercode.pyserver"]
+        return real_popen([args[0], "-c", slow_server], **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(pyworker.subprocess, "Popen", slow_interpreter)
+    worker = pyworker.PythonWorker("test")
+    try:
+        assert worker.call(InlineCode("x + 1", ("x",)), (1,), timeout_s=0.3, what="quick") == 2
+    finally:
+        worker.close()
+
+
+def test_a_worker_that_does_not_start_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pyworker, "WORKER_START_S", 0.0)
+    worker = pyworker.PythonWorker("test")
+    try:
+        with pytest.raises(ScriptError, match=r"^the Python worker process did not start quick within 0 s$"):
+            worker.call(InlineCode("1", ()), (), timeout_s=5, what="quick")
+    finally:
+        worker.close()
+
 # -- 3. templates that build without bound --------------------------------------------------------
 
 

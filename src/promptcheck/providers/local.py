@@ -45,6 +45,10 @@ class ReferenceProvider:
         return ProviderResponse(text=request.reference_output, usage=Usage(0, 0), cost=0.0)
 
 
+# The least time a python: provider's module gets to import, whatever timeout_s a call has.
+IMPORT_TIMEOUT_S = 30.0
+
+
 class PythonProvider:
     """``python:package.module:function`` — the function gets the ProviderRequest and returns
     a string, or a dict with ``text`` (and optionally ``input_tokens``, ``output_tokens``, ``cost``).
@@ -63,8 +67,11 @@ class PythonProvider:
             sys.path.insert(0, str(rootdir))  # user modules live next to their prompts; the worker gets our sys.path
         self._function = ModuleFunction(module_name, function_name)
         self._worker = pyworker.shared(f"provider {label}")
-        try:  # imported now, so a wrong name is this model's config error before any call
-            self._worker.resolve(self._function, timeout_s=timeout_s, what=f"importing {module_name} for {label}", setting="timeout_s")
+        # Imported now, so a wrong name is this model's config error before any call. The import
+        # (a new worker process, the user's SDKs) may take longer than one call is allowed.
+        import_budget_s = max(timeout_s, IMPORT_TIMEOUT_S)
+        try:
+            self._worker.resolve(self._function, timeout_s=import_budget_s, what=f"importing {module_name} for {label}", setting="timeout_s")
         except (ScriptError, LimitExceeded, pyworker.UserCodeError) as exc:
             raise ProviderConfigError(f"python provider '{label}': {exc}") from None
 

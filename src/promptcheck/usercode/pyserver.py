@@ -49,6 +49,7 @@ def serve(inbox: IO[bytes], outbox: IO[bytes]) -> None:
 
 
 def _run(reply: Any, op: str, call_id: int, target: Target, args: tuple[Any, ...], path: list[str]) -> None:
+    reply(call_id, "began", None)  # the caller's time limit starts now
     if sys.path != path:  # the parent's, so the user's imports resolve as they would there
         sys.path[:] = path
     if isinstance(target, FileFunction):

@@ -13,9 +13,10 @@ Wire format: pickles over the worker's stdin and stdout (``pyserver`` is the wor
 
 * parent → worker: ``(op, call_id, target, args, sys_path)``, op ``"call"`` or ``"resolve"``
   (import and find the function only)
-* worker → parent: ``(call_id, kind, payload)``: ``"ok"`` with the pickled result, ``"raised"``
-  with ``(exception type name, message)``, ``"script"`` with a message (no such function, or a
-  result that cannot be passed back)
+* worker → parent: ``(call_id, kind, payload)``: ``"began"`` when the call starts (its time
+  limit counts from then, not from the worker's own start-up), then ``"ok"`` with the pickled
+  result, ``"raised"`` with ``(exception type name, message)``, or ``"script"`` with a message (no
+  such function, or a result that cannot be passed back)
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ from promptcheck.usercode.pyfunctions import ScriptError, Target
 
 Reply = tuple[str, Any]
 
+# How long a worker may take to start (a Python interpreter and promptcheck's small pyserver);
+# only a machine that is badly overloaded or broken comes near it.
+WORKER_START_S = 60.0
+
 
 class UserCodeError(Exception):
     """The user's function raised. Subclasses are named after the original exception type, so
@@ -61,6 +66,7 @@ class _Call:
     message: bytes  # kept to send again if the worker is replaced mid-call
     future: Future[Reply] = field(default_factory=Future)
     process: subprocess.Popen[bytes] | None = None
+    began: threading.Event = field(default_factory=threading.Event)  # the worker started running it
 
 
 class PythonWorker:
@@ -110,6 +116,11 @@ class PythonWorker:
         with self._lock:
             self._pending[call_id] = call
             self._send(call)
+        if not call.began.wait(WORKER_START_S):
+            with self._lock:
+                if self._pending.pop(call_id, None) is not None:
+                    self._replace(call.process)
+            raise ScriptError(f"the Python worker process did not start {what} within {WORKER_START_S:g} s")
         try:
             return call.future.result(timeout=timeout_s)
         except FutureTimeout:
@@ -168,8 +179,11 @@ class PythonWorker:
             except Exception:  # end of file: the worker ended or was killed
                 break
             with self._lock:
-                call = self._pending.pop(call_id, None)
-            if call is not None:
+                call = self._pending.get(call_id) if kind == "began" else self._pending.pop(call_id, None)
+            if call is None:
+                continue
+            call.began.set()
+            if kind != "began":
                 call.future.set_result((kind, payload))
         code = process.wait()
         with self._lock:
@@ -181,6 +195,7 @@ class PythonWorker:
         reason = f"the Python worker process stopped unexpectedly (exit code {code}){self._last_words()}"
         for call in calls:
             call.future.set_result(("script", reason))
+            call.began.set()
 
     def _last_words(self) -> str:
         with contextlib.suppress(OSError, ValueError):
