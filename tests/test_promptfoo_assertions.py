@@ -244,10 +244,10 @@ def test_a_webhook_verdict_not_recorded_is_an_error_under_record_mode_none(
     _webhook_config(pytester, url)
     result = pytester.runpytest(*QUIET, *workers, "--record-mode=none")
     result.assert_outcomes(errors=2)
-    result.stdout.fnmatch_lines([
+    result.stdout.fnmatch_lines([(
         f"*webhook {url}: no recorded answer for promptfooconfig.yaml::good-one[[]echo[]] in *webhook.yaml"
-        " (record mode 'none' never calls the API). Record it with: pytest promptfooconfig.yaml --record-mode=new -k 'good-one'*",
-    ])
+        " (record mode 'none' never calls the API). Record it with: pytest promptfooconfig.yaml --record-mode=new -k 'good-one'*"
+    )])
     assert seen == []
 
 

@@ -17,7 +17,13 @@ import json
 import re
 import shutil
 
-from promptcheck.checks.base import CheckContext, CheckError, CheckSet, Verdict, WebhookFailed
+from promptcheck.checks.base import (
+    CheckContext,
+    CheckError,
+    CheckSet,
+    Verdict,
+    WebhookFailed,
+)
 from promptcheck.spec import CheckSpec
 
 CHECKS = CheckSet()
