@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,11 @@ from fakellm import FakeLLM
 from promptcheck.checks import textmetrics
 from promptcheck.checks.base import CheckContext
 from promptcheck.checks.evaluate import evaluate
+from promptcheck.engine.webhook import WebhookCalls
 from promptcheck.formats.fields import Problems
 from promptcheck.formats.promptfoo.asserts import parse_assert
 from promptcheck.providers.finish import normalize_finish_reason
+from promptcheck.providers.webhook import WebhookProvider
 from promptcheck.spec import Location
 
 QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:benchmark", "-rs")
@@ -111,7 +113,8 @@ def test_finish_reason_compares_case_insensitively() -> None:
 
 @pytest.fixture
 def webhook_server() -> Iterator[tuple[str, list[dict[str, Any]], list[Any]]]:
-    """A loopback server answering each POST with the next queued reply; records the bodies."""
+    """A loopback server answering each POST with the next queued reply (bytes as they are);
+    records the bodies."""
     seen: list[dict[str, Any]] = []
     replies: list[Any] = []
 
@@ -120,7 +123,7 @@ def webhook_server() -> Iterator[tuple[str, list[dict[str, Any]], list[Any]]]:
             seen.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
             reply = replies.pop(0)
             status, body = reply if isinstance(reply, tuple) else (200, reply)
-            data = json.dumps(body).encode()
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -138,10 +141,14 @@ def webhook_server() -> Iterator[tuple[str, list[dict[str, Any]], list[Any]]]:
     server.server_close()
 
 
+# What the engine gives a check: the webhook provider, unrecorded here (the session tests below record).
+LIVE = WebhookCalls(WebhookProvider(), "")
+
+
 def test_webhook_posts_output_and_context_and_reads_the_verdict(webhook_server: tuple[str, list[dict[str, Any]], list[Any]]) -> None:
     url, seen, replies = webhook_server
     replies.extend([{"pass": True, "score": 0.8, "reason": "looks good"}, {"pass": False}])
-    ctx = CheckContext(case_vars={"city": "Oslo"}, messages=(("user", "Weather in Oslo?"),))
+    ctx = CheckContext(case_vars={"city": "Oslo"}, messages=(("user", "Weather in Oslo?"),), webhook=LIVE)
     assert run({"type": "webhook", "value": url}, "Sunny", ctx) == (True, 0.8, "looks good", False)
     assert seen[0] == {"output": "Sunny", "context": {"prompt": "Weather in Oslo?", "vars": {"city": "Oslo"}}}
     assert run({"type": "not-webhook", "value": url}, "Rain", ctx)[:2] == (True, 1.0)
@@ -150,15 +157,108 @@ def test_webhook_posts_output_and_context_and_reads_the_verdict(webhook_server: 
 def test_webhook_http_error_fails_with_the_status(webhook_server: tuple[str, list[dict[str, Any]], list[Any]]) -> None:
     url, _, replies = webhook_server
     replies.append((500, {"error": "boom"}))
-    assert run({"type": "webhook", "value": url}, "x")[2] == f"Webhook error: {url} answered HTTP 500"
+    assert run({"type": "webhook", "value": url}, "x", CheckContext(webhook=LIVE))[2] == f"Webhook error: {url} answered HTTP 500"
+
+
+@pytest.mark.parametrize("reply, why", [(b"not json", "did not answer JSON"), ({"score": 1}, "answered without a boolean 'pass'")])
+def test_webhook_without_a_verdict_fails_saying_so(webhook_server: tuple[str, list[dict[str, Any]], list[Any]], reply: Any, why: str) -> None:
+    url, _, replies = webhook_server
+    replies.append(reply)
+    assert run({"type": "webhook", "value": url}, "x", CheckContext(webhook=LIVE))[:3] == (False, 0.0, f"Webhook error: {url} {why}")
 
 
 def test_webhook_unreachable_fails_naming_the_url() -> None:
     with ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler) as closed:
         port = closed.server_address[1]
-    passed, score, reason, _ = run({"type": "webhook", "value": f"http://127.0.0.1:{port}/x"}, "x")
+    passed, score, reason, _ = run({"type": "webhook", "value": f"http://127.0.0.1:{port}/x"}, "x", CheckContext(webhook=LIVE))
     assert (passed, score) == (False, 0.0)
     assert reason.startswith(f"Webhook error: cannot reach http://127.0.0.1:{port}/x (")
+
+
+@pytest.fixture
+def grader() -> Iterator[tuple[str, list[str], Callable[[], None]]]:
+    """A loopback webhook passing answers that say "good", and a way to stop it mid-test; records
+    the outputs it was asked about."""
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            output = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["output"]
+            seen.append(output)
+            data = json.dumps({"pass": "good" in output, "reason": f"graded {output!r}"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stopped = threading.Event()
+
+    def stop() -> None:
+        if not stopped.is_set():
+            stopped.set()
+            server.shutdown()
+            server.server_close()
+
+    yield f"http://127.0.0.1:{server.server_address[1]}/grade", seen, stop
+    stop()
+
+
+def _webhook_config(pytester: pytest.Pytester, url: str) -> None:
+    pytester.makepyprojecttoml("[tool.promptcheck]\n")
+    pytester.makefile(".yaml", promptfooconfig=yaml.safe_dump({
+        "prompts": ["Say {{word}}"], "providers": ["echo"],
+        "defaultTest": {"assert": [{"type": "webhook", "value": url}]},
+        "tests": [{"description": "good one", "vars": {"word": "good"}}, {"description": "bad one", "vars": {"word": "bad"}}],
+    }))
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")])
+def test_webhook_verdicts_are_recorded_and_replay_without_the_server(
+    pytester: pytest.Pytester, grader: tuple[str, list[str], Callable[[], None]], workers: tuple[str, ...],
+) -> None:
+    url, seen, stop = grader
+    _webhook_config(pytester, url)
+    recorded = pytester.runpytest(*QUIET, *workers, "--record-mode=new")
+    recorded.assert_outcomes(passed=1, failed=1)
+    recorded.stdout.fnmatch_lines(["*graded 'Say bad'*"])
+    assert sorted(seen) == ["Say bad", "Say good"]
+    entries = yaml.safe_load((pytester.path / "cassettes" / "promptfooconfig" / "webhook.yaml").read_text())["entries"]
+    assert sorted(e["request"]["messages"][0]["content"] for e in entries.values()) == ["Say bad", "Say good"]
+    stop()
+    replayed = pytester.runpytest(*QUIET, *workers, "--record-mode=none")
+    replayed.assert_outcomes(passed=1, failed=1)
+    replayed.stdout.fnmatch_lines(["*graded 'Say bad'*"])
+    assert len(seen) == 2  # nothing was asked again
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")])
+def test_a_webhook_verdict_not_recorded_is_an_error_under_record_mode_none(
+    pytester: pytest.Pytester, grader: tuple[str, list[str], Callable[[], None]], workers: tuple[str, ...],
+) -> None:
+    url, seen, _ = grader
+    _webhook_config(pytester, url)
+    result = pytester.runpytest(*QUIET, *workers, "--record-mode=none")
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines([(
+        f"*webhook {url}: no recorded answer for promptfooconfig.yaml::good-one[[]echo[]] in *webhook.yaml"
+        " (record mode 'none' never calls the API). Record it with: pytest promptfooconfig.yaml --record-mode=new -k 'good-one'*"
+    )])
+    assert seen == []
+
+
+def test_a_webhook_that_fails_is_not_recorded(pytester: pytest.Pytester, grader: tuple[str, list[str], Callable[[], None]]) -> None:
+    url, _, stop = grader
+    stop()
+    _webhook_config(pytester, url)
+    result = pytester.runpytest(*QUIET, "--record-mode=new")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([f"*Webhook error: cannot reach {url} (*"])
+    assert not (pytester.path / "cassettes" / "promptfooconfig" / "webhook.yaml").exists()
 
 
 # -- skips -----------------------------------------------------------------------------------

@@ -132,6 +132,9 @@ class ModelRef:
     headers: Mapping[str, str] | None = None
     response_format: Mapping[str, Any] | None = None
     extension: FormatExtension | None = None
+    # Provider options under their providers-table names (api_version, region, project_id): a
+    # provider type reads those it knows, as from [tool.promptcheck.providers.<label>].
+    options: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 # cassettes, retries and cost accounting as model calls). None: no judge configured.
 JudgeFn = Callable[[list[tuple[str, str]]], "ProviderResponse"]
 EmbedFn = Callable[[list[str]], list[list[float]]]
+# The webhook check's POST, recorded like a judge call: (url, output, context) -> the webhook's
+# JSON reply. Raises WebhookFailed when the webhook gave no verdict, CheckError when a verdict
+# is neither recorded nor may be asked for (--record-mode=none).
+WebhookFn = Callable[[str, str, Mapping[str, Any]], Mapping[str, Any]]
 
 # Check type names appear in YAML (`- name`, `{name: value}`, `not-name`): one word, no spaces.
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
@@ -29,6 +33,10 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
 class CheckError(Exception):
     """The check could not reach a verdict (the judge failed, or its reply cannot be parsed).
     Unlike a crash, this makes the item an ERROR showing the message, never a silent fail."""
+
+
+class WebhookFailed(Exception):
+    """The webhook could not be reached or gave no verdict: the check fails with this reason, as in promptfoo."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,7 @@ class CheckContext:
     model_extension: FormatExtension | None = None
     judge: JudgeFn | None = None
     embed: EmbedFn | None = None
+    webhook: WebhookFn | None = None
     # The check types of this session. None stands for the built-in registry: this module cannot
     # name it without importing every check module. ``evaluate`` fills it in before any check
     # runs, so a check that looks up another one (a promptfoo transform) always finds it set.

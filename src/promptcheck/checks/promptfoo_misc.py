@@ -6,20 +6,24 @@
 - finish-reason: the provider's finish/stop reason, normalised as promptfoo does
   (``providers/finish.py``), compared case-insensitively.
 - webhook: POSTs ``{output, context: {prompt, vars}}`` as JSON and reads ``{pass, score,
-  reason}``; ``WEBHOOK_TIMEOUT`` (ms, default 5000) as in promptfoo.
+  reason}``; ``WEBHOOK_TIMEOUT`` (ms, default 5000) as in promptfoo. The POST is the engine's
+  (``ctx.webhook``, providers/webhook.py): its verdicts are recorded in cassettes and replayed.
 - ruby: promptcheck does not run Ruby; the check skips, saying whether ``ruby`` is on PATH.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import urllib.error
-import urllib.request
 
-from promptcheck.checks.base import CheckContext, CheckSet, Verdict
+from promptcheck.checks.base import (
+    CheckContext,
+    CheckError,
+    CheckSet,
+    Verdict,
+    WebhookFailed,
+)
 from promptcheck.spec import CheckSpec
 
 CHECKS = CheckSet()
@@ -109,23 +113,14 @@ def _prompt(ctx: CheckContext) -> str:
 
 @CHECKS.register("webhook", validate=_validate_webhook)
 def webhook(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
+    if ctx.webhook is None:
+        raise CheckError("webhook checks run in a promptcheck session, which records their verdicts")
     url = str(spec.value).strip()
-    body = json.dumps({"output": output, "context": {"prompt": _prompt(ctx), "vars": dict(ctx.case_vars)}}).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"}, method="POST")
-    timeout_s = int(os.environ.get("WEBHOOK_TIMEOUT", "5000")) / 1000
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
-            answer = json.loads(response.read().decode() or "null")
-    except urllib.error.HTTPError as exc:
-        return Verdict(False, 0.0, f"Webhook error: {url} answered HTTP {exc.code}")
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return Verdict(False, 0.0, f"Webhook error: cannot reach {url} ({reason})")
-    except ValueError:
-        return Verdict(False, 0.0, f"Webhook error: {url} did not answer JSON")
-    if not isinstance(answer, dict) or not isinstance(answer.get("pass"), bool):
-        return Verdict(False, 0.0, f"Webhook error: {url} answered without a boolean 'pass'")
-    passed = answer["pass"]
+        answer = ctx.webhook(url, output, {"prompt": _prompt(ctx), "vars": dict(ctx.case_vars)})
+    except WebhookFailed as exc:
+        return Verdict(False, 0.0, str(exc))
+    passed = answer.get("pass") is True
     score = answer.get("score")
     score = float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else (1.0 if passed else 0.0)
     return Verdict(passed, score, str(answer.get("reason") or f"webhook returned pass={str(passed).lower()}"))

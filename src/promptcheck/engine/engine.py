@@ -19,6 +19,7 @@ from promptcheck.engine.judge import JudgeCalls, JudgeTargets
 from promptcheck.engine.plan import ItemPlan
 from promptcheck.engine.pool import CallPool, CostLimitReached
 from promptcheck.engine.results import item_result
+from promptcheck.engine.webhook import WebhookCalls
 from promptcheck.providers.base import ProviderError, ProviderRequest, ProviderResponse
 from promptcheck.providers.batch.runner import BatchResults, run_batches
 from promptcheck.providers.factory import ProviderFactory
@@ -108,7 +109,9 @@ class Engine:
         return item_result(plan, "pass", grades, judge_cost=judge_cost)
 
     def _grade(self, plan: ItemPlan, judge: JudgeCalls | None) -> Grades:
-        graders = {"judge": judge.chat, "embed": judge.embed} if judge else {}
+        graders: dict[str, object] = {"webhook": WebhookCalls(self.providers.webhook(), plan.key)}
+        if judge:
+            graders.update(judge=judge.chat, embed=judge.embed)
         try:
             grades = grade_answers(plan, self._answers(plan, range(plan.repeat)), **graders)  # type: ignore[arg-type]
             while plan.repeat_max and grades.n:
@@ -119,7 +122,7 @@ class Engine:
                     break
                 more = self._answers(plan, range(grades.n, wanted))
                 grades = grade_answers(plan, more, previous=grades, **graders)  # type: ignore[arg-type]
-        except CheckError as exc:  # a judge that failed or answered nonsense: no verdict at all
+        except CheckError as exc:  # a judge that failed or answered nonsense, a webhook verdict not recorded: no verdict at all
             raise _NotAnswered("error", str(exc)) from None
         return grades
 

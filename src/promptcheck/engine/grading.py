@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from promptcheck.checks.evaluate import CheckResult, Evaluation, evaluate
-from promptcheck.checks.base import EmbedFn, JudgeFn
+from promptcheck.checks.base import EmbedFn, JudgeFn, WebhookFn
 from promptcheck.checks.scoring import rescore
 from promptcheck.engine.plan import ItemPlan
 from promptcheck.providers.base import ProviderResponse
@@ -59,6 +59,7 @@ def grade_answers(
     *,
     judge: JudgeFn | None = None,
     embed: EmbedFn | None = None,
+    webhook: WebhookFn | None = None,
     previous: Grades | None = None,
 ) -> Grades:
     """Grade each answer; ``previous`` answers (graded already) come first, so ``--repeat auto``
@@ -66,7 +67,8 @@ def grade_answers(
     answers = list(previous.answers) if previous else []
     for response in responses:
         context = replace(plan.context, latency_s=response.latency_s, cost=response.cost,
-                          finish_reason=response.finish_reason, replayed=response.replayed, judge=judge, embed=embed)
+                          finish_reason=response.finish_reason, replayed=response.replayed, judge=judge, embed=embed,
+                          webhook=webhook)
         evaluation = evaluate(plan.checks, response.text, context, plan.case.threshold)
         # A case may replace the weighted-mean verdict with its own scoring function.
         evaluation = rescore(plan.case.scoring, plan.checks, evaluation, context, plan.case.threshold)

@@ -149,6 +149,7 @@ def spec_target(spec: PromptSpec, raw: str, settings: Settings) -> ModelTarget:
     options["params"] = {**options.get("params", {}), **ref.params}
     connection = (("base_url", ref.base_url), ("api_key_env", ref.api_key_env), ("api_key", ref.api_key))
     options.update((name, value) for name, value in connection if value)
+    options.update(ref.options)
     if ref.headers:
         options["headers"] = {**options.get("headers", {}), **ref.headers}
     return replace(target, label=raw, options=options)

@@ -18,6 +18,7 @@ from promptcheck.providers.costcap import worst_case_cost
 from promptcheck.providers.recording import CassetteProvider
 from promptcheck.providers.ratelimit import RateLimited
 from promptcheck.providers.registry import NO_TYPE, ModelTarget, ProviderRegistry, ProviderType, resolve_target, unknown_model_message
+from promptcheck.providers.webhook import WebhookProvider
 
 
 class ProviderFactory:
@@ -35,6 +36,7 @@ class ProviderFactory:
         self._targets: dict[str, ModelTarget] = {}
         self._lock = threading.Lock()
         self.call_process: CallProcesses | None = None
+        self._webhook: CassetteProvider | None = None
 
     def warm_call_process(self, target: ModelTarget) -> None:
         """Start the call process if need be, and have it import ``target``'s SDK (see callprocess)."""
@@ -67,6 +69,13 @@ class ProviderFactory:
         if kind is None or not kind.recorded:
             return None
         return worst_case_cost(request, target.provider, self.settings.prices or None)
+
+    def webhook(self) -> CassetteProvider:
+        """The ``webhook`` check's POSTs, recorded and replayed under the record mode like answers."""
+        with self._lock:
+            if self._webhook is None:
+                self._webhook = CassetteProvider(WebhookProvider, self.cassettes, self.settings.record_mode, label="webhook")
+            return self._webhook
 
     def cassette_provider(self, request: ProviderRequest) -> CassetteProvider | None:
         """The cassette wrapper of a network model, for --batch; None for local or broken models."""

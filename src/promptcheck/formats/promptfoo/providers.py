@@ -19,6 +19,10 @@ from promptcheck.spec import Case, Location, ModelRef, PromptfooProviderConfig, 
 PARAM_KEYS = {"temperature": "temperature", "max_tokens": "max_tokens", "top_p": "top_p", "max_output_tokens": "max_tokens",
               "stop": "stop", "seed": "seed", "presence_penalty": "presence_penalty", "frequency_penalty": "frequency_penalty"}
 
+# promptfoo's config keys for the cloud providers (azure's types.ts, google's CompletionOptions,
+# bedrock's options), under the names promptcheck's provider types read.
+OPTION_KEYS = {"apiVersion": "api_version", "region": "region", "projectId": "project_id"}
+
 
 @dataclass
 class Provider:
@@ -73,20 +77,25 @@ def add_provider(spec: PromptSpec, provider: Provider, *, listed: bool = True) -
     spec.model_refs[provider.label] = ModelRef(
         provider_id=provider.id,
         params={PARAM_KEYS[k]: v for k, v in config.items() if k in PARAM_KEYS},
-        base_url=_base_url(config),
+        base_url=_base_url(provider.id, config),
         api_key_env=_text(config.get("apiKeyEnvar")),
         api_key=_text(config.get("apiKey")),
         headers={str(k): str(v) for k, v in headers.items()} if isinstance(headers, dict) else None,
         response_format=config["response_format"] if isinstance(config.get("response_format"), dict) else None,
         extension=PromptfooProviderConfig(config),
+        options={name: str(config[key]) for key, name in OPTION_KEYS.items() if _text(config.get(key))},
     )
     if listed and provider.label not in spec.models:
         spec.models.append(provider.label)
 
 
-def _base_url(config: dict[str, Any]) -> str | None:
-    # As promptfoo's OpenAI provider: apiHost (a host name) wins over apiBaseUrl (a whole URL).
+def _base_url(provider_id: str, config: dict[str, Any]) -> str | None:
     host = _text(config.get("apiHost"))
+    if provider_id.startswith("azure:"):
+        # As promptfoo's Azure provider: apiBaseUrl wins, and apiHost is the resource's host, with
+        # no /v1 (AzureProvider adds https:// to a bare host; a scheme written out is kept).
+        return _text(config.get("apiBaseUrl")) or host
+    # As promptfoo's OpenAI provider: apiHost (a host name) wins over apiBaseUrl (a whole URL).
     return f"https://{host}/v1" if host else _text(config.get("apiBaseUrl"))
 
 
