@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from promptcheck.gcpause import gc_paused
 from promptcheck.report.html import render_html, write_html
 from promptcheck.report.text import render_markdown, terminal_lines
 from promptcheck.runs.baseline import Baseline
@@ -54,7 +55,8 @@ def write_reports(
     report_dir = Path(report_dir)
     if outputs is None:
         outputs = (report_dir / f"{current.run_id}.html", report_dir / "index.html")
-    comparison = compare(baseline, current, alpha=alpha, history=recent_statuses(report_dir, current))
     trend_runs = history_headers(report_dir) if history is None else history
-    write_html(outputs, comparison, current, trend_runs)
+    with gc_paused():  # see gcpause: compare and the page's rows build only acyclic objects
+        comparison = compare(baseline, current, alpha=alpha, history=recent_statuses(report_dir, current))
+        write_html(outputs, comparison, current, trend_runs)
     return WrittenReports(tuple(outputs), comparison)

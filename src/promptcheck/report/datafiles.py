@@ -2,7 +2,7 @@
 
 A 100,000-item report with every answer inline was a 113 MB page that Chromium could not paint
 within two minutes. The page now holds one short row per item; answers, checks and prompts go to
-``<run id>-data/chunk-NNNN.js`` beside it, about ``CHUNK_BYTES`` each, which the page loads when
+``<run id>-data/chunk-NNNN.js`` beside it, about ``CHUNK_BYTES`` of answers each, which the page loads when
 an item in them is opened. A chunk is a script that hands its JSON to the page's
 ``promptcheckChunk``: a ``<script src>`` works from file://, where fetch and XHR do not.
 
@@ -76,29 +76,30 @@ def build_list(comparison: Comparison, run_id: str, sink: ChunkSink | None = Non
     listing = ListData(run_id, data_dir_name(run_id))
     list_strings = Strings()
     categories = {name: n for n, name in enumerate(CATEGORIES)}
-    pending: list[bytes] = []
-    pending_bytes = 0
+    pending: list[dict[str, object]] = []
+    pending_size = 0
     chunk_strings = Strings()
 
     def flush() -> None:
-        nonlocal pending, pending_bytes, chunk_strings
+        nonlocal pending, pending_size, chunk_strings
         assert sink is not None
         number = len(listing.chunks) - 1
         head = b"%s(%s,%d," % (CHUNK_FUNCTION.encode(), script_json_bytes(run_id), number)
-        body = b'{"items":[' + b",".join(pending) + b'],"strings":' + script_json_bytes(chunk_strings.table) + b"}"
-        sink(number, head + body + b");\n")
-        pending, pending_bytes, chunk_strings = [], 0, Strings()
+        sink(number, head + script_json_bytes({"items": pending, "strings": chunk_strings.table}) + b");\n")
+        pending, pending_size, chunk_strings = [], 0, Strings()
 
+    rows = listing.rows
     for n, ic in enumerate(comparison.items):
-        listing.rows.append(list_row(ic, list_strings, categories))
+        rows.append(list_row(ic, list_strings, categories))
         if sink is None:
             continue
         if not pending:
             listing.chunks.append(n)
-        encoded = script_json_bytes(detail_row(ic, chunk_strings))
-        pending.append(encoded)
-        pending_bytes += len(encoded)
-        if pending_bytes >= CHUNK_BYTES:
+        detail = detail_row(ic, chunk_strings)
+        pending.append(detail)
+        # The answers are nearly all of a chunk's size; the rest is a few hundred bytes an item.
+        pending_size += len(detail.get("a", "")) + len(detail.get("b", "")) + 300  # type: ignore[arg-type]
+        if pending_size >= CHUNK_BYTES:
             flush()
     if pending:
         flush()

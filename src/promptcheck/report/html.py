@@ -13,13 +13,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-from functools import cache
 from collections.abc import Iterator, Sequence
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from promptcheck.gcpause import gc_paused
 from promptcheck.report.datafiles import ListData, build_list, copy_data, script_json_bytes, write_data
 from promptcheck.report.payload import build_matrix, build_trend, filter_counts
 from promptcheck.report.text import against, count_label, usd
@@ -152,7 +153,8 @@ def write_html(
 ) -> None:
     """The page at each of ``outputs`` (written once, then copied), with its data folder beside it."""
     first, *others = outputs
-    listing = write_data(first.parent, comparison, current.run_id)
+    with gc_paused():  # a row or two per item, none cyclic: half the build was collector passes
+        listing = write_data(first.parent, comparison, current.run_id)
     write_chunks_atomic(first, render_html_chunks(comparison, current, history, listing))
     for path in others:
         copy_data(first, current.run_id, path)

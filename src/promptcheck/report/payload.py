@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from promptcheck.runs.compare import Comparison, ItemComparison
-from promptcheck.runs.record import CheckResult, ItemHead, ItemResult, RunHeader, RunRecord, Sample, pass_rate, summarize
+from promptcheck.runs.record import CheckResult, ItemHead, ItemResult, RunHeader, RunRecord, pass_rate, summarize
 from promptcheck.runs.stats import wilson_interval
 
 _FAILED = ("fail", "error")
@@ -28,15 +28,16 @@ class Strings:
     """Interns long strings (system prompts repeat across every case and model)."""
 
     def __init__(self) -> None:
-        self.table: list[str] = []
         self._index: dict[str, int] = {}
 
     def ref(self, text: str) -> int:
-        index = self._index.get(text)
-        if index is None:
-            index = self._index[text] = len(self.table)
-            self.table.append(text)
-        return index
+        # One dict call per string: a 100,000-item report interns over a million.
+        index = self._index
+        return index.setdefault(text, len(index))
+
+    @property
+    def table(self) -> list[str]:
+        return list(self._index)  # in order of first use, which is the order of the indexes
 
 
 def _utf16_span(text: str, span: tuple[int, int] | None) -> list[int] | None:
@@ -102,37 +103,38 @@ def detail_row(ic: ItemComparison, strings: Strings) -> dict[str, Any]:
     answer = current.answer if current is not None else None
     samples = current.samples if current is not None else ()
     tokens = [item.input_tokens, item.output_tokens]
-    row = {
-        "br": ic.baseline_run, "bn": ic.baseline_note,
-        "a": answer,
+    row: dict[str, Any] = {}
+    # Absent means empty, which keeps the files small; 0 and 0.0 are values, not empty.
+    for name, value in (
+        ("br", ic.baseline_run), ("bn", ic.baseline_note), ("a", answer),
         # The page diffs the answers when the item is opened: diffing 5,000 changed answers here
         # would cost seconds for items nobody may look at (see docs/benchmarks.md).
-        "b": baseline.answer if baseline is not None and (current is None or ic.answer_changed) else None,
-        "ck": [_check_row(c, answer or "", strings) for c in current.checks] if current is not None else None,
-        "cc": [[c.name, c.before, c.after] for c in ic.check_changes] if baseline is not None and current is not None else None,
-        "msg": [[role, strings.ref(content)] for role, content in item.messages or ()],
-        "lat": item.latency_s, "cost": item.cost,
-        "dsc": ic.score_delta, "dlat": ic.latency_delta, "dcost": ic.cost_delta,
-        "tok": tokens if tokens != [None, None] else None,
-        "err": item.error, "skip": item.skip_reason,
-        "rp": item.replayed, "pc": ic.prompt_changed,
-        "smp": [sum(1 for x in samples if x.passed), len(samples)] if samples else None,
-        **_sample_fields(ic, samples),
-    }
-    # Absent means empty, which keeps the files small; 0 and 0.0 are values, not empty.
-    return {k: v for k, v in row.items() if v is not None and v is not False and v != "" and v != []}
-
-
-def _sample_fields(ic: ItemComparison, samples: Sequence[Sample]) -> dict[str, Any]:
-    """The pass-rate interval and the Fisher verdict against the baseline (the per-sample strip
-    and why the key is flaky are in the list row)."""
-    fields: dict[str, Any] = {}
+        ("b", baseline.answer if baseline is not None and (current is None or ic.answer_changed) else None),
+        ("lat", item.latency_s), ("cost", item.cost),
+        ("dsc", ic.score_delta), ("dlat", ic.latency_delta), ("dcost", ic.cost_delta),
+        ("tok", tokens if tokens != [None, None] else None),
+        ("err", item.error), ("skip", item.skip_reason),
+    ):
+        if value is not None and value != "":
+            row[name] = value
+    if current is not None and current.checks:
+        row["ck"] = [_check_row(c, answer or "", strings) for c in current.checks]
+    if baseline is not None and current is not None and ic.check_changes:
+        row["cc"] = [[c.name, c.before, c.after] for c in ic.check_changes]
+    if item.messages:
+        row["msg"] = [[role, strings.ref(content)] for role, content in item.messages]
+    if item.replayed:
+        row["rp"] = True
+    if ic.prompt_changed:
+        row["pc"] = True
     if samples:
         passed = sum(1 for x in samples if x.passed)
-        fields["ci"] = [round(v, 3) for v in wilson_interval(passed, len(samples))]
+        row["smp"] = [passed, len(samples)]
+        row["ci"] = [round(v, 3) for v in wilson_interval(passed, len(samples))]
     if ic.stat is not None and not ic.stat.single_sample:
-        fields |= {"st": ic.stat.shift, "bkn": list(ic.stat.before), "pv": float(f"{ic.stat.p_value:.3g}")}
-    return fields
+        # The Fisher verdict against the baseline (the sample strip and flakiness are in the list row).
+        row |= {"st": ic.stat.shift, "bkn": list(ic.stat.before), "pv": float(f"{ic.stat.p_value:.3g}")}
+    return row
 
 
 def filter_counts(comparison: Comparison) -> dict[str, int]:

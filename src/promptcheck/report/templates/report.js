@@ -484,7 +484,7 @@
       out[name] = performance.now() - started;
     };
     timed("filter_ms", { filter: "regressions" });
-    timed("search_ms", { filter: "all", q: "socket" });
+    timed("search_ms", { filter: "all", q: "as an ai" });
     timed("search_again_ms", { q: "case-1[" });
     timed("clear_ms", { filter: "all", q: "" });
     var report = function () {
