@@ -29,6 +29,9 @@ class Strings:
 
     def __init__(self) -> None:
         self._index: dict[str, int] = {}
+        # Check rows built from this table, by check: most checks pass with the same reason on
+        # thousands of answers, and a row only depends on the answer through a failure's span.
+        self.check_rows: dict[CheckResult, list[Any]] = {}
 
     def ref(self, text: str) -> int:
         # One dict call per string: a 100,000-item report interns over a million.
@@ -54,7 +57,10 @@ def _check_row(check: CheckResult, answer: str, strings: Strings) -> list[Any]:
     state = 2 if check.skipped else int(check.passed)
     span = _utf16_span(answer, check.span) if state == 0 else None
     ref = strings.ref
-    return [ref(check.name), ref(check.type), state, check.score, ref(check.reason), span]
+    row = [ref(check.name), ref(check.type), state, check.score, ref(check.reason), span]
+    if span is None:
+        strings.check_rows[check] = row
+    return row
 
 
 def _whole(item: ItemHead | None) -> ItemResult | None:
@@ -118,7 +124,8 @@ def detail_row(ic: ItemComparison, strings: Strings) -> dict[str, Any]:
         if value is not None and value != "":
             row[name] = value
     if current is not None and current.checks:
-        row["ck"] = [_check_row(c, answer or "", strings) for c in current.checks]
+        known = strings.check_rows
+        row["ck"] = [known.get(c) or _check_row(c, answer or "", strings) for c in current.checks]
     if baseline is not None and current is not None and ic.check_changes:
         row["cc"] = [[c.name, c.before, c.after] for c in ic.check_changes]
     if item.messages:
