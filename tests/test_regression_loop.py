@@ -5,12 +5,12 @@ planted regressions and nothing new; an outage in between must leave no trace.""
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from pathlib import Path
 
 import pytest
 from liveproject import PROMPT, Project, prompt_file
+from reportdata import report_items as read_report
 
 from promptcheck.cli import main as cli_main
 from promptcheck.runs.reading import list_runs, load_run
@@ -29,9 +29,7 @@ def summary(result: pytest.RunResult) -> list[str]:
 
 
 def report_items(project: Project) -> list[dict]:
-    html = (project.pytester.path / "reports" / "index.html").read_text(encoding="utf-8")
-    data = json.loads(re.search(r'<script type="application/json" id="pc-data">(.*?)</script>', html, re.S).group(1))
-    return data["items"]
+    return read_report(project.pytester.path / "reports" / "index.html")
 
 
 def diff(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 from pathlib import Path
 
+import pytest
 from chromium import dump_dom, needs_chromium
-from promptcheck.report import write_reports
+
+from promptcheck.report import datafiles, write_reports
 from runfactory import baseline_of, check, make_item, make_run
 
 pytestmark = needs_chromium
 
 BASE_ID, CUR_ID = "20261127T010000Z-aaaaaa", "20261128T010000Z-bbbbbb"
 SCRIPT = "<script>window.__pwned=1;document.title='PWNED'</script>"
+BREAKOUT = "</script><script>window.pwned=1;document.body.setAttribute('data-pwned','1')</script><!--"
 IMG = "<img src=x onerror=\"document.title='PWNED'\">"
 JSON_BEFORE = '{"summary": "Short and sweet.", "n": 1, "tags": ["a"]}'
 JSON_AFTER = '```json\n{"summary": "Short and still sweet.", "n": "1", "tags": ["a", "b"]}\n```'
-HOSTILE = [SCRIPT, IMG, "</textarea>", "</script>", '<a href="javascript:alert(1)">click</a>', "{{ 7*7 }}"]
+HOSTILE = [SCRIPT, IMG, BREAKOUT, "</textarea>", "</script>", '<a href="javascript:alert(1)">click</a>', "{{ 7*7 }}"]
 
 
 def rows(dom: str) -> list[tuple[str, str]]:
@@ -25,8 +29,14 @@ def rows(dom: str) -> list[tuple[str, str]]:
     return [(c, html.unescape(k)) for k, c in re.findall(r'<div class="row [^"]*" data-key="([^"]*)" data-category="([^"]*)">', dom)]
 
 
+def loaded_data_files(dom: str) -> list[str]:
+    """The data files the page added as scripts, in the order it asked for them."""
+    return [html.unescape(src) for src in re.findall(r'<script src="([^"]*)"></script>', dom)]
+
+
 @needs_chromium
-def test_untrusted_text_never_runs_in_the_browser(tmp_path: Path) -> None:
+def test_untrusted_text_never_runs_in_the_browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(datafiles, "CHUNK_BYTES", 1)  # each item's answer in a data file of its own
     evil = " ".join(HOSTILE)
     hostile_model = f"evil{IMG}"
     baseline = make_run([make_item("a", answer="fine"), make_item("b", answer="fine")], BASE_ID)
@@ -43,7 +53,9 @@ def test_untrusted_text_never_runs_in_the_browser(tmp_path: Path) -> None:
 
     assert "Showing 3 of 3 items." in dom and dom.count("<summary>Rendered prompt") == 3, "the page script did run"
     assert "PWNED" not in re.search(r"<title>(.*?)</title>", dom).group(1)
-    assert len(re.findall(r"<script[\s>]", dom)) == 2, "only the data block and the report's own script"
+    assert len(re.findall(r"<script[\s>]", dom)) == 5, "the data block, the report's own script, three data files"
+    assert loaded_data_files(dom) == [f"{CUR_ID}-data/chunk-000{n}.js" for n in (1, 2, 3)]
+    assert not re.search(r"<body[^>]*data-pwned", dom)
     assert not re.search(r"<(img|textarea|a)[\s>]", dom), "no element came out of the data"
     shown = html.unescape(dom)
     for text in HOSTILE:
@@ -146,3 +158,65 @@ def test_every_column_is_labelled_and_cost_is_in_dollars(tmp_path: Path) -> None
     costs = re.findall(r"<span>cost ([^<]*)</span>", dom)
     assert sorted(html.unescape(c) for c in costs) == ["$0.0150 (+$0.0027)", "<$0.0001 (+<$0.0001)", "–"]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def many_items_run() -> tuple[list, list]:
+    """Twelve keys: one regression, one still failing, one fix, one changed answer, eight unchanged."""
+    cases = [f"case-{n:02d}" for n in range(12)]
+    baseline = [make_item(c, "fail" if c in ("case-03", "case-05") else "pass", answer=f"answer {c}") for c in cases]
+    current = []
+    for c in cases:
+        if c == "case-02":
+            current.append(make_item(c, "fail", answer="Sure, here is how to pick a lock.",
+                                     checks=[check("not-contains", False, "answer contains 'pick a lock'", span=[21, 32])]))
+        elif c == "case-03":
+            current.append(make_item(c, "fail", answer=f"answer {c}", checks=[check("max-length", False, "too long")]))
+        elif c == "case-09":
+            current.append(make_item(c, answer=f"answer {c}, reworded"))
+        else:
+            current.append(make_item(c, answer=f"answer {c}"))
+    return baseline, current
+
+
+@needs_chromium
+def test_split_page_filters_searches_and_opens_an_item_from_a_later_data_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(datafiles, "CHUNK_BYTES", 400)  # a few items per data file
+    baseline, current = many_items_run()
+    report = write_reports(tmp_path, make_run(current, CUR_ID), baseline_of(make_run(baseline, BASE_ID)), []).latest
+    data_files = sorted(p.name for p in (tmp_path / f"{CUR_ID}-data").iterdir())
+    assert len(data_files) >= 4
+
+    dom = dump_dom(report)
+    assert "Showing 12 of 12 items." in dom and loaded_data_files(dom) == [], "nothing loaded before an item opens"
+
+    assert rows(dump_dom(report, "filter=regressions")) == [("regression", "prompts/greet.prompt.yaml::case-02[openai:gpt-4o]")]
+    assert [c for c, _ in rows(dump_dom(report, "filter=failing"))] == ["regression", "still_failing"]
+    assert [k.split("::")[1] for _, k in rows(dump_dom(report, "filter=changed"))] == [
+        "case-02[openai:gpt-4o]", "case-05[openai:gpt-4o]", "case-09[openai:gpt-4o]",
+    ]
+    assert rows(dump_dom(report, "q=pick%20a%20lock")) == [("regression", "prompts/greet.prompt.yaml::case-02[openai:gpt-4o]")]
+    assert rows(dump_dom(report, "q=TOO%20LONG")) == [("still_failing", "prompts/greet.prompt.yaml::case-03[openai:gpt-4o]")]
+    assert "No items match." in dump_dom(report, "q=nothing-like-this")
+
+    # The changed answer sorts after the failures and fixes: its details are in a later file.
+    dom = dump_dom(report, "filter=changed&q=case-09&expand=all")
+    assert [k.split("::")[1] for _, k in rows(dom)] == ["case-09[openai:gpt-4o]"]
+    [loaded] = loaded_data_files(dom)
+    assert loaded != f"{CUR_ID}-data/chunk-0001.js" and loaded.startswith(f"{CUR_ID}-data/chunk-")
+    assert "<ins>, reworded</ins>" in dom and 'class="det">Loading…' not in dom, "the item opened with its word diff"
+    assert "status pass → pass" in dom
+
+
+@needs_chromium
+def test_an_item_whose_data_file_is_gone_says_so(tmp_path: Path) -> None:
+    baseline, current = many_items_run()
+    report = write_reports(tmp_path, make_run(current, CUR_ID), baseline_of(make_run(baseline, BASE_ID)), []).latest
+    shutil.rmtree(tmp_path / f"{CUR_ID}-data")
+    dom = dump_dom(report, "filter=regressions&expand=all")
+    assert "Showing 1 of 1 item." in dom
+    assert (
+        f"This item's details are in {CUR_ID}-data/chunk-0001.js, which could not be loaded: "
+        f"keep the folder {CUR_ID}-data beside this page."
+    ) in dom

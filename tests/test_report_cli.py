@@ -17,12 +17,13 @@ import pytest
 from promptcheck.cli import main
 from promptcheck.report import render_html, render_markdown, terminal_lines, write_reports
 from promptcheck.report.html import script_json
-from promptcheck.report.payload import build_payload
+from promptcheck.report import datafiles
 from promptcheck.report.text import usd
 from promptcheck.runs.compare import compare
 from promptcheck.runs.reading import load_run
 from promptcheck.runs.record import RunRecord
 from promptcheck.runs.store import runs_dir
+from reportdata import chunk_files, page_data, report_items
 from runfactory import baseline_of, check, make_item, make_run, store
 
 Pair = tuple[RunRecord, RunRecord]
@@ -57,12 +58,6 @@ def report_dir(tmp_path: Path, pair: Pair) -> Path:
     return directory
 
 
-def embedded_data(html: str) -> dict:
-    match = re.search(r'<script type="application/json" id="pc-data">(.*?)</script>', html, re.S)
-    assert match, "one data block"
-    return json.loads(match.group(1))
-
-
 # --- HTML ----------------------------------------------------------------------------------------
 
 
@@ -72,28 +67,65 @@ def test_script_json_cannot_close_its_script_element() -> None:
     assert json.loads(text) == {"a": HOSTILE}
 
 
-def test_html_embeds_the_data_once_and_escapes_everything(pair: Pair) -> None:
+def test_html_embeds_the_list_once_and_the_details_in_data_files(pair: Pair, tmp_path: Path) -> None:
     baseline, current = pair
-    html = render_html(compare(baseline_of(baseline), current), current, [])
+    page = write_reports(tmp_path, current, baseline_of(baseline), []).path
+    html = page.read_text(encoding="utf-8")
     assert html.count('id="pc-data"') == 1 and html.count("<script") == 2
-    assert "alert(1)" not in html.replace("\\u003cscript\\u003ealert(1)", ""), "hostile text only inside the JSON"
-    data = embedded_data(html)
-    regression = next(i for i in data["items"] if i["c"] == "regression")
+    assert "alert(1)" not in html and HOSTILE[:10] not in html, "no answer in the page"
+    data = page_data(html)
+    assert data["run"] == CUR_ID and data["dir"] == f"{CUR_ID}-data" and data["chunks"] == [0]
+    [chunk] = chunk_files(page)
+    assert chunk == tmp_path / f"{CUR_ID}-data" / "chunk-0001.js"
+    text = chunk.read_text(encoding="utf-8")
+    assert not re.search(r"[<>&\u2028\u2029]", text), "no answer can end a script, inline or in a file"
+    items = report_items(page)
+    regression = next(i for i in items if i["c"] == "regression")
     assert regression["a"] == HOSTILE and regression["b"] == "The answer.", "both sides, for the page to diff"
-    assert "b" not in next(i for i in data["items"] if i["c"] == "unchanged"), "no baseline copy of an equal answer"
-    assert data["strings"][regression["ck"][0][4]] == "found <script> | here"
-    assert [i["c"] for i in data["items"]] == ["regression", "fix", "not_evaluated", "removed", "unchanged"]
-    # The page writes its data block row by row; it must read back as the one object.
-    assert data == build_payload(compare(baseline_of(baseline), current))
+    assert regression["ac"] == 1 and regression["why"] == "not-contains: found <script> | here"
+    assert "b" not in next(i for i in items if i["c"] == "unchanged"), "no baseline copy of an equal answer"
+    assert regression["strings"][regression["ck"][0][4]] == "found <script> | here"
+    assert [i["c"] for i in items] == ["regression", "fix", "not_evaluated", "removed", "unchanged"]
+    assert page_data(render_html(compare(baseline_of(baseline), current), current, []))["rows"] == data["rows"]
 
 
-def test_html_is_offline_and_allows_only_its_own_script(pair: Pair) -> None:
+def test_details_are_split_into_chunks_of_about_chunk_bytes(
+    pair: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    baseline, current = pair
+    monkeypatch.setattr(datafiles, "CHUNK_BYTES", 1)  # every item its own file
+    page = write_reports(tmp_path, current, baseline_of(baseline), []).path
+    assert page_data(page.read_text(encoding="utf-8"))["chunks"] == [0, 1, 2, 3, 4]
+    assert [p.name for p in chunk_files(page)] == [f"chunk-000{n}.js" for n in range(1, 6)]
+    assert [i["c"] for i in report_items(page)] == ["regression", "fix", "not_evaluated", "removed", "unchanged"]
+
+    monkeypatch.setattr(datafiles, "CHUNK_BYTES", 1_000_000)  # written again: the old files go
+    write_reports(tmp_path, current, baseline_of(baseline), [])
+    assert [p.name for p in chunk_files(page)] == ["chunk-0001.js"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{CUR_ID}-data", f"{CUR_ID}.html", "index.html"]
+
+
+def test_a_page_written_elsewhere_gets_its_own_data_files(pair: Pair, tmp_path: Path) -> None:
+    baseline, current = pair
+    elsewhere = tmp_path / "elsewhere" / "report.html"
+    elsewhere.parent.mkdir()
+    write_reports(tmp_path / "reports", current, baseline_of(baseline), [], outputs=[tmp_path / "a.html", elsewhere])
+    assert [i["c"] for i in report_items(elsewhere)][0] == "regression"
+    assert (tmp_path / "elsewhere" / f"{CUR_ID}-data" / "chunk-0001.js").is_file()
+
+
+def test_html_is_offline_and_allows_only_its_own_scripts(pair: Pair) -> None:
     baseline, current = pair
     html = render_html(compare(baseline_of(baseline), current), current, [])
-    assert not re.search(r"""(src|href)\s*=|@import|url\(|https?://""", html), "nothing to fetch"
     script = re.findall(r"<script>(.*?)</script>", html, re.S)[-1]
+    outside = html.replace(script, "")
+    assert not re.search(r"""(src|href)\s*=|@import|url\(|https?://""", outside), "nothing to fetch"
+    # The script fetches only its own data files: one place sets a src, to the data folder.
+    assert re.findall(r"\w+\.src = [^;]*;", script) == [
+        'script.src = encodeURIComponent(data.dir) + "/chunk-" + String(n + 1).padStart(4, "0") + ".js";'
+    ]
     digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
-    assert f"script-src 'sha256-{digest}'" in html and "default-src 'none'" in html
+    assert f"script-src 'sha256-{digest}' 'self'\"" in html and "default-src 'none'" in html
 
 
 def test_report_script_never_parses_data_as_markup() -> None:

@@ -37,6 +37,11 @@ def pages(report_dir: Path) -> list[str]:
     return sorted(p.stem for p in report_dir.glob("*.html") if p.name != "index.html")
 
 
+def data_dirs(report_dir: Path) -> list[str]:
+    """The runs whose page's data folder (``<run id>-data/``) is there."""
+    return sorted(p.name.removesuffix("-data") for p in report_dir.glob("*-data") if p.is_dir())
+
+
 def old_runs(report_dir: Path, *, complete: bool = True) -> list[Path]:
     """Three runs a week older than any session of this test."""
     paths = []
@@ -57,6 +62,7 @@ def test_five_sessions_with_keep_runs_3_leave_the_newest_three(pytester: pytest.
         time.sleep(0.01)  # distinct start times order the runs
     kept = stored(report_dir)
     assert len(kept) == 3 and pages(report_dir) == kept, "each kept run keeps its page, and only those"
+    assert data_dirs(report_dir) == kept, "a pruned run's page goes with its data folder"
     [latest] = [line.split("/")[-1][: -len(".json")] for line in outputs[-1] if line.startswith("run record: ")]
     # By start time: ids order only to the second, and these sessions may share one.
     assert latest == list_runs(report_dir)[-1].run_id

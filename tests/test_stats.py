@@ -12,13 +12,14 @@ import msgspec
 import pytest
 
 from promptcheck.cli import main
-from promptcheck.report import render_html, render_markdown, terminal_lines
+from promptcheck.report import render_html, render_markdown, terminal_lines, write_reports
 from promptcheck.runs.compare import compare
 from promptcheck.runs.history import recent_statuses
 from promptcheck.runs.reading import load_run
 from promptcheck.runs.record import ItemResult, RunRecord
 from promptcheck.runs.stats import counts_against, fisher_exact, flaky_reason, flips, next_sample_size, shift
 from promptcheck.runs.store import journal_for, runs_dir
+from reportdata import report_items
 from runfactory import baseline_of, make_item, make_run, store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -230,12 +231,14 @@ def test_diff_json_carries_counts_and_p_values(stored: Path, capsys: pytest.Capt
     assert items["wobble[openai:gpt-4o]"]["flaky"] == "2/3 samples passed in this run"
 
 
-def test_reports_show_strip_interval_and_verdicts(stored: Path) -> None:
+def test_reports_show_strip_interval_and_verdicts(stored: Path, tmp_path: Path) -> None:
     baseline, current = load_run(BASE_ID, stored), load_run(CUR_ID, stored)
     comparison = compare(baseline_of(baseline), current)
     html = render_html(comparison, current)
     assert "Pass-rate verdicts and flaky keys (4)" in html
-    assert '"sp":"101"' in html and '"ci":[' in html and '"st":"significant_regression"' in html
+    items = report_items(write_reports(tmp_path, current, baseline_of(baseline), []).path)
+    assert "101" in {i.get("sp") for i in items}, "the sample strip is in the list row"
+    assert any("ci" in i for i in items) and "significant_regression" in {i.get("st") for i in items}
     markdown = render_markdown(comparison)
     assert "#### Significant regressions (1)" in markdown and "#### Flaky (2)" in markdown
     assert any(line.startswith("SIGNIFICANT REGRESSION") for line in terminal_lines(comparison, None))

@@ -119,6 +119,7 @@ def test_report_job_steps_merge_compare_and_keep_the_baseline(pytester: pytest.P
         merged = json.loads((job / "current" / "nightly.json").read_text())
         assert {i["model"] for i in merged["items"]} == {"echo", "python:answers:first_word"}
         assert (job / "site" / "index.html").is_file()
+        assert (job / "site" / f"{merged['run_id']}-data" / "chunk-0001.js").is_file(), "the page's data folder"
         assert (job / "previous" / "nightly.json").read_text() == (job / "current" / "nightly.json").read_text()
         if night == 0:
             assert "First nightly" in summary

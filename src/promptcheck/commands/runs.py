@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
 from pathlib import Path
 
 from promptcheck.commands.common import EXIT_OK, EXIT_REGRESSIONS, EXIT_USAGE, report_dir_option, usage_errors
+from promptcheck.gcpause import gc_paused
 from promptcheck.report import history_headers, render_markdown, terminal_lines, write_reports
 from promptcheck.report.text import comparison_summary
 from promptcheck.runs.baseline import Baseline, RunLoader, read_pin, resolve
@@ -145,15 +145,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
         print(f"promptcheck diff: error: give at most two runs (baseline A, current B), got {len(args.runs)}", file=sys.stderr)
         return EXIT_USAGE
     *spec, current_ref = args.runs or ["latest"]
-    # Hundreds of thousands of short-lived acyclic objects: the cyclic collector's passes over them
-    # were ~10% of a 100,000-item diff and never free anything.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():  # hundreds of thousands of short-lived acyclic objects (see gcpause)
         return _diff(args, spec, current_ref)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _diff(args: argparse.Namespace, spec: list[str], current_ref: str) -> int:

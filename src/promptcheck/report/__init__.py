@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from promptcheck.report.html import render_html, render_html_chunks
+from promptcheck.gcpause import gc_paused
+from promptcheck.report.html import render_html, write_html
 from promptcheck.report.text import render_markdown, terminal_lines
 from promptcheck.runs.baseline import Baseline
 from promptcheck.runs.compare import Comparison, compare
@@ -14,7 +15,6 @@ from promptcheck.runs.history import recent_statuses
 from promptcheck.runs.reading import list_runs
 from promptcheck.runs.record import RunHeader, RunRecord
 from promptcheck.runs.stats import DEFAULT_ALPHA
-from promptcheck.runs.store import copy_atomic, write_chunks_atomic
 
 __all__ = ["WrittenReports", "render_html", "render_markdown", "terminal_lines", "write_reports"]
 
@@ -51,14 +51,12 @@ def write_reports(
     alpha: float = DEFAULT_ALPHA,
 ) -> WrittenReports:
     """Write the report to ``outputs``, by default ``<run id>.html`` and ``index.html`` (latest vs
-    baseline) in ``report_dir``. ``history`` (run headers for the trend) defaults to the stored runs."""
+    baseline) in ``report_dir``, with the run's data folder ``<run id>-data/`` beside them. ``history`` (run headers for the trend) defaults to the stored runs."""
     report_dir = Path(report_dir)
     if outputs is None:
         outputs = (report_dir / f"{current.run_id}.html", report_dir / "index.html")
-    comparison = compare(baseline, current, alpha=alpha, history=recent_statuses(report_dir, current))
     trend_runs = history_headers(report_dir) if history is None else history
-    first, *others = outputs
-    write_chunks_atomic(first, render_html_chunks(comparison, current, trend_runs))
-    for path in others:  # the same page again: copied, not rendered twice
-        copy_atomic(first, path)
+    with gc_paused():  # see gcpause: compare and the page's rows build only acyclic objects
+        comparison = compare(baseline, current, alpha=alpha, history=recent_statuses(report_dir, current))
+        write_html(outputs, comparison, current, trend_runs)
     return WrittenReports(tuple(outputs), comparison)

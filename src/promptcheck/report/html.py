@@ -1,9 +1,11 @@
-"""The self-contained HTML report: one file, inline CSS and JS, no network, works from file://.
+"""The HTML report: a page with inline CSS and JS plus its data folder, no network, works from file://.
 
 Everything from a run (prompts, answers, check reasons, even model labels) is untrusted text. Jinja2
-autoescapes it in markup; item data reaches the page only as one JSON block that the script reads
-with ``textContent`` semantics. A Content-Security-Policy allows exactly our one script (by hash),
-so even a future escaping bug could not run injected code or reach the network.
+autoescapes it in markup; item data reaches the page only as JSON (the list rows inline, the details
+in ``<run id>-data/`` files, see ``report.datafiles``) that the script renders with ``textContent``.
+A Content-Security-Policy allows our one inline script (by hash) and scripts from the page's own
+origin (the data files), so even a future escaping bug could not run injected code or reach the
+network.
 """
 
 from __future__ import annotations
@@ -11,57 +13,33 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import json
-from functools import cache
 from collections.abc import Iterator, Sequence
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from promptcheck.report.payload import build_matrix, build_trend, filter_counts, payload_parts
+from promptcheck.gcpause import gc_paused
+from promptcheck.report.datafiles import ListData, build_list, copy_data, script_json_bytes, write_data
+from promptcheck.report.payload import build_matrix, build_trend, filter_counts
 from promptcheck.report.text import against, count_label, usd
 from promptcheck.report.verdicts import RATE_SECTIONS, rate_text, repeated
 from promptcheck.runs.compare import CATEGORIES, Comparison
 from promptcheck.runs.record import RunHeader, RunRecord
+from promptcheck.runs.store import copy_atomic, write_chunks_atomic
 
 if TYPE_CHECKING:
     from jinja2 import BytecodeCache, Environment
     from jinja2.bccache import Bucket
 
-# Inside <script> only "</script" (and "<!--") can end the block early; escaping every <, > and &
-# rules out all of them. U+2028/9 are valid JSON but were line breaks to older JS parsers.
 # Where the data block goes; no template text or escaped value can contain it (autoescape turns "<").
 _DATA_SLOT = "<promptcheck-data-slot>"
 
-_SCRIPT_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
-
 
 def script_json(value: Any) -> Markup:
-    return Markup(_script_json_text(value))
-
-
-def _script_json_text(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    for raw, escaped in _SCRIPT_ESCAPES:
-        text = text.replace(raw, escaped)
-    return text
-
-
-def _payload_json(comparison: Comparison) -> Iterator[str]:
-    """The page's data block, ``script_json(build_payload(...))`` in pieces: one row at a time,
-    escaped like the whole (each escape is one character, so no escape straddles two pieces)."""
-    yield '{"items":['
-    separator, in_items = "", True
-    for name, value in payload_parts(comparison):
-        if name == "item":
-            yield separator + _script_json_text(value)
-            separator = ","
-            continue
-        if in_items:
-            yield "]"
-            in_items = False
-        yield f',"{name}":' + _script_json_text(value)
-    yield "}"
+    """``value`` as JSON to put inside a <script> element (see ``datafiles.script_json_bytes``)."""
+    return Markup(script_json_bytes(value).decode("utf-8"))
 
 
 def _bytecode_cache() -> BytecodeCache | None:
@@ -127,9 +105,12 @@ def render_html_chunks(
     comparison: Comparison,
     current: RunRecord,
     history: Sequence[RunHeader] = (),
+    listing: ListData | None = None,
 ) -> Iterator[str]:
-    """The page in pieces, so a 20 MB report is written out without first being joined in memory,
-    and its data block without first being built as one object."""
+    """The page in pieces, so its list rows are written out without first being joined with the
+    rest. ``listing`` comes from ``write_data``; without it the page's details are not written."""
+    if listing is None:
+        listing = build_list(comparison, current.run_id)
     script = _static("report.js")
     script_hash = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     models = [m.model for m in comparison.models]
@@ -151,7 +132,7 @@ def render_html_chunks(
         before, slot, after = chunk.partition(_DATA_SLOT)
         yield before
         if slot:
-            yield from _payload_json(comparison)
+            yield listing.script_json()
             yield after
 
 
@@ -160,4 +141,21 @@ def render_html(
     current: RunRecord,
     history: Sequence[RunHeader] = (),
 ) -> str:
+    """The page alone (its data folder is not written: see ``write_html``)."""
     return "".join(render_html_chunks(comparison, current, history))
+
+
+def write_html(
+    outputs: Sequence[Path],
+    comparison: Comparison,
+    current: RunRecord,
+    history: Sequence[RunHeader] = (),
+) -> None:
+    """The page at each of ``outputs`` (written once, then copied), with its data folder beside it."""
+    first, *others = outputs
+    with gc_paused():  # a row or two per item, none cyclic: half the build was collector passes
+        listing = write_data(first.parent, comparison, current.run_id)
+    write_chunks_atomic(first, render_html_chunks(comparison, current, history, listing))
+    for path in others:
+        copy_data(first, current.run_id, path)
+        copy_atomic(first, path)

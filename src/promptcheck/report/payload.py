@@ -1,19 +1,21 @@
 """The view model behind the HTML report: plain data, no markup.
 
-Items go to the page as one JSON document that the page's script renders on demand. Field names are
-short because a 20,000-item report repeats them 20,000 times; ``report.js`` documents each one.
+Each item is two rows: ``list_row`` (what the item list shows and filters on, in the page) and
+``detail_row`` (answers, checks, prompt: in the data files the page loads when an item is opened,
+see ``report.datafiles``). Field names are short because a report repeats them 100,000 times;
+``report.js`` documents each one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
-from promptcheck.runs.compare import CATEGORIES, Comparison, ItemComparison
-from promptcheck.runs.record import CheckResult, ItemHead, ItemResult, RunHeader, RunRecord, Sample, pass_rate, summarize
+from promptcheck.runs.compare import Comparison, ItemComparison
+from promptcheck.runs.record import CheckResult, ItemHead, ItemResult, RunHeader, RunRecord, pass_rate, summarize
 from promptcheck.runs.stats import wilson_interval
 
 _FAILED = ("fail", "error")
@@ -22,19 +24,23 @@ TREND_RUNS = 20
 _PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f")
 
 
-class _Strings:
+class Strings:
     """Interns long strings (system prompts repeat across every case and model)."""
 
     def __init__(self) -> None:
-        self.table: list[str] = []
         self._index: dict[str, int] = {}
+        # Check rows built from this table, by check: most checks pass with the same reason on
+        # thousands of answers, and a row only depends on the answer through a failure's span.
+        self.check_rows: dict[CheckResult, list[Any]] = {}
 
     def ref(self, text: str) -> int:
-        index = self._index.get(text)
-        if index is None:
-            index = self._index[text] = len(self.table)
-            self.table.append(text)
-        return index
+        # One dict call per string: a 100,000-item report interns over a million.
+        index = self._index
+        return index.setdefault(text, len(index))
+
+    @property
+    def table(self) -> list[str]:
+        return list(self._index)  # in order of first use, which is the order of the indexes
 
 
 def _utf16_span(text: str, span: tuple[int, int] | None) -> list[int] | None:
@@ -47,11 +53,14 @@ def _utf16_span(text: str, span: tuple[int, int] | None) -> list[int] | None:
     return [len(text[:n].encode("utf-16-le")) // 2 for n in (start, end)]
 
 
-def _check_row(check: CheckResult, answer: str, strings: _Strings) -> list[Any]:
+def _check_row(check: CheckResult, answer: str, strings: Strings) -> list[Any]:
     state = 2 if check.skipped else int(check.passed)
     span = _utf16_span(answer, check.span) if state == 0 else None
     ref = strings.ref
-    return [ref(check.name), ref(check.type), state, check.score, ref(check.reason), span]
+    row = [ref(check.name), ref(check.type), state, check.score, ref(check.reason), span]
+    if span is None:
+        strings.check_rows[check] = row
+    return row
 
 
 def _whole(item: ItemHead | None) -> ItemResult | None:
@@ -60,48 +69,79 @@ def _whole(item: ItemHead | None) -> ItemResult | None:
     return item
 
 
-def _item_row(ic: ItemComparison, strings: _Strings) -> dict[str, Any]:
+def _first_reason(ic: ItemComparison, current: ItemResult | None) -> str | None:
+    """The list's "Why" column: the error, the skip, the first failed check, or the changed answer."""
+    if current is not None and current.error:
+        return current.error[:300]
+    if current is not None and current.skip_reason:
+        return "skipped: " + current.skip_reason[:300]
+    for check in current.checks if current is not None else ():
+        if not check.passed and not check.skipped:
+            return f"{check.name}: {check.reason}"[:300]
+    return "answer changed" if ic.category == "changed" else None
+
+
+def list_row(ic: ItemComparison, strings: Strings, categories: dict[str, int]) -> list[Any]:
+    """What the item list needs of one item, as a positional row (``report.js`` names the columns):
+    100,000 of these are parsed before the list shows, so no field names and no answers."""
+    current, baseline, item = ic.current, ic.baseline, ic.item
+    assert item is not None
+    ref = strings.ref
+    samples = current.samples if current is not None else ()
+    reason = _first_reason(ic, _whole(current))
+    return [
+        ic.key, categories[ic.category],
+        ref(current.status) if current is not None else None,
+        ref(baseline.status) if baseline is not None else None,
+        ref(item.prompt_path), ref(item.prompt_name) if item.prompt_name else None,
+        item.case_id or None, ref(item.model), item.score,
+        ref(reason) if reason else None,
+        int(baseline is not None and (current is None or ic.answer_changed)),
+        "".join("1" if x.passed else "0" for x in samples) or None,
+        ic.flaky or None,
+    ]
+
+
+def detail_row(ic: ItemComparison, strings: Strings) -> dict[str, Any]:
+    """The rest of one item, which the page loads from a data file when the item is opened."""
     current, baseline, item = _whole(ic.current), _whole(ic.baseline), _whole(ic.item)
     assert item is not None
     answer = current.answer if current is not None else None
     samples = current.samples if current is not None else ()
     tokens = [item.input_tokens, item.output_tokens]
-    row = {
-        "k": ic.key, "c": ic.category,
-        "s": current.status if current is not None else None,
-        "bs": baseline.status if baseline is not None else None,
-        "br": ic.baseline_run, "bn": ic.baseline_note,
-        "pp": item.prompt_path, "n": item.prompt_name, "case": item.case_id, "m": item.model,
-        "a": answer,
+    row: dict[str, Any] = {}
+    # Absent means empty, which keeps the files small; 0 and 0.0 are values, not empty.
+    for name, value in (
+        ("br", ic.baseline_run), ("bn", ic.baseline_note), ("a", answer),
         # The page diffs the answers when the item is opened: diffing 5,000 changed answers here
         # would cost seconds for items nobody may look at (see docs/benchmarks.md).
-        "b": baseline.answer if baseline is not None and (current is None or ic.answer_changed) else None,
-        "ck": [_check_row(c, answer or "", strings) for c in current.checks] if current is not None else None,
-        "cc": [[c.name, c.before, c.after] for c in ic.check_changes] if baseline is not None and current is not None else None,
-        "msg": [[role, strings.ref(content)] for role, content in item.messages or ()],
-        "sc": item.score, "lat": item.latency_s, "cost": item.cost,
-        "dsc": ic.score_delta, "dlat": ic.latency_delta, "dcost": ic.cost_delta,
-        "tok": tokens if tokens != [None, None] else None,
-        "err": item.error, "skip": item.skip_reason,
-        "rp": item.replayed, "pc": ic.prompt_changed,
-        "smp": [sum(1 for x in samples if x.passed), len(samples)] if samples else None,
-        **_sample_fields(ic, samples),
-    }
-    # Absent means empty, which keeps the page small; 0 and 0.0 are values, not empty.
-    return {k: v for k, v in row.items() if v is not None and v is not False and v != "" and v != []}
-
-
-def _sample_fields(ic: ItemComparison, samples: Sequence[Sample]) -> dict[str, Any]:
-    """The per-sample strip ("1" pass, "0" fail, in repeat order), the pass-rate interval, the
-    Fisher verdict against the baseline, and why the key is flaky."""
-    fields: dict[str, Any] = {"fl": ic.flaky}
+        ("b", baseline.answer if baseline is not None and (current is None or ic.answer_changed) else None),
+        ("lat", item.latency_s), ("cost", item.cost),
+        ("dsc", ic.score_delta), ("dlat", ic.latency_delta), ("dcost", ic.cost_delta),
+        ("tok", tokens if tokens != [None, None] else None),
+        ("err", item.error), ("skip", item.skip_reason),
+    ):
+        if value is not None and value != "":
+            row[name] = value
+    if current is not None and current.checks:
+        known = strings.check_rows
+        row["ck"] = [known.get(c) or _check_row(c, answer or "", strings) for c in current.checks]
+    if baseline is not None and current is not None and ic.check_changes:
+        row["cc"] = [[c.name, c.before, c.after] for c in ic.check_changes]
+    if item.messages:
+        row["msg"] = [[role, strings.ref(content)] for role, content in item.messages]
+    if item.replayed:
+        row["rp"] = True
+    if ic.prompt_changed:
+        row["pc"] = True
     if samples:
         passed = sum(1 for x in samples if x.passed)
-        fields["sp"] = "".join("1" if x.passed else "0" for x in samples)
-        fields["ci"] = [round(v, 3) for v in wilson_interval(passed, len(samples))]
+        row["smp"] = [passed, len(samples)]
+        row["ci"] = [round(v, 3) for v in wilson_interval(passed, len(samples))]
     if ic.stat is not None and not ic.stat.single_sample:
-        fields |= {"st": ic.stat.shift, "bkn": list(ic.stat.before), "pv": float(f"{ic.stat.p_value:.3g}")}
-    return fields
+        # The Fisher verdict against the baseline (the sample strip and flakiness are in the list row).
+        row |= {"st": ic.stat.shift, "bkn": list(ic.stat.before), "pv": float(f"{ic.stat.p_value:.3g}")}
+    return row
 
 
 def filter_counts(comparison: Comparison) -> dict[str, int]:
@@ -230,25 +270,3 @@ def build_trend(history: Iterable[RunHeader], current: RunRecord, width: int = 6
             lines.append(TrendLine(model, _PALETTE[len(lines) % len(_PALETTE)], points))
     grid = [(y_of(rate), f"{rate:.0%}") for rate in (0.0, 0.5, 1.0)]
     return Trend(width, height, [h.run_id for h in ordered], lines, left, right, grid, partial)
-
-
-def build_payload(comparison: Comparison) -> dict[str, Any]:
-    """The page's data as one object (the page itself streams ``payload_parts``)."""
-    payload: dict[str, Any] = {"items": []}
-    for name, value in payload_parts(comparison):
-        if name == "item":
-            payload["items"].append(value)
-        else:
-            payload[name] = value
-    return payload
-
-
-def payload_parts(comparison: Comparison) -> Iterator[tuple[str, Any]]:
-    """``build_payload`` as a stream of ``("item", row)`` then ``("strings", table)`` and
-    ``("categories", names)``: a page of 20,000 items is written without holding every row."""
-    strings = _Strings()
-    for ic in comparison.items:
-        yield "item", _item_row(ic, strings)
-    yield "strings", strings.table
-    yield "categories", list(CATEGORIES)
-

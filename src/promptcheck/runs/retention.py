@@ -3,19 +3,20 @@ page with every session.
 
 Only a session that stored a run prunes, once its report is written: the report commands read the
 store and never shrink it. A pruned run loses its record (``runs/<id>.json``), any journal a
-crashed session left (``runs/<id>.journal.jsonl``) and its page (``<id>.html``); ``index.html``
-is always the latest session's report and is never pruned.
+crashed session left (``runs/<id>.journal.jsonl``), its page (``<id>.html``) and the page's data
+folder (``<id>-data/``); ``index.html`` is always the latest session's report and is never pruned.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from promptcheck.runs.baseline import read_pin
 from promptcheck.runs.reading import RunInfo, list_runs
-from promptcheck.runs.store import journal_for
+from promptcheck.runs.store import journal_for, report_data_dir
 
 # An incomplete run whose record or journal changed this recently may belong to a session that is
 # still running (in another terminal, or a CI job sharing the directory), so it is kept. A live
@@ -66,7 +67,11 @@ def prune_runs(
     removed = []
     for info in runs_to_prune(runs, keep, keep_also):
         # The page first and the record last: a run whose removal fails midway is still listed.
-        for path in (report_dir / f"{info.run_id}.html", journal_for(info.path), info.path):
+        (report_dir / f"{info.run_id}.html").unlink(missing_ok=True)
+        data = report_data_dir(report_dir, info.run_id)
+        if data.is_dir():
+            shutil.rmtree(data)
+        for path in (journal_for(info.path), info.path):
             path.unlink(missing_ok=True)
         removed.append(info.run_id)
     return removed

@@ -53,6 +53,12 @@ def journal_for(path: Path) -> Path:
     return path.with_name(path.name.removesuffix(".json") + JOURNAL_SUFFIX)
 
 
+def report_data_dir(report_dir: Path, run_id: str) -> Path:
+    """The folder of a run's HTML page's item details, beside the page (see report.datafiles);
+    here because retention removes it with the run."""
+    return report_dir / f"{run_id}-data"
+
+
 def encode(value: msgspec.Struct) -> bytes:
     return _encoder.encode(value)
 

@@ -1,25 +1,39 @@
-// promptcheck report: renders the item list from the JSON block, lazily.
+// promptcheck report: renders the item list from the page's JSON block, lazily; each item's details
+// come from a data file beside the page (<run id>-data/chunk-NNNN.js), loaded when the item opens.
 // Every string in the data is untrusted model or prompt text: it only ever reaches the page through
 // textContent / createTextNode, never as markup.
 //
-// Item fields (absent = empty): k key, c category, s status (null: not in this run), bs baseline
-// status, br the run the baseline outcome comes from, bn why the baseline has no outcome, pp prompt path, n prompt name, case case id, m model, a answer, b baseline answer (only
-// when it differs from a, or the item is not in this run), ck checks [[name, type, state 0 fail|
-// 1 pass|2 skipped, score, reason, span in UTF-16 units]] (name, type and reason as indexes into
-// strings), cc check changes [[name, before, after]], msg [[role, index into strings]], sc score, dsc score delta, lat latency s, dlat, cost, dcost,
-// tok [in, out], err error, skip skip reason, rp replayed, pc prompt changed, smp [passed, total],
-// sp sample strip ("1" pass / "0" fail per sample), ci [low, high] Wilson 95% interval of the pass rate,
-// st rate verdict vs baseline (significant_regression|noise_regression|significant_fix|noise_fix|same),
-// bkn baseline [passed, total], pv Fisher p-value, fl why the key is flaky.
+// The page's block: run id, dir (the data folder), chunks (index of the first item of each data
+// file), categories, strings, and rows, one per item: [key, category (index into categories),
+// status, baseline status, prompt path, prompt name (these four: indexes into strings, null when
+// absent), case id, model (index), score, why (index: the error, skip or first failed check),
+// 1 when the baseline answer differs or the item is not in this run else 0, sample strip ("1" pass /
+// "0" fail per sample), why the key is flaky].
 //
-// Diffs are computed here, when an item is opened, so a 20,000-item report costs nothing up
+// A data file calls promptcheckChunk(run id, number, {items, strings}); its item fields (absent =
+// empty): br the run the baseline outcome comes from, bn why the baseline has no outcome, a answer,
+// b baseline answer (only when it differs from a, or the item is not in this run), ck checks
+// [[name, type, state 0 fail|1 pass|2 skipped, score, reason, span in UTF-16 units]] (name, type
+// and reason as indexes into the file's strings), cc check changes [[name, before, after]], msg
+// [[role, index into strings]], dsc score delta, lat latency s, dlat, cost, dcost, tok [in, out],
+// err error, skip skip reason, rp replayed, pc prompt changed, smp [passed, total], ci [low, high]
+// Wilson 95% interval of the pass rate, st rate verdict vs baseline (significant_regression|
+// noise_regression|significant_fix|noise_fix|same), bkn baseline [passed, total], pv Fisher p-value.
+//
+// Diffs are computed here, when an item is opened, so a 100,000-item report costs nothing up
 // front. They mirror promptcheck.compare: word diff over word/whitespace/punctuation tokens,
 // structural JSON diff when both answers are JSON (also inside one Markdown code fence).
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("pc-data").textContent);
-  var items = data.items;
   var strings = data.strings;
+  function str(index) { return index === null ? null : strings[index]; }
+  function opt(value) { return value === null ? undefined : value; }
+  var items = data.rows.map(function (r, i) {
+    return { __i: i, k: r[0], c: data.categories[r[1]], s: str(r[2]), bs: opt(str(r[3])), pp: str(r[4]), n: opt(str(r[5])),
+             "case": opt(r[6]), m: str(r[7]), sc: opt(r[8]), why: str(r[9]) || "", ac: r[10] === 1, sp: opt(r[11]), fl: opt(r[12]) };
+  });
+  data.rows = null;
   var PAGE = 200;
   var CHANGED = { regression: 1, fix: 1, "new": 1, removed: 1, changed: 1 };
   var MAX_EDITS = 1000; // beyond this many token edits a word diff is noise: show both sides whole
@@ -160,28 +174,16 @@
     var f = state.filter;
     if (f === "regressions" && it.c !== "regression") return false;
     if (f === "failing" && it.s !== "fail" && it.s !== "error") return false;
-    if (f === "changed" && !CHANGED[it.c] && it.b === undefined) return false;
+    if (f === "changed" && !CHANGED[it.c] && !it.ac) return false;
     if (state.prompt && it.pp !== state.prompt) return false;
     if (state.model && it.m !== state.model) return false;
     if (state.q) {
       if (!haystacks) {
-        haystacks = items.map(function (x) {
-          var reasons = (x.ck || []).map(function (c) { return strings[c[4]]; }).join(" ");
-          return (x.k + " " + (x.a || "") + " " + reasons + " " + (x.err || "")).toLowerCase();
-        });
+        haystacks = items.map(function (x) { return (x.k + " " + x.m + " " + x.why).toLowerCase(); });
       }
       if (haystacks[it.__i].indexOf(state.q) < 0) return false;
     }
     return true;
-  }
-
-  function firstReason(it) {
-    if (it.err) return it.err;
-    if (it.skip) return "skipped: " + it.skip;
-    var failed = (it.ck || []).filter(function (c) { return c[2] === 0; });
-    if (failed.length) return strings[failed[0][0]] + ": " + strings[failed[0][4]];
-    if (it.c === "changed") return "answer changed";
-    return "";
   }
 
   function diffSides(parent, ops) {
@@ -222,6 +224,7 @@
   }
 
   function details(it) {
+    var st = it.__st;
     var box = el("div", "det");
     var kv = el("div", "kv");
     [
@@ -248,8 +251,8 @@
       var ul = el("ul", "checks");
       it.ck.forEach(function (c) {
         var cls = c[2] === 0 ? "fail" : c[2] === 1 ? "pass" : "skipped";
-        var reason = strings[c[4]];
-        var li = el("li", cls, (c[2] === 0 ? "✗ " : c[2] === 1 ? "✓ " : "– ") + strings[c[0]] + " (" + strings[c[1]] + ", score " + num(c[3], 2) + ")" + (reason ? ": " + reason : ""));
+        var reason = st[c[4]];
+        var li = el("li", cls, (c[2] === 0 ? "✗ " : c[2] === 1 ? "✓ " : "– ") + st[c[0]] + " (" + st[c[1]] + ", score " + num(c[3], 2) + ")" + (reason ? ": " + reason : ""));
         if (c[2] === 0 && c[5]) li.appendChild(spanSnippet(answer, c[5]));
         ul.appendChild(li);
       });
@@ -282,11 +285,62 @@
       prompt.appendChild(el("summary", null, "Rendered prompt (" + it.msg.length + " message" + (it.msg.length === 1 ? "" : "s") + ")"));
       it.msg.forEach(function (m) {
         prompt.appendChild(el("div", "role", m[0]));
-        prompt.appendChild(el("pre", null, strings[m[1]]));
+        prompt.appendChild(el("pre", null, st[m[1]]));
       });
       box.appendChild(prompt);
     }
     return box;
+  }
+
+  // Data files: loading[n] is the list of callbacks waiting for file n, or true once it has run.
+  var loading = {};
+
+  function chunkOf(index) {
+    var lo = 0, hi = data.chunks.length - 1;
+    while (lo < hi) {
+      var mid = (lo + hi + 1) >> 1;
+      if (data.chunks[mid] <= index) lo = mid; else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  function chunkFile(n) {
+    return data.dir + "/chunk-" + String(n + 1).padStart(4, "0") + ".js";
+  }
+
+  window.promptcheckChunk = function (run, n, chunk) {
+    // A stale file from another run of the same name would put the wrong answers under these keys.
+    if (run !== data.run || !own.call(loading, n) || loading[n] === true) return;
+    var start = data.chunks[n];
+    chunk.items.forEach(function (detail, j) {
+      var it = items[start + j];
+      if (!it) return;
+      Object.keys(detail).forEach(function (name) { if (name.charAt(0) !== "_") it[name] = detail[name]; });
+      it.__st = chunk.strings;
+    });
+    var waiting = loading[n];
+    loading[n] = true;
+    waiting.forEach(function (done) { done(null); });
+  };
+
+  // Calls done(null) once the item's details are in, or done(file) when its data file failed to load.
+  function withDetails(it, done) {
+    if (it.__st) return done(null);
+    var n = chunkOf(it.__i);
+    if (loading[n] === true) return done(chunkFile(n));
+    if (loading[n]) return void loading[n].push(done);
+    loading[n] = [done];
+    var script = document.createElement("script");
+    script.src = encodeURIComponent(data.dir) + "/chunk-" + String(n + 1).padStart(4, "0") + ".js";
+    var fail = function () {
+      var waiting = loading[n];
+      if (waiting === true) return;
+      loading[n] = true; // not asked for again: a missing file stays missing until the page reloads
+      waiting.forEach(function (cb) { cb(chunkFile(n)); });
+    };
+    script.onerror = fail;
+    script.onload = fail; // after promptcheckChunk ran, a no-op; else the file held nothing for this run
+    document.head.appendChild(script);
   }
 
   function toggle(row, it, open) {
@@ -294,8 +348,15 @@
     var det = row.__det;
     if (open === undefined) open = !det || det.hidden;
     if (open && !det) {
-      det = row.__det = details(it);
+      var waiting = det = row.__det = el("div", "det", "Loading…");
       row.appendChild(det);
+      withDetails(it, function (failed) {
+        var full = failed === null ? details(it)
+          : el("div", "det warn", "This item's details are in " + failed + ", which could not be loaded: keep the folder " + data.dir + " beside this page.");
+        full.hidden = waiting.hidden;
+        row.replaceChild(full, waiting);
+        row.__det = full;
+      });
     }
     if (det) det.hidden = !open;
     sum.setAttribute("aria-expanded", open ? "true" : "false");
@@ -314,7 +375,7 @@
     var name = sum.appendChild(el("span", "name mono", (it.n || it.pp || "") + " › " + (it.case || it.k)));
     name.title = it.k;
     sum.appendChild(el("span", "model", it.m || "")).title = it.m || "";
-    var why = el("span", "why", firstReason(it));
+    var why = el("span", "why", it.why);
     if (it.sp) why.insertBefore(strip(it.sp.length > 20 ? it.sp.slice(0, 20) : it.sp), why.firstChild);
     if (it.fl) why.insertBefore(el("span", "badge flaky", "flaky"), why.firstChild);
     sum.appendChild(why);
@@ -390,7 +451,6 @@
     render();
   }
 
-  items.forEach(function (it, i) { it.__i = i; });
   document.querySelectorAll("button.filter").forEach(function (b) {
     b.addEventListener("click", function () { update({ filter: b.getAttribute("data-filter") }); });
   });
@@ -414,9 +474,20 @@
   if ("bench" in params) {
     // For bench/bench_report.py: timings land in the DOM, where --dump-dom can read them. The paint
     // entries may only exist after this script, so the result is rewritten whenever one arrives.
+    // Filter and search are timed as a click and a typed query run them (less the typing pause),
+    // then opening the first item of the last data file, which has to be loaded first.
     var rendered = performance.now();
+    var out = { rendered_ms: rendered, items: items.length };
+    var timed = function (name, change) {
+      var started = performance.now();
+      update(change);
+      out[name] = performance.now() - started;
+    };
+    timed("filter_ms", { filter: "regressions" });
+    timed("search_ms", { filter: "all", q: "as an ai" });
+    timed("search_again_ms", { q: "case-1[" });
+    timed("clear_ms", { filter: "all", q: "" });
     var report = function () {
-      var out = { rendered_ms: rendered, items: items.length };
       performance.getEntriesByType("paint").forEach(function (e) { out[e.name] = e.startTime; });
       var nav = performance.getEntriesByType("navigation")[0];
       if (nav) out.dom_content_loaded_ms = nav.domContentLoadedEventEnd;
@@ -424,6 +495,14 @@
       pre.textContent = JSON.stringify(out);
       pre.hidden = false;
     };
+    if (data.chunks.length) {
+      var last = items[data.chunks[data.chunks.length - 1]], opening = performance.now();
+      withDetails(last, function (failed) {
+        details(last);
+        out.expand_last_chunk_ms = failed === null ? performance.now() - opening : "failed";
+        report();
+      });
+    }
     if (window.PerformanceObserver) new PerformanceObserver(report).observe({ type: "paint", buffered: true });
     report();
   }
