@@ -68,14 +68,14 @@ class ListData:
         return script_json_bytes(value).decode("utf-8")
 
 
-ChunkSink = Callable[[int, bytes], None]
+ChunkSink = Callable[[int, bytes], object]  # what it returns is not used
 
 
 def build_list(comparison: Comparison, run_id: str, sink: ChunkSink | None = None) -> ListData:
     """The list rows; with ``sink``, also every detail chunk as (number, file bytes), in order."""
     listing = ListData(run_id, data_dir_name(run_id))
     list_strings = Strings()
-    categories = {name: n for n, name in enumerate(CATEGORIES)}
+    categories: dict[str, int] = {name: n for n, name in enumerate(CATEGORIES)}
     pending: list[dict[str, object]] = []
     pending_size = 0
     chunk_strings = Strings()
