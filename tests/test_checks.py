@@ -515,3 +515,29 @@ def test_valid_declarations_pass_validation() -> None:
 def test_registry_loads_every_builtin_module() -> None:
     known = set(CheckRegistry.builtin().names())
     assert {"contains", "gh-equals", "no-intro-text", "bullets-only", "error-json", "skip-unsupported"} <= known
+
+
+@pytest.mark.parametrize("where", ["contains", "starts", "ends", "equals"])
+@pytest.mark.parametrize(
+    ("output", "needle"),
+    [
+        ("Hello, Person00042! Nice.", "person00042"),
+        ("HELLO", "hello"),
+        ("hello", "HELLO"),
+        ("say [a.b]* here", "[A.B]*"),  # regex metacharacters in the needle are text
+        ("ends with K", "k"),
+        ("nothing here", "absent"),
+        ("", ""),
+        ("Straße", "STRASSE"),  # not ASCII: re's folding, as before
+        ("Kelvin \u212a sign", "k sign"),
+    ],
+)
+def test_locate_ignoring_case_matches_re_ignorecase(output: str, needle: str, where: Any) -> None:
+    """ASCII texts skip the regex; every span must be the one re.IGNORECASE finds."""
+    import re
+
+    from promptcheck.checks.builtin import _ANCHORS, locate
+
+    before, after = _ANCHORS[where]
+    found = re.search(before + re.escape(needle) + after, output, re.IGNORECASE)
+    assert locate(output, needle, where, True) == (found.span() if found else None)

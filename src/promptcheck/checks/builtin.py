@@ -47,6 +47,10 @@ def as_list(value: Any) -> list[str]:
 
 
 def locate(output: str, needle: str, where: Where, ignore_case: bool) -> tuple[int, int] | None:
+    if ignore_case and output.isascii() and needle.isascii():
+        # ASCII folds one character to one, and no ASCII letter has a non-ASCII case partner in
+        # an ASCII text: the lowered copies give re.IGNORECASE's spans without compiling a regex.
+        output, needle, ignore_case = output.lower(), needle.lower(), False
     if not ignore_case:
         # String methods, same spans: a regex per needle misses re's cache when every case has
         # its own needle, and compiling it was most of a 20,000-item replay's check time.
