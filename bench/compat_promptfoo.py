@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 
 from promptcheck.config import Settings
-from promptcheck.formats import yamlio
+from promptcheck.safefiles import yamlio
 from promptcheck.formats.catalog import YAML_SUFFIXES, Catalog
 from promptcheck.formats.promptfoo import looks_like_config
 from promptcheck.engine.plan import plan_items

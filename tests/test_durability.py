@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import eventually
-from liveproject import PROMPT, Project, run_record
+from liveproject import Project, run_record
 
 NAMES = [f"Person{i:02d}" for i in range(30)]
 QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:benchmark")

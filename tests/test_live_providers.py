@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from fakellm import echo_last_user_message
-from liveproject import FAST, PROMPT, Project, peak_in_flight
+from liveproject import PROMPT, Project, peak_in_flight
 
 
 def glob_escape(text: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from promptcheck.formats.yamlio import bounded_yaml
+from promptcheck.safefiles.yamlio import bounded_yaml
 
 MAX_CANDIDATE = 100_000  # characters, as promptfoo
 _ASCII_LETTER = re.compile(r"[a-zA-Z]")

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from promptcheck.config import ConfigError, load_file_settings
 from promptcheck.usercode import limits
 from promptcheck.formats.checkdecl import parse_checks
-from promptcheck.formats.filekinds import is_symlink_loop, not_readable_reason, resolved
+from promptcheck.safefiles.kinds import is_symlink_loop, not_readable_reason, resolved
 from promptcheck.formats.catalog import YAML_SUFFIXES, Catalog, LoadedCaseFile, unmatched_case_files
 from promptcheck.engine.plan import plan_items
 from promptcheck.spec import CheckSpec, Location, PromptSpec, SpecError, SpecErrors

@@ -12,10 +12,10 @@ from typing import Iterable
 
 from promptcheck.checks.evaluate import validate_check
 from promptcheck.checks.registry import CheckRegistry
-from promptcheck.formats import yamlio
+from promptcheck.safefiles import yamlio
 from promptcheck.config import Settings
 from promptcheck.formats.casefile import CaseFile, read_case_file
-from promptcheck.formats.filekinds import resolved
+from promptcheck.safefiles.kinds import resolved
 from promptcheck.formats.cases import assign_unique_ids
 from promptcheck.formats.fields import Problems
 from promptcheck.formats.ghmodels import read_prompt

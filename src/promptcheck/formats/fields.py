@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator, Mapping
 from promptcheck.checks.evaluate import validate_check
 from promptcheck.ranges import Range
 from promptcheck.spec import CheckGroup, CheckSpec, Location, SpecError, SpecErrors
-from promptcheck.formats.yamlio import item_location, key_location, node_location
+from promptcheck.safefiles.yamlio import item_location, key_location, node_location
 
 _TYPE_NAMES = {
     str: "a string",

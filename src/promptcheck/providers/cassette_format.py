@@ -42,7 +42,7 @@ from typing import Any
 
 import yaml
 
-from promptcheck.formats import yamlio
+from promptcheck.safefiles import yamlio
 from promptcheck.spec import SpecError
 
 from .cassette_errors import not_a_cassette, unreadable

@@ -15,7 +15,7 @@ from promptcheck.config import Settings
 from promptcheck.engine.budget import Spend, session_budget
 from promptcheck.engine.engine import Engine
 from promptcheck.engine.plan import ItemPlan, plan_file
-from promptcheck.formats.filekinds import unreadable_entries
+from promptcheck.safefiles.kinds import unreadable_entries
 from promptcheck.formats.catalog import Catalog
 from promptcheck.formats.checkdecl import parse_checks
 from promptcheck.providers import callprocess

@@ -16,7 +16,7 @@ from promptcheck.checks.promptfoo_transform import with_transform
 from promptcheck.formats.checkdecl import split_negation
 from promptcheck.formats.fields import Problems, type_name
 from promptcheck.formats.promptfoo.refs import RefError, is_ref, load_value
-from promptcheck.formats.yamlio import bounded_yaml
+from promptcheck.safefiles.yamlio import bounded_yaml
 from promptcheck.spec import CheckGroup, CheckSpec, Location
 
 # promptfoo name -> registry name, for types whose semantics match a registered check.

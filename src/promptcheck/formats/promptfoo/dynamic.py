@@ -21,7 +21,7 @@ import yaml
 
 from promptcheck.checks import jsengine, scriptcall
 from promptcheck.formats.templating import Filters, TemplateError, render
-from promptcheck.formats.yamlio import bounded_yaml
+from promptcheck.safefiles.yamlio import bounded_yaml
 from promptcheck.spec import Message
 
 Builder = Callable[[dict[str, Any]], list[tuple[str, str]]]

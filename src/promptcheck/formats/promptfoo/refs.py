@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from promptcheck.formats import yamlio
+from promptcheck.safefiles import yamlio
 from promptcheck.formats.fields import Problems, type_name
 from promptcheck.spec import Location, SpecError
 

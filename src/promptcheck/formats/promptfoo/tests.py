@@ -15,7 +15,7 @@ from promptcheck.checks import scriptcall
 from promptcheck.checks.promptfoo_transform import with_transform
 from promptcheck.formats.promptfoo.refs import RefError, expand, is_ref, mapping_or_ref, read_data, read_text, strip_ref
 from promptcheck.formats.promptfoo.varscripts import ScriptVar, script_vars
-from promptcheck.formats.yamlio import MarkedList
+from promptcheck.safefiles.yamlio import MarkedList
 from promptcheck.ranges import SCORE_THRESHOLD
 from promptcheck.spec import Case, Location, PromptfooTestOptions
 

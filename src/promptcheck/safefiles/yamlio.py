@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
-from promptcheck.formats.filekinds import not_readable_reason
-from promptcheck.formats.yamllimits import (
+from promptcheck.safefiles.kinds import not_readable_reason
+from promptcheck.safefiles.yamllimits import (
     MAX_DEPTH, YamlTooCostly, check_nesting_before_compose, check_node, too_deep_message,
 )
 from promptcheck.spec import Location, SpecError
