@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -294,6 +295,43 @@ def test_concurrent_writers_in_several_processes_lose_nothing(cassettes: Path) -
     entries = yaml.safe_load(files[-1].read_text())["entries"]
     assert len(entries) == 200
     assert {e["response"]["text"] for e in entries.values()} == {f"answer {w}/{i}" for w in range(4) for i in range(50)}
+
+
+def test_a_journal_is_locked_before_another_process_can_see_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A scan by another process lands between creating the journal and locking it. It used to take
+    # the new journal for a dead writer's (and the writer's lock then failed: BlockingIOError).
+    from promptcheck.providers import cassette_journal
+
+    cassette = tmp_path / "openai_gpt-4o.yaml"
+    claimed: list[list[cassette_journal.Orphan]] = []
+    real_flock = cassette_journal.fcntl.flock
+
+    def flock_after_a_scan(fd: int, operation: int) -> None:
+        if not claimed:
+            claimed.append([])  # the scan's own flock calls go straight through
+            claimed[0] = cassette_journal.claim_orphans(cassette)  # flock is per open file: it competes
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(cassette_journal.fcntl, "flock", flock_after_a_scan)
+    journal = cassette_journal.Journal(cassette)
+    os.fsync(journal.append("k", {"response": {"text": "kept"}}))
+    assert claimed == [[]]
+    written, = tmp_path.glob(cassette_journal.journal_glob(cassette))
+    assert "kept" in written.read_text(encoding="utf-8")
+
+
+def test_an_unnamed_journal_of_a_killed_writer_is_removed(tmp_path: Path) -> None:
+    from promptcheck.providers import cassette_journal
+
+    cassette = tmp_path / "openai_gpt-4o.yaml"
+    left = tmp_path / ".openai_gpt-4o.yaml.1-dead.journal.new"
+    fresh = tmp_path / ".openai_gpt-4o.yaml.2-live.journal.new"  # a writer about to lock and name it
+    left.touch()
+    fresh.touch()
+    an_hour_ago = time.time() - 3600
+    os.utime(left, (an_hour_ago, an_hour_ago))
+    assert cassette_journal.claim_orphans(cassette) == []
+    assert not left.exists() and fresh.exists()
 
 
 # -- used, unused, prune ---------------------------------------------------------------------

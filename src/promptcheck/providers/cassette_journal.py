@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -48,6 +49,10 @@ class Orphan:
 
     handle: Handle
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+UNNAMED_SUFFIX = ".new"  # a journal file until it is locked; never matches journal_glob
+UNNAMED_STALE_S = 60.0  # a writer names its journal microseconds after creating it
 
 
 def journal_glob(cassette: Path) -> str:
@@ -86,9 +91,13 @@ class Journal:
         directory = self.cassette.parent
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f".{self.cassette.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.journal"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        # Locked before it carries a journal's name: another process's claim_orphans takes any
+        # unlocked journal for a dead writer's, and would take (and delete) this one meanwhile.
+        unnamed = path.with_name(path.name + UNNAMED_SUFFIX)
+        fd = os.open(unnamed, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.rename(unnamed, path)
         _sync_directory(directory)  # the new name survives a crash too
         return Handle(path, fd)
 
@@ -98,6 +107,7 @@ def claim_orphans(cassette: Path) -> list[Orphan]:
     answers (a line cut short by the kill is skipped). Without flock nothing is claimed."""
     if fcntl is None or not cassette.parent.is_dir():
         return []
+    _remove_unnamed(cassette)
     orphans = []
     for path in sorted(cassette.parent.glob(journal_glob(cassette))):
         try:
@@ -114,6 +124,15 @@ def claim_orphans(cassette: Path) -> list[Orphan]:
             continue
         orphans.append(Orphan(Handle(path, fd), dict(_entries(fd))))
     return orphans
+
+
+def _remove_unnamed(cassette: Path) -> None:
+    """Empty files a writer killed between creating and naming its journal left (no answer is in
+    one). Only old ones: a live writer's is unlocked too, for the moment before it locks it."""
+    for path in cassette.parent.glob(journal_glob(cassette) + UNNAMED_SUFFIX):
+        with contextlib.suppress(OSError):
+            if time.time() - path.stat().st_mtime > UNNAMED_STALE_S:
+                path.unlink()
 
 
 def _entries(fd: int) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+# Private to pytest, but the one shape of a failure it both prints in full and sums up in one line:
+# with a plain string, pytest's short summary on CI (CI=true) or under -vv repeats the whole text.
+# pytest-xdist carries exactly this shape (reprtraceback + reprcrash) from workers.
+from _pytest._code.code import ReprExceptionInfo, ReprFileLocation, ReprTracebackNative
+
 from promptcheck.engine.plan import ItemPlan
 from promptcheck.runs.record import CheckResult, ItemResult
 from promptcheck.runs.stats import wilson_interval
 
 EXCERPT_LINES = 12
+HEADLINE_CHECKS = 4  # failed check names in a failure's one-line summary
 
 
 class ItemFailure(Exception):
@@ -29,6 +35,53 @@ def describe_error(plan: ItemPlan, result: ItemResult) -> str:
     return f"{heading(plan)}\n{result.error}"
 
 
+def error_repr(plan: ItemPlan, result: ItemResult) -> ReprExceptionInfo:
+    return as_repr(plan, describe_error(plan, result), first_line(result.error or "error"))
+
+
+def failure_repr(plan: ItemPlan, result: ItemResult, *, one_line: bool = False) -> ReprExceptionInfo:
+    """``one_line``: --tb=line, where pytest prints the text and then the headline's line."""
+    return as_repr(plan, "" if one_line else describe_failure(plan, result), failure_headline(plan, result))
+
+
+def as_repr(plan: ItemPlan, text: str, headline: str) -> ReprExceptionInfo:
+    """The whole text where pytest shows a failure; the headline where it wants one line (the
+    short test summary, --tb=line, --junitxml's message attribute)."""
+    where = plan.case.location
+    return ReprExceptionInfo(
+        reprtraceback=ReprTracebackNative([text + "\n" if text else ""]),
+        reprcrash=ReprFileLocation(where.path if where else str(plan.spec.path), (where.line or 0) if where else 0, headline),
+    )
+
+
+def failure_headline(plan: ItemPlan, result: ItemResult) -> str:
+    if result.samples:
+        passed, n = result.counts or (0, 0)
+        return f"{passed}/{n} samples passed; needs a pass rate of at least {plan.pass_rate:.2f}"
+    failed = failed_checks(result.checks)
+    named = ", ".join(first_line(check.name) for check in failed[:HEADLINE_CHECKS])
+    more = f" and {len(failed) - HEADLINE_CHECKS} more" if len(failed) > HEADLINE_CHECKS else ""
+    head = checks_failed(plan, result.checks, result.score or 0.0)
+    return f"{head} {named}{more}" if failed else head.rstrip(":")
+
+
+def failed_checks(checks: Sequence[CheckResult]) -> list[CheckResult]:
+    return [c for c in checks if not c.passed and not c.skipped]
+
+
+def checks_failed(plan: ItemPlan, checks: Sequence[CheckResult], score: float) -> str:
+    counted = sum(1 for c in checks if not c.skipped)
+    score_note = ""
+    if plan.case.threshold is not None:
+        score_note = f" (score {score:.2f} < threshold {plan.case.threshold:.2f})"
+    return f"{len(failed_checks(checks))} of {counted} checks failed{score_note}:"
+
+
+def first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0] if lines else text
+
+
 def describe_failure(plan: ItemPlan, result: ItemResult) -> str:
     lines = [heading(plan)]
     answers = [(s.repeat, s.passed, s.score, s.answer, s.checks) for s in result.samples] or [
@@ -44,14 +97,9 @@ def describe_failure(plan: ItemPlan, result: ItemResult) -> str:
     for index, passed, score, answer, checks in answers:
         if passed:
             continue
-        failed = [c for c in checks if not c.passed and not c.skipped]
-        counted = [c for c in checks if not c.skipped]
         prefix = f"sample {index + 1}: " if result.samples else ""
-        score_note = ""
-        if plan.case.threshold is not None:
-            score_note = f" (score {score:.2f} < threshold {plan.case.threshold:.2f})"
-        lines.append(f"{prefix}{len(failed)} of {len(counted)} checks failed{score_note}:")
-        for check in failed:
+        lines.append(prefix + checks_failed(plan, checks, score))
+        for check in failed_checks(checks):
             lines.append(f"  ✗ {check.name} — {check.reason}")
             lines += ["      " + line for line in excerpt(answer, check.span)]
         lines.append(answer_summary(answer, result.replayed))

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import pytest
 
 from promptcheck.engine.plan import ItemPlan
-from promptcheck.pytest_plugin.failure import ItemFailure, describe_error, describe_failure
+from promptcheck.pytest_plugin.failure import ItemFailure, describe_error, failure_repr
 from promptcheck.runs.record import ItemResult
 from promptcheck.spec import SpecError, SpecErrors
 
@@ -74,7 +74,8 @@ class PromptItem(pytest.Item):
             # pytest.fail without a traceback: the setup ERROR shows only the message.
             pytest.fail(describe_error(self.plan, self.result), pytrace=False)
         if self.result.status == "skip":
-            pytest.skip(self.result.skip_reason or "skipped")
+            # At the case's location (reportinfo), as pytest places a skip marker's, not at this line.
+            raise pytest.skip.Exception(self.result.skip_reason or "skipped", _use_item_location=True)
 
     def runtest(self) -> None:
         if self.result is not None and self.result.status == "fail":
@@ -82,12 +83,15 @@ class PromptItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, ItemFailure):
-            return describe_failure(self.plan, excinfo.value.result)
+            return failure_repr(self.plan, excinfo.value.result, one_line=self.config.getoption("tbstyle") == "line")
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        line = self.plan.case.location.line if self.plan.case.location else None
-        return self.path, (line - 1 if line else None), f"{self.plan.case_id} [{self.plan.target.label}]"
+        # A case from a cases/ file is declared there, not in the prompt file that collects it.
+        where = self.plan.case.location
+        path = self.config.rootpath / where.path if where else self.path
+        line = where.line if where else None
+        return path, (line - 1 if line else None), f"{self.plan.case_id} [{self.plan.target.label}]"
 
 
 def item_nodeid(parent: pytest.Collector, name: str) -> str:

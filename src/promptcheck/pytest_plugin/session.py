@@ -25,6 +25,7 @@ from promptcheck.providers.factory import ProviderFactory
 from promptcheck.providers.registry import ModelTarget, resolve_target
 from promptcheck.pytest_plugin import gcfreeze, shard
 from promptcheck.pytest_plugin.batch import send_batches
+from promptcheck.pytest_plugin.failure import error_repr
 from promptcheck.pytest_plugin.items import PromptFile, PromptItem
 from promptcheck.pytest_plugin.outcomes import final_result, redacted
 from promptcheck.pytest_plugin.progress import make_pool
@@ -195,7 +196,10 @@ class PromptcheckSession:
         report: pytest.TestReport = yield
         if not isinstance(item, PromptItem) or not (report.when == "call" or (report.when == "setup" and not report.passed)):
             return report
+        engine_error = item.result is not None and item.result.status == "error"
         result = redacted(final_result(item, report, call), self.runlog.secrets)
+        if engine_error and report.when == "setup":
+            report.longrepr = error_repr(item.plan, result)
         item.result = None  # the run record holds what is kept; 20,000 answers need not stay
         if self.is_worker:
             report.user_properties.append((RESULT_PROPERTY, msgspec.json.encode(result).decode()))
