@@ -20,7 +20,7 @@ from pathlib import Path
 
 import msgspec
 
-from promptcheck.report.payload import Strings, detail_row, list_row
+from promptcheck.report.payload import Detail, Strings, detail_row, list_row
 from promptcheck.runs.compare import CATEGORIES, Comparison
 from promptcheck.runs.store import report_data_dir
 
@@ -76,7 +76,7 @@ def build_list(comparison: Comparison, run_id: str, sink: ChunkSink | None = Non
     listing = ListData(run_id, data_dir_name(run_id))
     list_strings = Strings()
     categories: dict[str, int] = {name: n for n, name in enumerate(CATEGORIES)}
-    pending: list[dict[str, object]] = []
+    pending: list[Detail] = []
     pending_size = 0
     chunk_strings = Strings()
 
@@ -90,15 +90,16 @@ def build_list(comparison: Comparison, run_id: str, sink: ChunkSink | None = Non
 
     rows = listing.rows
     for n, ic in enumerate(comparison.items):
-        rows.append(list_row(ic, list_strings, categories))
+        answer_changed = ic.answer_changed
+        rows.append(list_row(ic, list_strings, categories, answer_changed))
         if sink is None:
             continue
         if not pending:
             listing.chunks.append(n)
-        detail = detail_row(ic, chunk_strings)
+        detail = detail_row(ic, chunk_strings, answer_changed)
         pending.append(detail)
         # The answers are nearly all of a chunk's size; the rest is a few hundred bytes an item.
-        pending_size += len(detail.get("a", "")) + len(detail.get("b", "")) + 300  # type: ignore[arg-type]
+        pending_size += len(detail.a or "") + len(detail.b or "") + 300
         if pending_size >= CHUNK_BYTES:
             flush()
     if pending:

@@ -32,6 +32,8 @@ class Strings:
         # Check rows built from this table, by check: most checks pass with the same reason on
         # thousands of answers, and a row only depends on the answer through a failure's span.
         self.check_rows: dict[CheckResult, list[Any]] = {}
+        # Prompt rows, by messages: a run shares one tuple between the models of a case.
+        self.message_rows: dict[tuple[tuple[str, str], ...], list[list[Any]]] = {}
 
     def ref(self, text: str) -> int:
         # One dict call per string: a 100,000-item report interns over a million.
@@ -41,6 +43,35 @@ class Strings:
     @property
     def table(self) -> list[str]:
         return list(self._index)  # in order of first use, which is the order of the indexes
+
+
+class Detail(msgspec.Struct, omit_defaults=True, gc=False):
+    """One item's details in a data file, as ``report.js`` names them. A field left at its default
+    is absent from the file, and absent means empty: ``None``, ``""`` and ``False`` are never
+    written, 0 and 0.0 are values. Encoded straight from the Struct, with no dict per item."""
+
+    br: str | None = None
+    bn: str | None = None
+    a: str | None = None
+    b: str | None = None
+    lat: float | None = None
+    cost: float | None = None
+    dsc: float | None = None
+    dlat: float | None = None
+    dcost: float | None = None
+    tok: list[int | None] | None = None
+    err: str | None = None
+    skip: str | None = None
+    ck: list[list[Any]] | None = None
+    cc: list[list[str | None]] | None = None
+    msg: list[list[Any]] | None = None
+    rp: bool = False
+    pc: bool = False
+    smp: list[int] | None = None
+    ci: list[float] | None = None
+    st: str | None = None
+    bkn: list[int] | None = None
+    pv: float | None = None
 
 
 def _utf16_span(text: str, span: tuple[int, int] | None) -> list[int] | None:
@@ -63,6 +94,13 @@ def _check_row(check: CheckResult, answer: str, strings: Strings) -> list[Any]:
     return row
 
 
+def _message_rows(messages: tuple[tuple[str, str], ...], strings: Strings) -> list[list[Any]]:
+    rows = strings.message_rows.get(messages)
+    if rows is None:
+        rows = strings.message_rows[messages] = [[role, strings.ref(content)] for role, content in messages]
+    return rows
+
+
 def _whole(item: ItemHead | None) -> ItemResult | None:
     # The page shows answers and prompts: it is built from whole runs (load_run), never from heads.
     assert item is None or isinstance(item, ItemResult), f"{item.key}: the report needs whole items"
@@ -81,11 +119,11 @@ def _first_reason(ic: ItemComparison, current: ItemResult | None) -> str | None:
     return "answer changed" if ic.category == "changed" else None
 
 
-def list_row(ic: ItemComparison, strings: Strings, categories: dict[str, int]) -> list[Any]:
+def list_row(ic: ItemComparison, strings: Strings, categories: dict[str, int], answer_changed: bool) -> list[Any]:
     """What the item list needs of one item, as a positional row (``report.js`` names the columns):
-    100,000 of these are parsed before the list shows, so no field names and no answers."""
+    100,000 of these are parsed before the list shows, so no field names and no answers.
+    ``answer_changed`` is ``ic.answer_changed``, which the caller asks once for both rows."""
     current, baseline, item = ic.current, ic.baseline, ic.item
-    assert item is not None
     ref = strings.ref
     samples = current.samples if current is not None else ()
     reason = _first_reason(ic, _whole(current))
@@ -96,57 +134,56 @@ def list_row(ic: ItemComparison, strings: Strings, categories: dict[str, int]) -
         ref(item.prompt_path), ref(item.prompt_name) if item.prompt_name else None,
         item.case_id or None, ref(item.model), item.score,
         ref(reason) if reason else None,
-        int(baseline is not None and (current is None or ic.answer_changed)),
-        "".join("1" if x.passed else "0" for x in samples) or None,
+        int(baseline is not None and (current is None or answer_changed)),
+        "".join("1" if x.passed else "0" for x in samples) if samples else None,
         ic.flaky or None,
     ]
 
 
-def detail_row(ic: ItemComparison, strings: Strings) -> dict[str, Any]:
-    """The rest of one item, which the page loads from a data file when the item is opened."""
-    current, baseline, item = _whole(ic.current), _whole(ic.baseline), _whole(ic.item)
-    assert item is not None
+def detail_row(ic: ItemComparison, strings: Strings, answer_changed: bool) -> Detail:
+    """The rest of one item, which the page loads from a data file when the item is opened.
+    ``answer_changed`` is ``ic.answer_changed``, as for ``list_row``."""
+    current, baseline = _whole(ic.current), _whole(ic.baseline)
+    item = current if current is not None else baseline
+    assert item is not None, f"{ic.key}: a comparison has at least one side"
     answer = current.answer if current is not None else None
-    samples = current.samples if current is not None else ()
-    tokens = [item.input_tokens, item.output_tokens]
-    row: dict[str, Any] = {}
-    # Absent means empty, which keeps the files small; 0 and 0.0 are values, not empty.
-    for name, value in (
-        ("br", ic.baseline_run), ("bn", ic.baseline_note), ("a", answer),
+    both = current is not None and baseline is not None
+    detail = Detail(
+        br=ic.baseline_run or None, bn=ic.baseline_note or None, a=answer or None,
         # The page diffs the answers when the item is opened: diffing 5,000 changed answers here
         # would cost seconds for items nobody may look at (see docs/benchmarks.md).
-        ("b", baseline.answer if baseline is not None and (current is None or ic.answer_changed) else None),
-        ("lat", item.latency_s), ("cost", item.cost),
-        ("dsc", ic.score_delta), ("dlat", ic.latency_delta), ("dcost", ic.cost_delta),
-        ("tok", tokens if tokens != [None, None] else None),
-        ("err", item.error), ("skip", item.skip_reason),
-    ):
-        if value is not None and value != "":
-            row[name] = value
+        b=(baseline.answer or None) if baseline is not None and (current is None or answer_changed) else None,
+        lat=item.latency_s, cost=item.cost,
+        tok=[item.input_tokens, item.output_tokens] if item.input_tokens is not None or item.output_tokens is not None else None,
+        err=item.error or None, skip=item.skip_reason or None,
+        rp=item.replayed, pc=both and ic.prompt_changed,
+    )
+    if both:
+        detail.dsc, detail.dlat, detail.dcost = ic.score_delta, ic.latency_delta, ic.cost_delta
+        changes = ic.check_changes
+        if changes:
+            detail.cc = [[c.name, c.before, c.after] for c in changes]
     if current is not None and current.checks:
         known = strings.check_rows
-        row["ck"] = [known.get(c) or _check_row(c, answer or "", strings) for c in current.checks]
-    if baseline is not None and current is not None and ic.check_changes:
-        row["cc"] = [[c.name, c.before, c.after] for c in ic.check_changes]
+        detail.ck = [known.get(c) or _check_row(c, answer or "", strings) for c in current.checks]
     if item.messages:
-        row["msg"] = [[role, strings.ref(content)] for role, content in item.messages]
-    if item.replayed:
-        row["rp"] = True
-    if ic.prompt_changed:
-        row["pc"] = True
+        detail.msg = _message_rows(item.messages, strings)
+    samples = current.samples if current is not None else ()
     if samples:
         passed = sum(1 for x in samples if x.passed)
-        row["smp"] = [passed, len(samples)]
-        row["ci"] = [round(v, 3) for v in wilson_interval(passed, len(samples))]
+        detail.smp = [passed, len(samples)]
+        detail.ci = [round(v, 3) for v in wilson_interval(passed, len(samples))]
     if ic.stat is not None and not ic.stat.single_sample:
         # The Fisher verdict against the baseline (the sample strip and flakiness are in the list row).
-        row |= {"st": ic.stat.shift, "bkn": list(ic.stat.before), "pv": float(f"{ic.stat.p_value:.3g}")}
-    return row
+        detail.st, detail.bkn, detail.pv = ic.stat.shift, list(ic.stat.before), float(f"{ic.stat.p_value:.3g}")
+    return detail
 
 
 def filter_counts(comparison: Comparison) -> dict[str, int]:
-    failing = sum(1 for i in comparison.items if i.current is not None and i.current.status in _FAILED)
-    changed = sum(1 for i in comparison.items if i.category in CHANGED_CATEGORIES or i.answer_changed)
+    failing = changed = 0
+    for i in comparison.items:  # one pass: 100,000 items
+        failing += i.current is not None and i.current.status in _FAILED
+        changed += i.category in CHANGED_CATEGORIES or i.answer_changed
     return {"regressions": comparison.counts["regression"], "failing": failing, "changed": changed, "all": len(comparison.items)}
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from operator import attrgetter
 from typing import Literal
+
+import msgspec
 
 from promptcheck.runs import diffs
 from promptcheck.runs.baseline import Baseline
@@ -64,8 +65,11 @@ def _delta(before: float | None, after: float | None) -> float | None:
     return after - before if before is not None and after is not None else None
 
 
-@dataclass
-class ItemComparison:
+class ItemComparison(msgspec.Struct, gc=False):
+    """One key's outcome against its baseline. A Struct outside the cyclic collector (it holds
+    items and a KeyStat, never itself): the 100,000 of a large comparison outlive the report's
+    paused collection, and the first pass after it walked every one (docs/benchmarks.md)."""
+
     key: str
     category: Category
     # ItemHeads when the runs were read without their texts (runs.heads): ``with_texts`` loads
@@ -97,7 +101,7 @@ class ItemComparison:
             and self.current.messages_hash != self.baseline.messages_hash
         )
 
-    @cached_property
+    @property
     def check_changes(self) -> list[CheckChange]:
         if self.baseline is not None and self.current is not None and self.baseline.checks == self.current.checks:
             return []  # the common case, and a C-speed comparison
