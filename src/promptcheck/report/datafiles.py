@@ -29,15 +29,19 @@ from promptcheck.runs.store import report_data_dir
 CHUNK_BYTES = 1_000_000
 CHUNK_FUNCTION = "promptcheckChunk"
 
-_ESCAPES = ((b"<", b"\\u003c"), (b">", b"\\u003e"), (b"&", b"\\u0026"),
-            ("\u2028".encode(), b"\\u2028"), ("\u2029".encode(), b"\\u2029"))
+_ESCAPES = ((b"<", b"\\u003c"), (b">", b"\\u003e"), (b"&", b"\\u0026"))
+_SEPARATORS = (("\u2028".encode(), b"\\u2028"), ("\u2029".encode(), b"\\u2029"))
+_SEPARATOR_LEAD = "\u2028".encode()[:1]  # b"\xe2", the first byte of both in UTF-8
 _encoder = msgspec.json.Encoder()
 
 
 def script_json_bytes(value: object) -> bytes:
     """``value`` as JSON that is safe inside any script: no byte of it can end the script."""
     raw = _encoder.encode(value)
-    for char, escaped in _ESCAPES:
+    # A search for one byte is memchr; one for three bytes took ten times as long on 100 MB of
+    # answers, so the separators are looked for only where their lead byte is.
+    escapes = _ESCAPES + _SEPARATORS if _SEPARATOR_LEAD in raw else _ESCAPES
+    for char, escaped in escapes:
         if char in raw:
             raw = raw.replace(char, escaped)
     return raw
