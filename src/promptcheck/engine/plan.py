@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any, Mapping
 
 from promptcheck.checks.base import CheckContext
+from promptcheck.checks.schemas import DIALECT, response_schema, schema_error
 from promptcheck.checks.registry import CheckRegistry
 from promptcheck.config import Settings
 from promptcheck.formats.catalog import Catalog
@@ -96,6 +98,10 @@ def plan_items(
             unrenderable = f"cannot render this case: {exc}"
             messages, case_checks, context = (), [], CheckContext(case_vars=case.vars)
         for target in dict.fromkeys(targets):
+            response_format = _response_format(spec, target)
+            if (problem := _response_schema_problem(case_checks, response_format, target, spec)) is not None:
+                errors.append(problem)
+                continue
             plans.append(
                 ItemPlan(
                     spec=spec,
@@ -103,9 +109,9 @@ def plan_items(
                     target=target,
                     messages=messages,
                     checks=case_checks,
-                    context=replace(context, model_extension=_ref_extension(spec, target)),
+                    context=replace(context, model_extension=_ref_extension(spec, target), response_schema=response_schema(response_format)),
                     unrenderable=unrenderable,
-                    response_format=_response_format(spec, target),
+                    response_format=response_format,
                     repeat=case.repeat or spec.repeat or settings.repeat,
                     # A repeat written in the file is a fixed choice; auto grows only the default.
                     repeat_max=settings.repeat_max if settings.repeat_auto and not (case.repeat or spec.repeat) else None,
@@ -116,7 +122,7 @@ def plan_items(
                 )
             )
     if errors:
-        raise SpecErrors(errors)
+        raise SpecErrors(list({str(e): e for e in errors}.values()))  # one per check, not per case × model
     return plans
 
 
@@ -163,6 +169,34 @@ def _ref_extension(spec: PromptSpec, target: ModelTarget) -> FormatExtension | N
 def _response_format(spec: PromptSpec, target: ModelTarget) -> Mapping[str, Any] | None:
     ref = spec.model_refs.get(target.label)
     return ref.response_format if ref is not None and ref.response_format is not None else spec.response_format
+
+
+def _response_schema_problem(
+    checks: list[CheckSpec | CheckGroup], response_format: Mapping[str, Any] | None, target: ModelTarget, spec: PromptSpec
+) -> SpecError | None:
+    """Why ``matches-response-schema`` cannot run for this model: the prompt gives it no response
+    schema, or one that is not a schema (found here, where every format's response_format ends up)."""
+    check = next(_flat(checks, "matches-response-schema"), None)
+    if check is None:
+        return None
+    schema = response_schema(response_format)
+    if schema is None:
+        return SpecError(
+            f"matches-response-schema: the prompt declares no response schema for model '{target.label}' "
+            "(declare responseFormat: json_schema with jsonSchema)",
+            check.location or spec.location,  # type: ignore[arg-type]
+        )
+    if (problem := schema_error(schema)) is not None:
+        return SpecError(f"the response schema is not valid {DIALECT}: {problem}", check.location or spec.location)  # type: ignore[arg-type]
+    return None
+
+
+def _flat(checks: list[CheckSpec | CheckGroup], kind: str) -> Iterator[CheckSpec]:
+    for check in checks:
+        if isinstance(check, CheckGroup):
+            yield from _flat(check.checks, kind)
+        elif check.type == kind:
+            yield check
 
 
 def _first(*values: float | None) -> float:
