@@ -3,6 +3,7 @@ check, a GitHub Models ``jsonSchema`` reaching both SDKs, and ``matches-response
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from fakellm import FakeLLM, two_provider_pyproject
 from promptcheck.checks.base import CheckContext, CheckError
 from promptcheck.checks.evaluate import CheckResult, run_check, validate_check
 from promptcheck.checks.schemas import response_schema, schema_problem
+from promptcheck.cli import main
 from promptcheck.spec import CheckSpec, PromptfooProviderConfig
 
 QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:benchmark")
@@ -223,3 +225,23 @@ def test_an_invalid_json_schema_is_a_collection_error_naming_file_and_problem(ec
     result.stdout.fnmatch_lines(
         ["check.prompt.yml:6:5: is-json schema is not valid JSON Schema Draft 2020-12: $ref '#/$defs/id' points to nothing in the schema"]
     )
+
+
+def test_validate_command_reports_both_schema_problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.promptcheck]\nmodels = ["echo"]\n', encoding="utf-8")
+    (tmp_path / "bad.prompt.yml").write_text(PROMPT.replace("minItems: 1", "minItems: -1"), encoding="utf-8")
+    (tmp_path / "plain.prompt.yml").write_text(
+        "messages:\n  - {role: user, content: hi}\ntestData:\n  - {x: 1}\nchecks:\n  - matches-response-schema\n", encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    code = main(["validate", "bad.prompt.yml", "plain.prompt.yml"])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 1
+    assert (
+        "bad.prompt.yml:3:1: 'jsonSchema' is not valid JSON Schema Draft 2020-12: "
+        "schema.properties.items.minItems: -1 is less than the minimum of 0"
+    ) in out
+    assert (
+        "plain.prompt.yml:6:5: matches-response-schema: the prompt declares no response schema for model 'echo' "
+        "(declare responseFormat: json_schema with jsonSchema)"
+    ) in out

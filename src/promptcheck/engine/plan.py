@@ -98,10 +98,6 @@ def plan_items(
             unrenderable = f"cannot render this case: {exc}"
             messages, case_checks, context = (), [], CheckContext(case_vars=case.vars)
         for target in dict.fromkeys(targets):
-            response_format = _response_format(spec, target)
-            if (problem := _response_schema_problem(case_checks, response_format, target, spec)) is not None:
-                errors.append(problem)
-                continue
             plans.append(
                 ItemPlan(
                     spec=spec,
@@ -109,9 +105,9 @@ def plan_items(
                     target=target,
                     messages=messages,
                     checks=case_checks,
-                    context=replace(context, model_extension=_ref_extension(spec, target), response_schema=response_schema(response_format)),
+                    context=replace(context, model_extension=_ref_extension(spec, target)),
                     unrenderable=unrenderable,
-                    response_format=response_format,
+                    response_format=_response_format(spec, target),
                     repeat=case.repeat or spec.repeat or settings.repeat,
                     # A repeat written in the file is a fixed choice; auto grows only the default.
                     repeat_max=settings.repeat_max if settings.repeat_auto and not (case.repeat or spec.repeat) else None,
@@ -121,8 +117,9 @@ def plan_items(
                     markers=list(dict.fromkeys(spec.tags + case.tags)),
                 )
             )
+    plans = _with_response_schemas(plans, errors)
     if errors:
-        raise SpecErrors(list({str(e): e for e in errors}.values()))  # one per check, not per case × model
+        raise SpecErrors(errors)
     return plans
 
 
@@ -169,6 +166,22 @@ def _ref_extension(spec: PromptSpec, target: ModelTarget) -> FormatExtension | N
 def _response_format(spec: PromptSpec, target: ModelTarget) -> Mapping[str, Any] | None:
     ref = spec.model_refs.get(target.label)
     return ref.response_format if ref is not None and ref.response_format is not None else spec.response_format
+
+
+def _with_response_schemas(plans: list[ItemPlan], errors: list[SpecError]) -> list[ItemPlan]:
+    """Each item's context gets the response schema its model is asked for (matches-response-schema
+    reads it); an item whose check has none to read is dropped, and ``errors`` says why, once."""
+    kept: list[ItemPlan] = []
+    seen = {str(error) for error in errors}
+    for plan in plans:
+        problem = _response_schema_problem(plan.checks, plan.response_format, plan.target, plan.spec)
+        if problem is None:
+            plan.context = replace(plan.context, response_schema=response_schema(plan.response_format))
+            kept.append(plan)
+        elif str(problem) not in seen:  # one error per check and model, not per case
+            seen.add(str(problem))
+            errors.append(problem)
+    return kept
 
 
 def _response_schema_problem(
