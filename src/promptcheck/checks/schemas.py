@@ -13,16 +13,15 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, cast
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError, ValidationError, best_match
-from referencing import Registry, Resource
-from referencing.exceptions import PointerToNowhere, Unresolvable
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any, cast
 
 from promptcheck.checks.base import CheckError
 from promptcheck.checks.jsontext import dumps
+
+if TYPE_CHECKING:  # imported when a schema is first used: a session without one never pays for it
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+    from referencing.exceptions import Unresolvable
 
 DIALECT = "JSON Schema Draft 2020-12"
 _JSON_TYPES = ("object", "array", "string", "number", "integer", "boolean", "null")
@@ -63,6 +62,8 @@ def schema_error(schema: Any) -> str | None:
     nowhere counts: promptcheck resolves ``$ref`` inside the schema and fetches nothing."""
     if not isinstance(schema, Mapping):
         return f"must be a JSON Schema object, got {json_type(schema)}"
+    from jsonschema.exceptions import best_match
+
     # What Draft202012Validator.check_schema does, but with best_match, which looks inside
     # anyOf and friends for the branch the schema meant.
     error = best_match(_metaschema().iter_errors(schema))
@@ -75,19 +76,28 @@ def schema_problem(data: Any, schema: Mapping[str, Any]) -> str | None:
     """The most relevant way ``data`` breaks ``schema`` (jsonschema's ``best_match``), as
     ``$.path: why``, or None when it matches. Raises CheckError when the schema cannot be applied
     (a schema from a provider's tool list is only met here, never at collection)."""
+    from jsonschema.exceptions import SchemaError, best_match
+    from referencing.exceptions import Unresolvable
+
     try:
         error = best_match(_validator(_canonical(schema)).iter_errors(data))
     except Unresolvable as exc:
         raise CheckError(f"the schema cannot be applied: {_unresolvable(exc)}") from None
-    except (SchemaError, ValueError, TypeError) as exc:  # a schema nobody validated, e.g. a tool's parameters
+    except (_NotASchema, SchemaError, ValueError, TypeError) as exc:  # a schema nobody validated, e.g. a tool's parameters
         raise CheckError(f"the schema is not valid {DIALECT}: {schema_error(schema) or exc}") from None
     if error is None:
         return None
     return f"{json_path(list(error.absolute_path))}: {_message(error)}"
 
 
+class _NotASchema(Exception):
+    pass
+
+
 @lru_cache(maxsize=1)
 def _metaschema() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
@@ -98,13 +108,15 @@ def _canonical(schema: Mapping[str, Any]) -> str:
 @lru_cache(maxsize=256)
 def _validator(canonical: str) -> Draft202012Validator:
     # Keyed by the schema's text: every case of a prompt shares one compiled validator.
+    from jsonschema import Draft202012Validator
+
     schema = json.loads(canonical)
     if (problem := schema_error(schema)) is not None:
-        raise SchemaError(problem)
+        raise _NotASchema(problem)
     return Draft202012Validator(schema)
 
 
-def _message(error: ValidationError | SchemaError) -> str:
+def _message(error: ValidationError) -> str:
     """The reason in JSON's words for the common keywords, jsonschema's own message otherwise."""
     keyword, wanted, value = error.validator, cast(Any, error.validator_value), cast(Any, error.instance)
     if keyword == "type":
@@ -145,6 +157,10 @@ def _dangling_ref(schema: Mapping[str, Any]) -> str | None:
     refs = list(_refs(schema))
     if not refs or any(_nested_ids(schema)):
         return None  # a nested $id moves the base of its refs; those are resolved when used
+    from referencing import Registry, Resource
+    from referencing.exceptions import Unresolvable
+    from referencing.jsonschema import DRAFT202012
+
     resolver = Registry().with_resource("", Resource.from_contents(dict(schema), default_specification=DRAFT202012)).resolver("")
     for ref in refs:
         try:
@@ -155,6 +171,8 @@ def _dangling_ref(schema: Mapping[str, Any]) -> str | None:
 
 
 def _unresolvable(exc: Unresolvable, ref: str | None = None) -> str:
+    from referencing.exceptions import PointerToNowhere
+
     ref = ref if ref is not None else str(getattr(exc, "ref", exc))
     if isinstance(exc, PointerToNowhere):
         return f"$ref {ref!r} points to nothing in the schema"
