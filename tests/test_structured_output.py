@@ -245,3 +245,8 @@ def test_validate_command_reports_both_schema_problems(tmp_path: Path, monkeypat
         "plain.prompt.yml:6:5: matches-response-schema: the prompt declares no response schema for model 'echo' "
         "(declare responseFormat: json_schema with jsonSchema)"
     ) in out
+
+
+def test_a_property_named_type_is_reported_as_any_other() -> None:
+    schema = {"type": "object", "properties": {"type": {"anyOf": [{"const": "a"}, {"const": "b"}]}}}
+    assert schema_problem({"type": "c"}, schema) == '$.type: "c" is not valid under any of the given schemas'

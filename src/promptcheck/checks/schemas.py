@@ -68,7 +68,7 @@ def schema_error(schema: Any) -> str | None:
     # anyOf and friends for the branch the schema meant.
     error = best_match(_metaschema().iter_errors(schema))
     if error is not None:
-        return f"{json_path(list(error.absolute_path), 'schema')}: {_message(error)}"
+        return f"{json_path(list(error.absolute_path), 'schema')}: {_message(error, in_schema=True)}"
     return _dangling_ref(schema)
 
 
@@ -102,7 +102,8 @@ def _metaschema() -> Draft202012Validator:
 
 
 def _canonical(schema: Mapping[str, Any]) -> str:
-    return json.dumps(schema, sort_keys=True, ensure_ascii=False)
+    # default=str: a YAML date in a schema (const: 2026-12-03) means the date as JSON text.
+    return json.dumps(schema, sort_keys=True, ensure_ascii=False, default=str)
 
 
 @lru_cache(maxsize=256)
@@ -116,8 +117,9 @@ def _validator(canonical: str) -> Draft202012Validator:
     return Draft202012Validator(schema)
 
 
-def _message(error: ValidationError) -> str:
-    """The reason in JSON's words for the common keywords, jsonschema's own message otherwise."""
+def _message(error: ValidationError, in_schema: bool = False) -> str:
+    """The reason in JSON's words for the common keywords, jsonschema's own message otherwise.
+    ``in_schema``: the error is the metaschema's, about the schema itself."""
     keyword, wanted, value = error.validator, cast(Any, error.validator_value), cast(Any, error.instance)
     if keyword == "type":
         types = [wanted] if isinstance(wanted, str) else list(wanted)
@@ -132,7 +134,7 @@ def _message(error: ValidationError) -> str:
         return f"{dumps(value)} is not one of {dumps(wanted)}"
     if keyword == "const":
         return f"expected {dumps(wanted)}, got {dumps(value)}"
-    if keyword == "anyOf" and list(error.absolute_path)[-1:] == ["type"] and not isinstance(error.instance, list):
+    if in_schema and keyword == "anyOf" and list(error.absolute_path)[-1:] == ["type"] and not isinstance(value, list):
         # The metaschema's own type rule, met while checking a schema: say what would do.
         return f"unknown type {dumps(value)}; use one of {', '.join(_JSON_TYPES)}"
     message = error.message
