@@ -478,10 +478,26 @@ def test_evaluate_assert_set() -> None:
         (spec("equals", None), "equals needs a value"),
         (spec("jsonpath"), "jsonpath needs a path, e.g. `path: $.error`"),
         (spec("jsonpath", options={"path": "$.["}), "invalid JSONPath '$.[': "),
-        (spec("is-json", "not a schema"), "is-json schema must be a JSON-schema object, got string"),
-        (spec("is-json", {"type": "object", "minProperties": 1}), "is-json schema uses unsupported keyword(s) minProperties; supported: type, enum"),
-        (spec("is-json", {"properties": {"a": {"type": "str"}}}), "is-json schema.properties.a: unknown type 'str'"),
-        (spec("is-json", {"required": "a"}), "is-json schema: `required` and `enum` must be lists"),
+        (spec("is-json", "not a schema"), "is-json schema must be a JSON Schema object, got string"),
+        (
+            spec("is-json", {"properties": {"a": {"type": "str"}}}),
+            'is-json schema is not valid JSON Schema Draft 2020-12: schema.properties.a.type: unknown type "str"; '
+            "use one of object, array, string, number, integer, boolean, null",
+        ),
+        (spec("is-json", {"required": "a"}), "is-json schema is not valid JSON Schema Draft 2020-12: schema.required: expected array, got string"),
+        (spec("is-json", {"minItems": -1}), "is-json schema is not valid JSON Schema Draft 2020-12: schema.minItems: -1 is less than the minimum of 0"),
+        (spec("is-json", {"pattern": "(a"}), "is-json schema is not valid JSON Schema Draft 2020-12: schema.pattern: \"(a\" is not a 'regex'"),
+        (spec("is-json", {"$ref": "#/$defs/item"}), "is-json schema is not valid JSON Schema Draft 2020-12: $ref '#/$defs/item' points to nothing in the schema"),
+        (
+            spec("contains-json", {"$ref": "https://example.com/order.json"}),
+            "contains-json schema is not valid JSON Schema Draft 2020-12: $ref 'https://example.com/order.json' cannot be resolved: "
+            "promptcheck resolves references inside the schema only and fetches nothing",
+        ),
+        (
+            spec("matches-response-schema", {"type": "object"}),
+            "matches-response-schema takes no value: it validates against the prompt's own response schema "
+            "(responseFormat: json_schema with jsonSchema)",
+        ),
         (spec("no-intro-text", options={"phrases": [""]}), "no-intro-text option `phrases` must be a list of non-empty strings"),
         (spec("no-conclusion", options={"sign_off": {"a": 1}}), "no-conclusion option `sign_off` must be a list"),
         (spec("bullets-only", options={"allow_headings": "no"}), "bullets-only option `allow_headings` must be true or false"),

@@ -65,6 +65,8 @@ class CheckContext:
     base_dir: str = "."  # for file:// references in check values
     # What the prompt file says of this item's model that only its format knows (see spec.FormatExtension).
     model_extension: FormatExtension | None = None
+    # The JSON Schema the prompt asks this item's model to answer in (its response_format), if any.
+    response_schema: Mapping[str, Any] | None = None
     judge: JudgeFn | None = None
     embed: EmbedFn | None = None
     webhook: WebhookFn | None = None

@@ -15,9 +15,10 @@ from typing import Any, Literal
 
 from jsonpath_ng.ext import parse as parse_jsonpath
 
-from promptcheck.checks.base import CheckContext, CheckFn, CheckSet, Verdict, quote
+from promptcheck.checks.base import CheckContext, CheckError, CheckFn, CheckSet, Verdict, quote
 from promptcheck.checks.errorjson import error_json
 from promptcheck.checks.jsontext import dumps, json_equal, parse_json_answer
+from promptcheck.checks.schemas import DIALECT, json_type, schema_error, schema_problem
 from promptcheck.spec import CheckSpec
 
 CHECKS = CheckSet()
@@ -206,83 +207,15 @@ def regex(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     return Verdict(True, 1.0, f"{show_regex(pattern)} matched {quote(found.group())}", found.span())
 
 
-# is-json validates a deliberately small JSON-schema subset; anything else is rejected at
-# collection time rather than silently ignored, so a schema never passes unchecked.
-SCHEMA_KEYWORDS = ("type", "enum", "const", "required", "properties", "items", "additionalProperties")
-_SCHEMA_ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "default", "examples"})
-_JSON_TYPES = ("object", "array", "string", "number", "integer", "boolean", "null")
-_JSON_TYPE_OF: dict[type, str] = {str: "string", dict: "object", list: "array"}
-
-
-def json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    return _JSON_TYPE_OF.get(type(value), type(value).__name__)
-
-
-def schema_problem(data: Any, schema: Mapping[str, Any], where: str = "$") -> str | None:
-    """The first way ``data`` breaks ``schema`` (see SCHEMA_KEYWORDS), or None."""
-    if "type" in schema:
-        wanted = [schema["type"]] if isinstance(schema["type"], str) else list(schema["type"])
-        actual = json_type(data)
-        if actual not in wanted and not (actual == "integer" and "number" in wanted):
-            return f"{where}: expected {' or '.join(wanted)}, got {actual}"
-    if "const" in schema and not json_equal(data, schema["const"]):
-        return f"{where}: expected {dumps(schema['const'])}, got {dumps(data)}"
-    if "enum" in schema and not any(json_equal(data, option) for option in schema["enum"]):
-        return f"{where}: {dumps(data)} is not one of {dumps(schema['enum'])}"
-    if isinstance(data, dict):
-        for key in schema.get("required", ()):
-            if key not in data:
-                return f"{where}: missing required key {key!r}"
-        properties = schema.get("properties", {})
-        extra = schema.get("additionalProperties", True)
-        for key, item in data.items():
-            sub = properties.get(key, extra)
-            if sub is False:
-                return f"{where}: unexpected key {key!r}"
-            if isinstance(sub, Mapping) and (problem := schema_problem(item, sub, f"{where}.{key}")):
-                return problem
-    if isinstance(data, list) and isinstance(schema.get("items"), Mapping):
-        for index, item in enumerate(data):
-            if problem := schema_problem(item, schema["items"], f"{where}[{index}]"):
-                return problem
-    return None
-
-
-def _check_schema(schema: Any, where: str = "schema") -> None:
-    if not isinstance(schema, Mapping):
-        raise ValueError(f"is-json {where} must be a JSON-schema object, got {json_type(schema)}")
-    unknown = sorted(set(schema) - set(SCHEMA_KEYWORDS) - _SCHEMA_ANNOTATIONS)
-    if unknown:
-        raise ValueError(
-            f"is-json {where} uses unsupported keyword(s) {', '.join(unknown)}; "
-            f"supported: {', '.join(SCHEMA_KEYWORDS)}"
-        )
-    types = schema.get("type", [])
-    for name in [types] if isinstance(types, str) else types:
-        if name not in _JSON_TYPES:
-            raise ValueError(f"is-json {where}: unknown type {name!r}; use one of {', '.join(_JSON_TYPES)}")
-    if not isinstance(schema.get("required", []), list) or not isinstance(schema.get("enum", []), list):
-        raise ValueError(f"is-json {where}: `required` and `enum` must be lists")
-    for key, sub in schema.get("properties", {}).items():
-        _check_schema(sub, f"{where}.properties.{key}")
-    if "items" in schema:
-        _check_schema(schema["items"], f"{where}.items")
-    if not isinstance(schema.get("additionalProperties", True), bool):
-        _check_schema(schema["additionalProperties"], f"{where}.additionalProperties")
-
-
 def validate_schema(spec: CheckSpec) -> None:
-    """The validator of checks whose optional value is a schema (is-json, promptfoo's contains-json)."""
-    if spec.value is not None:
-        _check_schema(spec.value)
+    """The validator of checks whose optional value is a JSON Schema (is-json, promptfoo's
+    contains-json): a schema that is not one is a collection error, never a check that passes."""
+    if spec.value is None:
+        return
+    if not isinstance(spec.value, Mapping):
+        raise ValueError(f"{spec.type} schema must be a JSON Schema object, got {json_type(spec.value)}")
+    if (problem := schema_error(spec.value)) is not None:
+        raise ValueError(f"{spec.type} schema is not valid {DIALECT}: {problem}")
 
 
 @CHECKS.register("is-json", validate=validate_schema)
@@ -295,6 +228,28 @@ def is_json(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
         return Verdict(False, 0.0, f"answer JSON does not match the schema: {problem}")
     described = "JSON matching the schema" if spec.value is not None else "valid JSON"
     return Verdict(True, 1.0, f"answer is {described}", parsed.span)
+
+
+def _validate_response_schema_check(spec: CheckSpec) -> None:
+    if spec.value is not None:
+        raise ValueError(
+            "matches-response-schema takes no value: it validates against the prompt's own response schema "
+            "(responseFormat: json_schema with jsonSchema)"
+        )
+
+
+@CHECKS.register("matches-response-schema", validate=_validate_response_schema_check)
+def matches_response_schema(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
+    # The schema is the one sent to the model (plan.py fills it in, and rejects the check at
+    # collection where the item has none), so it is written once, in the prompt.
+    if ctx.response_schema is None:
+        raise CheckError("matches-response-schema: this prompt declares no response schema (responseFormat: json_schema with jsonSchema)")
+    parsed = parse_json_answer(output, allow_fence=False)
+    if parsed is None:
+        return Verdict(False, 0.0, f"answer is not JSON: {quote(output)}")
+    if problem := schema_problem(parsed.value, ctx.response_schema):
+        return Verdict(False, 0.0, f"answer does not match the response schema: {problem}")
+    return Verdict(True, 1.0, "answer matches the response schema", parsed.span)
 
 
 def _jsonpath_parts(spec: CheckSpec) -> tuple[Any, Any]:

@@ -11,10 +11,11 @@ from typing import Any
 
 from promptcheck.checks import jsengine
 from promptcheck.checks.base import CheckContext, CheckSet, Verdict, quote
-from promptcheck.checks.builtin import as_text, equals, schema_problem, show_regex, validate_schema
+from promptcheck.checks.builtin import as_text, equals, show_regex, validate_schema
 from promptcheck.checks.jsontext import dumps, json_equal
 from promptcheck.checks.jsregex import PatternError, to_python
 from promptcheck.checks.pfjson import json_objects_in
+from promptcheck.checks.schemas import schema_problem
 from promptcheck.spec import CheckSpec, PromptfooProviderConfig
 
 CHECKS = CheckSet()

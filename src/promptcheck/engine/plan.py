@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any, Mapping
 
 from promptcheck.checks.base import CheckContext
+from promptcheck.checks.schemas import DIALECT, response_schema, schema_error
 from promptcheck.checks.registry import CheckRegistry
 from promptcheck.config import Settings
 from promptcheck.formats.catalog import Catalog
@@ -115,6 +117,7 @@ def plan_items(
                     markers=list(dict.fromkeys(spec.tags + case.tags)),
                 )
             )
+    plans = _with_response_schemas(plans, errors)
     if errors:
         raise SpecErrors(errors)
     return plans
@@ -163,6 +166,50 @@ def _ref_extension(spec: PromptSpec, target: ModelTarget) -> FormatExtension | N
 def _response_format(spec: PromptSpec, target: ModelTarget) -> Mapping[str, Any] | None:
     ref = spec.model_refs.get(target.label)
     return ref.response_format if ref is not None and ref.response_format is not None else spec.response_format
+
+
+def _with_response_schemas(plans: list[ItemPlan], errors: list[SpecError]) -> list[ItemPlan]:
+    """Each item's context gets the response schema its model is asked for (matches-response-schema
+    reads it); an item whose check has none to read is dropped, and ``errors`` says why, once."""
+    kept: list[ItemPlan] = []
+    seen = {str(error) for error in errors}
+    for plan in plans:
+        problem = _response_schema_problem(plan.checks, plan.response_format, plan.target, plan.spec)
+        if problem is None:
+            plan.context = replace(plan.context, response_schema=response_schema(plan.response_format))
+            kept.append(plan)
+        elif str(problem) not in seen:  # one error per check and model, not per case
+            seen.add(str(problem))
+            errors.append(problem)
+    return kept
+
+
+def _response_schema_problem(
+    checks: list[CheckSpec | CheckGroup], response_format: Mapping[str, Any] | None, target: ModelTarget, spec: PromptSpec
+) -> SpecError | None:
+    """Why ``matches-response-schema`` cannot run for this model: the prompt gives it no response
+    schema, or one that is not a schema (found here, where every format's response_format ends up)."""
+    check = next(_flat(checks, "matches-response-schema"), None)
+    if check is None:
+        return None
+    schema = response_schema(response_format)
+    if schema is None:
+        return SpecError(
+            f"matches-response-schema: the prompt declares no response schema for model '{target.label}' "
+            "(declare responseFormat: json_schema with jsonSchema)",
+            check.location or spec.location,  # type: ignore[arg-type]
+        )
+    if (problem := schema_error(schema)) is not None:
+        return SpecError(f"the response schema is not valid {DIALECT}: {problem}", check.location or spec.location)  # type: ignore[arg-type]
+    return None
+
+
+def _flat(checks: list[CheckSpec | CheckGroup], kind: str) -> Iterator[CheckSpec]:
+    for check in checks:
+        if isinstance(check, CheckGroup):
+            yield from _flat(check.checks, kind)
+        elif check.type == kind:
+            yield check
 
 
 def _first(*values: float | None) -> float:

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from promptcheck.checks.errorjson import detect_error_json
+from promptcheck.checks.schemas import DIALECT, schema_error
 from promptcheck.formats.cases import parse_case
 from promptcheck.formats.checkdecl import parse_check, parse_checks
 from promptcheck.formats.fields import Problems, get, mappings, string_list, tag_list, type_name
@@ -148,6 +149,10 @@ def _response_format(data: dict[str, Any], problems: Problems) -> dict[str, Any]
         return None
     if "schema" not in schema:  # a bare schema: wrap it the way the API wants it
         schema = {"name": "response", "schema": schema}
+    # Sent to the model and used by matches-response-schema: a broken one fails here, not at the API.
+    if (problem := schema_error(schema["schema"])) is not None:
+        problems.error(f"'jsonSchema' is not valid {DIALECT}: {problem}", problems.at_key(data, "jsonSchema"))
+        return None
     return {"type": "json_schema", "json_schema": json.loads(json.dumps(schema))}
 
 
