@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from promptcheck.checks.evaluate import CheckResult, Evaluation, evaluate
 from promptcheck.checks.base import EmbedFn, JudgeFn, WebhookFn
 from promptcheck.checks.scoring import rescore
 from promptcheck.engine.plan import ItemPlan
 from promptcheck.providers.base import ProviderResponse
+
+if TYPE_CHECKING:
+    from promptcheck.engine.conversation import GradedTurn
 
 _RATE_SLACK = 1e-12  # 2/3 of the answers must meet a 2/3 pass rate despite float rounding
 
@@ -22,6 +26,8 @@ class GradedAnswer:
     index: int  # the repeat index of the answer
     response: ProviderResponse
     evaluation: Evaluation
+    # A conversation's turns; ``response`` and ``evaluation`` then sum them up (engine/conversation.py).
+    turns: tuple[GradedTurn, ...] = ()
 
 
 @dataclass(frozen=True)
