@@ -17,9 +17,9 @@ from promptcheck.engine.grading import GradedAnswer
 from promptcheck.engine.plan import ItemPlan, TurnPlan, thread_messages
 from promptcheck.formats.templating import TemplateError
 from promptcheck.providers.base import ProviderRequest, ProviderResponse, Usage
+from promptcheck.runs.record import turn_title
 
 Messages = tuple[tuple[str, str], ...]
-USER_EXCERPT = 60
 
 
 @dataclass(frozen=True)
@@ -42,15 +42,6 @@ class TurnNotAnswered(Exception):
         super().__init__(f"{turn_title(index, user)}: {cause}")
         self.index = index
         self.cause = cause
-
-
-def turn_title(index: int, user: str) -> str:
-    """``turn 2 (user: "It arrived broken.")``: how failures and errors name a turn."""
-    text = " ".join(user.split())
-    if not text:
-        return f"turn {index + 1}"
-    shown = text if len(text) <= USER_EXCERPT else text[: USER_EXCERPT - 1] + "…"
-    return f'turn {index + 1} (user: "{shown}")'
 
 
 def converse(

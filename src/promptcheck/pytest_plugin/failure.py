@@ -10,9 +10,8 @@ from collections.abc import Sequence
 # pytest-xdist carries exactly this shape (reprtraceback + reprcrash) from workers.
 from _pytest._code.code import ReprExceptionInfo, ReprFileLocation, ReprTracebackNative
 
-from promptcheck.engine.conversation import turn_title
 from promptcheck.engine.plan import ItemPlan
-from promptcheck.runs.record import CheckResult, ItemResult
+from promptcheck.runs.record import CheckResult, ItemResult, turn_title
 from promptcheck.runs.stats import wilson_interval
 
 EXCERPT_LINES = 12

@@ -85,6 +85,15 @@ class TurnResult(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     fixed: bool = False
 
 
+def turn_title(index: int, user: str, limit: int = 60) -> str:
+    """``turn 2 (user: "It arrived broken.")``: how failures, errors and diffs name a turn."""
+    text = " ".join(user.split())
+    if not text:
+        return f"turn {index + 1}"
+    shown = text if len(text) <= limit else text[: limit - 1] + "…"
+    return f'turn {index + 1} (user: "{shown}")'
+
+
 class ItemHead(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """Everything about one item but its texts (rendered prompt and answer): what comparisons,
     counts and listings read. ``runs.heads`` decodes a stored run into these, so a 100,000-item
