@@ -5,6 +5,7 @@ turn, per-turn results on the run record. Live tests talk to the loopback FakeLL
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -363,3 +364,23 @@ def test_a_record_without_turns_still_loads() -> None:
 
     decoded = msgspec.json.decode(b'{"key": "p::c[m]", "status": "pass", "answer": "hi"}', type=ItemResult)
     assert decoded.turns == () and isinstance(RunRecord, type)
+
+
+# -- the README's example ---------------------------------------------------------------------------
+
+
+def test_the_readme_conversation_example_runs(pytester: pytest.Pytester) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Conversations", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    pytester.makepyprojecttoml("[tool.promptcheck]\n")
+    write(pytester, "prompts/support.prompt.yaml", example)
+    # echo answers with the last user message: turn 1 names the order, turn 3 never says "refund".
+    result = pytester.runpytest("-p", "no:cacheprovider", "--models", "echo")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "1 of 2 answered turns failed",
+        'turn 3 (user: "Photo attached."): 1 of 2 checks failed:',
+        "  ✗ icontains: refund — *",
+    ])
+    assert 'turn 3 (user: "Photo attached."): 1 of 2 checks failed: icontains: refund' in section
