@@ -7,32 +7,19 @@ them, so an earlier answer that changed misses the cache for every later turn.""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from promptcheck.checks.base import EmbedFn, JudgeFn, WebhookFn
 from promptcheck.checks.evaluate import CheckResult, Evaluation, evaluate
 from promptcheck.checks.scoring import rescore
-from promptcheck.engine.grading import GradedAnswer
+from promptcheck.engine.grading import GradedAnswer, GradedTurn
 from promptcheck.engine.plan import ItemPlan, TurnPlan, thread_messages
 from promptcheck.formats.templating import TemplateError
 from promptcheck.providers.base import ProviderRequest, ProviderResponse, Usage
 from promptcheck.runs.record import turn_title
 
 Messages = tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True)
-class GradedTurn:
-    index: int  # 0-based
-    user: str  # the user's message of this turn (for a promptfoo thread: the rendered prompt's last message)
-    answer: str
-    response: ProviderResponse | None  # None: the turn's fixed reply, not the model's
-    evaluation: Evaluation | None  # None for a fixed reply
-
-    @property
-    def passed(self) -> bool:
-        return self.evaluation is None or self.evaluation.passed
 
 
 class TurnNotAnswered(Exception):

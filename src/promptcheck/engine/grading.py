@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from promptcheck.checks.evaluate import CheckResult, Evaluation, evaluate
 from promptcheck.checks.base import EmbedFn, JudgeFn, WebhookFn
@@ -15,10 +14,22 @@ from promptcheck.checks.scoring import rescore
 from promptcheck.engine.plan import ItemPlan
 from promptcheck.providers.base import ProviderResponse
 
-if TYPE_CHECKING:
-    from promptcheck.engine.conversation import GradedTurn
-
 _RATE_SLACK = 1e-12  # 2/3 of the answers must meet a 2/3 pass rate despite float rounding
+
+
+@dataclass(frozen=True)
+class GradedTurn:
+    """One turn of a conversation, graded (engine/conversation.py runs them)."""
+
+    index: int  # 0-based
+    user: str  # the user's message of this turn (for a promptfoo thread: the rendered prompt's last message)
+    answer: str
+    response: ProviderResponse | None  # None: the turn's fixed reply, not the model's
+    evaluation: Evaluation | None  # None for a fixed reply
+
+    @property
+    def passed(self) -> bool:
+        return self.evaluation is None or self.evaluation.passed
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,7 @@ from collections.abc import Iterable, Sequence
 import msgspec
 
 from promptcheck.checks import evaluate
-from promptcheck.engine.conversation import GradedTurn
-from promptcheck.engine.grading import GradedAnswer, Grades
+from promptcheck.engine.grading import GradedAnswer, Grades, GradedTurn
 from promptcheck.engine.plan import ItemPlan
 from promptcheck.providers.base import ProviderResponse
 from promptcheck.runs.record import CheckResult, ItemResult, Sample, Status, TurnResult
