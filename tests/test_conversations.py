@@ -177,6 +177,26 @@ def test_a_provider_error_on_a_turn_is_an_error_naming_that_turn(live_project: P
     ])
 
 
+def test_a_check_without_a_verdict_on_a_turn_is_an_error_naming_that_turn(echo_project: pytest.Pytester) -> None:
+    write(echo_project, "prompts/support.prompt.yaml", """\
+        name: Support
+        messages:
+          - {role: system, content: You are a support agent.}
+        testData:
+          - id: hook
+            turns:
+              - user: hello
+              - user: second
+                checks: [{type: webhook, value: "http://127.0.0.1:9/verdict"}]
+        """)
+    result = echo_project.runpytest("-p", "no:cacheprovider", "--record-mode=none")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        '*turn 2 (user: "second"): webhook http://127.0.0.1:9/verdict: no recorded answer for '
+        "prompts/support.prompt.yaml::hook[[]echo[]] in *webhook.yaml (record mode 'none' never calls the API)*",
+    ])
+
+
 @pytest.mark.parametrize("xdist", [(), ("-n", "2")], ids=["serial", "xdist"])
 def test_both_sdks_get_the_thread_in_order(
     pytester: pytest.Pytester, fake_llm: FakeLLM, fake_api_keys: None, xdist: tuple[str, ...]

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from promptcheck.checks.base import EmbedFn, JudgeFn, WebhookFn
+from promptcheck.checks.base import CheckError, EmbedFn, JudgeFn, WebhookFn
 from promptcheck.checks.evaluate import CheckResult, Evaluation, evaluate
 from promptcheck.checks.scoring import rescore
 from promptcheck.engine.grading import GradedAnswer, GradedTurn
@@ -58,8 +58,11 @@ def converse(
         context = replace(turn.context, messages=messages, latency_s=response.latency_s, cost=response.cost,
                           finish_reason=response.finish_reason, replayed=response.replayed,
                           judge=judge, embed=embed, webhook=webhook)
-        evaluation = evaluate(turn.checks, response.text, context, plan.case.threshold)
-        evaluation = rescore(plan.case.scoring, turn.checks, evaluation, context, plan.case.threshold)
+        try:
+            evaluation = evaluate(turn.checks, response.text, context, plan.case.threshold)
+            evaluation = rescore(plan.case.scoring, turn.checks, evaluation, context, plan.case.threshold)
+        except CheckError as exc:  # still an ERROR (no verdict), now naming its turn
+            raise CheckError(f"{turn_title(index, user)}: {exc}") from None
         thread = [*messages, ("assistant", response.text)]
         history.append({"prompt": _prompt_of(messages), "input": user, "output": response.text})
         turns.append(GradedTurn(index, user, response.text, response, evaluation))
