@@ -177,6 +177,22 @@ def test_a_provider_error_on_a_turn_is_an_error_naming_that_turn(live_project: P
     ])
 
 
+def test_the_reference_model_skips_a_conversation_saying_why(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml('[tool.promptcheck]\nmodels = ["reference"]\n')
+    write(pytester, "prompts/chat.prompt.yaml", """\
+        name: Chat
+        messages:
+          - {role: system, content: Be brief.}
+        testData:
+          - id: thread
+            turns:
+              - {user: hi, checks: [{type: contains, value: hi}]}
+        """)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*no reference answers: a conversation's turns have none; give a turn a fixed `reply:` instead*"])
+
+
 def test_a_check_without_a_verdict_on_a_turn_is_an_error_naming_that_turn(echo_project: pytest.Pytester) -> None:
     write(echo_project, "prompts/support.prompt.yaml", """\
         name: Support

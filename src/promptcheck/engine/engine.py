@@ -29,6 +29,7 @@ from promptcheck.runs.stats import Counts, next_sample_size
 
 PoolFactory = Callable[[Callable[[ProviderRequest], ProviderResponse], Callable[[ProviderRequest], bool] | None], CallPool]
 NO_REFERENCE = "no reference answer: add `output:` to this case to use the `reference` model"
+NO_REFERENCE_TURNS = "no reference answers: a conversation's turns have none; give a turn a fixed `reply:` instead"
 
 
 class _NotAnswered(Exception):
@@ -92,7 +93,7 @@ class Engine:
         if plan.unrenderable:
             return item_result(plan, "error", error=plan.unrenderable)
         if plan.target.provider == "reference" and plan.case.reference_output is None:
-            return item_result(plan, "skip", skip_reason=NO_REFERENCE)
+            return item_result(plan, "skip", skip_reason=NO_REFERENCE_TURNS if plan.turns else NO_REFERENCE)
         problem = self.providers.config_error(plan.target)
         if problem:
             return item_result(plan, "error", error=f"provider error: {problem}")
