@@ -72,8 +72,9 @@ def render(rows: list[Row], corpus_label: str) -> str:
         f"(target ≥ {TARGET:.0%}: {'met' if ok >= TARGET * len(rows) else 'not met'})",
         "- Every failure is one line naming the unsupported feature or the missing file.",
         f"- Why the rest fail: {_why(rows)}.",
-        "- Collected configs may still skip some items at run time (a promptfoo-internal provider, a later "
-        "turn of a `_conversation` thread); the message column says how many and why.",
+        "- Collected configs may still skip some items at run time (a promptfoo-internal provider); the "
+        "message column says how many and why. A `_conversation` thread is one item per model that runs "
+        "its tests as turns, in order.",
         "",
         "| config | result | message |",
         "|---|---|---|",

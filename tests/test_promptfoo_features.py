@@ -335,7 +335,8 @@ def test_nunjucks_filters_from_javascript_stay_in_their_config(pf: pytest.Pytest
     run(pf, "b").stdout.fnmatch_lines(["*No filter named 'allcaps'*"])
 
 
-def test_conversation_threads_run_first_turns_only(pf: pytest.Pytester) -> None:
+def test_conversation_threads_run_as_one_item_each(pf: pytest.Pytester) -> None:
+    # More in test_conversations.py: _conversation's contents, order, -n 2.
     write(pf, "promptfooconfig.yaml", """\
         prompts:
           - '{% for c in _conversation %}{{ c.output }} {% endfor %}{{ question }}'
@@ -350,9 +351,9 @@ def test_conversation_threads_run_first_turns_only(pf: pytest.Pytester) -> None:
             metadata: {conversationId: two}
             assert: [{type: equals, value: Weather?}]
     """)
-    result = run(pf)
-    result.assert_outcomes(passed=2, skipped=1)
-    result.stdout.fnmatch_lines(["*later turn of conversation 'one': it needs the answers of earlier turns*"])
+    result = run(pf, "-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*::who-founded-it[[]echo[]] PASSED*", "*::weather[[]echo[]] PASSED*"])
 
 
 def test_tool_calls_are_checked_against_each_providers_own_tools(pf: pytest.Pytester) -> None:

@@ -138,6 +138,19 @@ class ModelRef:
 
 
 @dataclass
+class Turn:
+    """One turn of a conversation case: a user message the model answers, unless the turn gives
+    the assistant's ``reply`` itself. ``user`` is None when the prompt renders the whole thread
+    from ``_conversation`` (promptfoo), with this turn's own ``vars`` over the case's."""
+
+    user: str | None  # a Jinja2 template until rendered
+    checks: list[CheckSpec | CheckGroup] = field(default_factory=list)
+    reply: str | None = None
+    vars: dict[str, Any] = field(default_factory=dict)
+    location: Location | None = None
+
+
+@dataclass
 class Case:
     id: str
     vars: dict[str, Any] = field(default_factory=dict)
@@ -158,6 +171,8 @@ class Case:
     # with its own verdict (promptfoo's assertScoringFunction).
     scoring: str | None = None
     extension: FormatExtension | None = None
+    # A conversation: the model answers each turn in order, seeing the answers before it.
+    turns: list[Turn] = field(default_factory=list)
 
     @property
     def expects_error(self) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from promptcheck.checks.base import CheckError
 from promptcheck.config import Settings
+from promptcheck.engine.conversation import TurnNotAnswered, converse
 from promptcheck.engine.grading import Grades, grade_answers
 from promptcheck.engine.judge import JudgeCalls, JudgeTargets
 from promptcheck.engine.plan import ItemPlan
@@ -28,6 +29,7 @@ from promptcheck.runs.stats import Counts, next_sample_size
 
 PoolFactory = Callable[[Callable[[ProviderRequest], ProviderResponse], Callable[[ProviderRequest], bool] | None], CallPool]
 NO_REFERENCE = "no reference answer: add `output:` to this case to use the `reference` model"
+NO_REFERENCE_TURNS = "no reference answers: a conversation's turns have none; give a turn a fixed `reply:` instead"
 
 
 class _NotAnswered(Exception):
@@ -91,7 +93,7 @@ class Engine:
         if plan.unrenderable:
             return item_result(plan, "error", error=plan.unrenderable)
         if plan.target.provider == "reference" and plan.case.reference_output is None:
-            return item_result(plan, "skip", skip_reason=NO_REFERENCE)
+            return item_result(plan, "skip", skip_reason=NO_REFERENCE_TURNS if plan.turns else NO_REFERENCE)
         problem = self.providers.config_error(plan.target)
         if problem:
             return item_result(plan, "error", error=f"provider error: {problem}")
@@ -113,22 +115,38 @@ class Engine:
         if judge:
             graders.update(judge=judge.chat, embed=judge.embed)
         try:
-            grades = grade_answers(plan, self._answers(plan, range(plan.repeat)), **graders)  # type: ignore[arg-type]
+            grades = self._sample(plan, range(plan.repeat), graders, None)
             while plan.repeat_max and grades.n:
                 wanted = next_sample_size(
                     self.baseline_counts(plan.key), grades.passed_count, grades.n, plan.repeat_max, self.settings.alpha
                 )
                 if wanted <= grades.n:
                     break
-                more = self._answers(plan, range(grades.n, wanted))
-                grades = grade_answers(plan, more, previous=grades, **graders)  # type: ignore[arg-type]
+                grades = self._sample(plan, range(grades.n, wanted), graders, grades)
         except CheckError as exc:  # a judge that failed or answered nonsense, a webhook verdict not recorded: no verdict at all
             raise _NotAnswered("error", str(exc)) from None
         return grades
 
+    def _sample(self, plan: ItemPlan, indices: range, graders: dict[str, object], previous: Grades | None) -> Grades:
+        """The answers of repeats ``indices``, graded after ``previous``; a conversation's repeat
+        is the whole conversation, its turns asked one after another."""
+        if not plan.turns:
+            return grade_answers(plan, self._answers(plan, indices), previous=previous, **graders)  # type: ignore[arg-type]
+        try:
+            answers = [converse(plan, i, self._ask, **graders) for i in indices]  # type: ignore[arg-type]
+        except TurnNotAnswered as turn:
+            status = turn.cause.status if isinstance(turn.cause, _NotAnswered) else "error"
+            raise _NotAnswered(status, str(turn)) from None
+        return Grades((*(previous.answers if previous else ()), *answers), plan.pass_rate)
+
+    def _ask(self, request: ProviderRequest) -> ProviderResponse:
+        return self._call([request])[0]
+
     def _answers(self, plan: ItemPlan, indices: range) -> list[ProviderResponse]:
+        return self._call([plan.request(i) for i in indices])
+
+    def _call(self, requests: list[ProviderRequest]) -> list[ProviderResponse]:
         pool = self._pool()
-        requests = [plan.request(i) for i in indices]
         # Replayed right here: handing 20,000 replays to pool threads only made them fight the
         # item loop for the GIL. A call the pool has (prefetched) is waited for even once its
         # answer is in the cassette: the pool settles its cost with --max-cost just after that.

@@ -18,10 +18,27 @@ _RATE_SLACK = 1e-12  # 2/3 of the answers must meet a 2/3 pass rate despite floa
 
 
 @dataclass(frozen=True)
+class GradedTurn:
+    """One turn of a conversation, graded (engine/conversation.py runs them)."""
+
+    index: int  # 0-based
+    user: str  # the user's message of this turn (for a promptfoo thread: the rendered prompt's last message)
+    answer: str
+    response: ProviderResponse | None  # None: the turn's fixed reply, not the model's
+    evaluation: Evaluation | None  # None for a fixed reply
+
+    @property
+    def passed(self) -> bool:
+        return self.evaluation is None or self.evaluation.passed
+
+
+@dataclass(frozen=True)
 class GradedAnswer:
     index: int  # the repeat index of the answer
     response: ProviderResponse
     evaluation: Evaluation
+    # A conversation's turns; ``response`` and ``evaluation`` then sum them up (engine/conversation.py).
+    turns: tuple[GradedTurn, ...] = ()
 
 
 @dataclass(frozen=True)

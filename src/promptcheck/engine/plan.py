@@ -18,7 +18,18 @@ from promptcheck.formats.catalog import Catalog
 from promptcheck.providers.base import ProviderRequest
 from promptcheck.providers.registry import ModelTarget, resolve_target
 from promptcheck.formats.templating import TemplateError, render
-from promptcheck.spec import Case, CheckGroup, CheckSpec, FormatExtension, PromptSpec, SpecError, SpecErrors
+from promptcheck.spec import Case, CheckGroup, CheckSpec, FormatExtension, PromptSpec, SpecError, SpecErrors, Turn
+
+
+@dataclass(frozen=True)
+class TurnPlan:
+    """One turn of a conversation item, rendered: what the model is told and how its answer is judged."""
+
+    user: str | None  # None: the prompt renders the whole thread from ``variables`` and ``_conversation``
+    reply: str | None  # a fixed assistant reply: the model is not asked this turn
+    checks: list[CheckSpec | CheckGroup]  # every check on this turn's answer (the case's included)
+    context: CheckContext
+    variables: Mapping[str, Any]
 
 
 @dataclass
@@ -39,6 +50,8 @@ class ItemPlan:
     unrenderable: str | None = None
     markers: list[str] = field(default_factory=list)
     response_format: Mapping[str, Any] | None = None
+    # A conversation: ``messages`` are the prompt's own, each turn adds to them (engine/conversation.py).
+    turns: tuple[TurnPlan, ...] = ()
 
     @property
     def case_id(self) -> str:
@@ -54,16 +67,17 @@ class ItemPlan:
         return f"{self.spec.path}::{self.name}"
 
     def requests(self) -> list[ProviderRequest]:
-        """One call per repeat: every call the item makes unless ``--repeat auto`` asks for more."""
-        return [self.request(i) for i in range(self.repeat)]
+        """One call per repeat: every call the item makes unless ``--repeat auto`` asks for more.
+        A conversation's calls depend on its earlier answers, so none is known ahead."""
+        return [] if self.turns else [self.request(i) for i in range(self.repeat)]
 
-    def request(self, repeat_index: int = 0) -> ProviderRequest:
+    def request(self, repeat_index: int = 0, messages: tuple[tuple[str, str], ...] | None = None) -> ProviderRequest:
         params = {**self.target.options.get("params", {}), **self.spec.params}
         return ProviderRequest(
             provider=self.target.provider,
             model=self.target.model,
             label=self.target.label,
-            messages=self.messages,
+            messages=self.messages if messages is None else messages,
             params=params,
             response_format=self.response_format,
             repeat_index=repeat_index,
@@ -89,8 +103,10 @@ def plan_items(
     for case in spec.cases:
         targets = [spec_target(spec, raw, settings) for raw in model_labels(spec, settings, case)]
         unrenderable = None
+        turns: tuple[TurnPlan, ...] = ()
         try:
             messages, case_checks, context = _render_case(spec, case, project_constraints, settings, checks)
+            turns = tuple(_render_turn(spec, case, turn, case_checks, context, project_constraints) for turn in case.turns)
         except TemplateError as exc:
             if not spec.renders_at_run_time:
                 errors.append(SpecError(f"case '{case.id}': {exc}", case.location or spec.location))  # type: ignore[arg-type]
@@ -115,6 +131,7 @@ def plan_items(
                     xfail_reason=case.xfail.get(target.label, case.xfail.get("*")),
                     skip_reason=case.skip_reason,
                     markers=list(dict.fromkeys(spec.tags + case.tags)),
+                    turns=turns,
                 )
             )
     plans = _with_response_schemas(plans, errors)
@@ -222,10 +239,7 @@ def _render_case(
     variables: dict[str, Any] = dict(case.vars)
     if case.expected is not None:
         variables.setdefault("expected", case.expected)
-    if spec.message_builder is not None:  # messages built per case as a whole (raises TemplateError)
-        messages = tuple(spec.message_builder(variables))
-    else:
-        messages = tuple((m.role, render(m.content, variables)) for m in spec.messages)
+    messages = thread_messages(spec, variables)  # raises TemplateError
     checks: list[CheckSpec | CheckGroup] = [_render_check(c, variables) for c in spec.checks + case.checks]
     if not case.expects_error:
         # Constraints describe a real answer; an expected error object is judged by the error rule alone.
@@ -245,6 +259,30 @@ def _render_case(
         registry=registry,
     )
     return messages, checks, context
+
+
+def _render_turn(
+    spec: PromptSpec, case: Case, turn: Turn, case_checks: list[CheckSpec | CheckGroup], context: CheckContext,
+    project_constraints: list[CheckSpec],
+) -> TurnPlan:
+    """The checks outside ``turns:`` (the prompt's, the case's, constraints) judge every answer;
+    a turn's own checks judge its answer alone."""
+    if turn.user is not None:
+        variables = dict(context.case_vars)
+        user = render(turn.user, variables)
+        return TurnPlan(user, turn.reply, case_checks + [_render_check(c, variables) for c in turn.checks], context, variables)
+    # A promptfoo test of a thread: its own vars, its own asserts, the whole prompt rendered per turn.
+    variables = {**case.vars, **turn.vars}
+    shared = spec.checks + project_constraints + spec.constraints
+    checks = [_render_check(c, variables) for c in shared + turn.checks]
+    return TurnPlan(None, None, checks, replace(context, case_vars=variables), variables)
+
+
+def thread_messages(spec: PromptSpec, variables: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The prompt's messages rendered with ``variables`` (raises TemplateError)."""
+    if spec.message_builder is not None:
+        return tuple(spec.message_builder(variables))
+    return tuple((m.role, render(m.content, variables)) for m in spec.messages)
 
 
 def _render_check(check: CheckSpec | CheckGroup, variables: dict[str, Any]) -> CheckSpec | CheckGroup:

@@ -9,10 +9,10 @@ from collections.abc import Iterable, Sequence
 import msgspec
 
 from promptcheck.checks import evaluate
-from promptcheck.engine.grading import GradedAnswer, Grades
+from promptcheck.engine.grading import GradedAnswer, Grades, GradedTurn
 from promptcheck.engine.plan import ItemPlan
 from promptcheck.providers.base import ProviderResponse
-from promptcheck.runs.record import CheckResult, ItemResult, Sample, Status
+from promptcheck.runs.record import CheckResult, ItemResult, Sample, Status, TurnResult
 
 
 def messages_hash(messages: tuple[tuple[str, str], ...]) -> str:
@@ -74,6 +74,17 @@ def item_result(
         passed_samples=grades.passed_count if repeated else None,  # type: ignore[union-attr]
         pass_rate_required=grades.required_rate if repeated else None,  # type: ignore[union-attr]
         samples=tuple(_sample(a) for a in answers) if repeated else (),
+        turns=tuple(_turn(t) for t in first.turns) if first else (),
+    )
+
+
+def _turn(turn: GradedTurn) -> TurnResult:
+    evaluation = turn.evaluation
+    return TurnResult(
+        index=turn.index, user=turn.user, answer=turn.answer, passed=turn.passed,
+        score=evaluation.score if evaluation else None,
+        checks=check_results(evaluation.results) if evaluation else (),
+        replayed=bool(turn.response and turn.response.replayed), fixed=turn.response is None,
     )
 
 

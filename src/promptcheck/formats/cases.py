@@ -9,6 +9,7 @@ from typing import Any
 
 from promptcheck.formats.checkdecl import parse_checks
 from promptcheck.formats.fields import Problems, get, tag_list
+from promptcheck.formats.turns import parse_turns
 from promptcheck.ranges import PASS_RATE, REPEAT, SCORE_THRESHOLD
 from promptcheck.spec import Case
 
@@ -17,7 +18,7 @@ _BAD_ID = re.compile(r"[\[\]\s]|::")
 # Keys of a structured case (the seed's `inputs:` style); a flat GitHub Models entry is all vars.
 STRUCTURED_KEYS = {
     "id", "name", "description", "inputs", "vars", "expected", "output", "checks", "evaluators",
-    "assert", "xfail", "repeat", "pass_rate", "tags", "threshold",
+    "assert", "xfail", "repeat", "pass_rate", "tags", "threshold", "turns",
 }
 
 
@@ -39,7 +40,9 @@ def derive_id(variables: dict[str, Any], fallback: str) -> str:
 
 
 def is_structured(entry: dict[str, Any]) -> bool:
-    return isinstance(entry.get("inputs"), dict) or isinstance(entry.get("vars"), dict)
+    # ``turns`` as a list makes a conversation even without variables; a flat GitHub Models row
+    # has no list-valued ``turns`` variable in practice.
+    return isinstance(entry.get("inputs"), dict) or isinstance(entry.get("vars"), dict) or isinstance(entry.get("turns"), list)
 
 
 def parse_case(
@@ -84,6 +87,7 @@ def parse_case(
         tags=tag_list(entry.get("tags"), problems, problems.at_key(entry, "tags"), "tags"),
         explicit_id=case_id is not None,
         location=location,
+        turns=parse_turns(entry, problems, location),
     )
     return case
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from _pytest._code.code import ReprExceptionInfo, ReprFileLocation, ReprTracebackNative
 
 from promptcheck.engine.plan import ItemPlan
-from promptcheck.runs.record import CheckResult, ItemResult
+from promptcheck.runs.record import CheckResult, ItemResult, turn_title
 from promptcheck.runs.stats import wilson_interval
 
 EXCERPT_LINES = 12
@@ -58,6 +58,12 @@ def failure_headline(plan: ItemPlan, result: ItemResult) -> str:
     if result.samples:
         passed, n = result.counts or (0, 0)
         return f"{passed}/{n} samples passed; needs a pass rate of at least {plan.pass_rate:.2f}"
+    failing = [t for t in result.turns if not t.passed]
+    if failing:  # a conversation: the first turn that failed, by number and user message
+        turn = failing[0]
+        more = f" (and {len(failing) - 1} more turns)" if len(failing) > 1 else ""
+        named = ", ".join(first_line(check.name) for check in failed_checks(turn.checks)[:HEADLINE_CHECKS])
+        return f"{turn_title(turn.index, turn.user)}{more}: {checks_failed(plan, turn.checks, turn.score or 0.0)} {named}"
     failed = failed_checks(result.checks)
     named = ", ".join(first_line(check.name) for check in failed[:HEADLINE_CHECKS])
     more = f" and {len(failed) - HEADLINE_CHECKS} more" if len(failed) > HEADLINE_CHECKS else ""
@@ -83,6 +89,8 @@ def first_line(text: str) -> str:
 
 
 def describe_failure(plan: ItemPlan, result: ItemResult) -> str:
+    if result.turns and not result.samples:
+        return describe_conversation(plan, result)
     lines = [heading(plan)]
     answers = [(s.repeat, s.passed, s.score, s.answer, s.checks) for s in result.samples] or [
         (0, False, result.score or 0.0, result.answer or "", result.checks)
@@ -104,6 +112,19 @@ def describe_failure(plan: ItemPlan, result: ItemResult) -> str:
             lines += ["      " + line for line in excerpt(answer, check.span)]
         lines.append(answer_summary(answer, result.replayed))
     lines += [f"  (not run) {c.name} — {c.reason}" for c in _skipped(result.checks)]
+    return "\n".join(lines)
+
+
+def describe_conversation(plan: ItemPlan, result: ItemResult) -> str:
+    """Each turn that failed: its number and user message, its failed checks, its answer."""
+    failing = [t for t in result.turns if not t.passed]
+    lines = [heading(plan), f"{len(failing)} of {sum(1 for t in result.turns if not t.fixed)} answered turns failed"]
+    for turn in failing:
+        lines.append(f"{turn_title(turn.index, turn.user)}: {checks_failed(plan, turn.checks, turn.score or 0.0)}")
+        for check in failed_checks(turn.checks):
+            lines.append(f"  ✗ {check.name} — {check.reason}")
+            lines += ["      " + line for line in excerpt(turn.answer, check.span)]
+        lines.append(answer_summary(turn.answer, turn.replayed))
     return "\n".join(lines)
 
 

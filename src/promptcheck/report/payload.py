@@ -72,6 +72,7 @@ class Detail(msgspec.Struct, omit_defaults=True, gc=False):
     st: str | None = None
     bkn: list[int] | None = None
     pv: float | None = None
+    th: list[list[Any]] | None = None  # a conversation's turns: thread_rows
 
 
 def _utf16_span(text: str, span: tuple[int, int] | None) -> list[int] | None:
@@ -173,10 +174,27 @@ def detail_row(ic: ItemComparison, strings: Strings, answer_changed: bool) -> De
         passed = sum(1 for x in samples if x.passed)
         detail.smp = [passed, len(samples)]
         detail.ci = [round(v, 3) for v in wilson_interval(passed, len(samples))]
+    if current is not None and current.turns:
+        detail.th = thread_rows(current, baseline, strings)
     if ic.stat is not None and not ic.stat.single_sample:
         # The Fisher verdict against the baseline (the sample strip and flakiness are in the list row).
         detail.st, detail.bkn, detail.pv = ic.stat.shift, list(ic.stat.before), float(f"{ic.stat.p_value:.3g}")
     return detail
+
+
+def thread_rows(current: ItemResult, baseline: ItemResult | None, strings: Strings) -> list[list[Any]]:
+    """A conversation, turn by turn: [user, answer, baseline's answer when it differs (else None),
+    fixed reply 0/1, passed 0/1, check rows]. Turns pair up by position."""
+    before = {t.index: t for t in baseline.turns} if baseline is not None else {}
+    rows = []
+    for turn in current.turns:
+        old = before.get(turn.index)
+        changed = old is not None and old.answer != turn.answer
+        rows.append([
+            strings.ref(turn.user), turn.answer, old.answer if changed and old is not None else None,
+            int(turn.fixed), int(turn.passed), [_check_row(c, turn.answer, strings) for c in turn.checks],
+        ])
+    return rows
 
 
 def filter_counts(comparison: Comparison) -> dict[str, int]:

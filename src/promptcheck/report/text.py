@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from promptcheck.runs.compare import Category, Comparison, ItemComparison, ModelStats
+from promptcheck.runs.diffs import word_diff
+from promptcheck.runs.record import ItemResult, turn_title
 from promptcheck.report.verdicts import stat_fields, stat_markdown, stat_terminal_lines
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
@@ -103,21 +105,49 @@ def _elide(text: str, keep: int, first: bool, last: bool) -> str:
 
 
 def diff_lines(ic: ItemComparison, width: int = 400) -> list[str]:
-    """The answer's word diff git-style ([-old-]{+new+}) and its JSON changes, for a terminal."""
+    """The answer's word diff git-style ([-old-]{+new+}) and its JSON changes, for a terminal;
+    a conversation's turn by turn."""
+    thread = thread_diff_lines(ic, width)
+    if thread:
+        return thread
     lines = []
     ops = ic.text_diff()
     if ops:
-        parts = []
-        for n, (op, text) in enumerate(ops):
-            flat = _CONTROL.sub("⏎", text)
-            if op == 0:
-                parts.append(_elide(flat, 40, n == 0, n == len(ops) - 1))
-            else:
-                parts.append(f"[-{flat}-]" if op < 0 else f"{{+{flat}+}}")
-        lines.append("    answer: " + one_line("".join(parts), width))
+        lines.append("    answer: " + one_line(_git_style(ops), width))
     for change in ic.json_diff() or []:
         lines.append(f"    json: {one_line(change.path, 80)} {change.kind}: {one_line(repr(change.before), 60)} → {one_line(repr(change.after), 60)}")
     return lines
+
+
+def thread_diff_lines(ic: ItemComparison, width: int = 400) -> list[str]:
+    """A conversation turn by turn: each turn's verdict, and its answer's diff against the
+    baseline's turn at the same position (the texts must be loaded: ``runs.heads.with_texts``)."""
+    current, baseline = ic.current, ic.baseline
+    if not isinstance(current, ItemResult) or not current.turns:
+        return []
+    before = {t.index: t for t in baseline.turns} if isinstance(baseline, ItemResult) else {}
+    lines = []
+    for turn in current.turns:
+        failed = [c.name for c in turn.checks if not c.passed and not c.skipped]
+        verdict = "fixed reply" if turn.fixed else ("✓" if turn.passed else "✗ " + ", ".join(failed))
+        lines.append(f"    {one_line(turn_title(turn.index, turn.user), 100)}: {one_line(verdict, 160)}")
+        old = before.get(turn.index)
+        if old is None or old.answer == turn.answer:
+            lines.append(f"      answer{' (unchanged)' if old is not None else ''}: " + one_line(_CONTROL.sub("⏎", turn.answer), 200))
+        else:
+            lines.append("      answer: " + one_line(_git_style(word_diff(old.answer, turn.answer)), width))
+    return lines
+
+
+def _git_style(ops: list[tuple[int, str]]) -> str:
+    parts = []
+    for n, (op, text) in enumerate(ops):
+        flat = _CONTROL.sub("⏎", text)
+        if op == 0:
+            parts.append(_elide(flat, 40, n == 0, n == len(ops) - 1))
+        else:
+            parts.append(f"[-{flat}-]" if op < 0 else f"{{+{flat}+}}")
+    return "".join(parts)
 
 
 def terminal_lines(

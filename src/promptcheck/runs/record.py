@@ -71,6 +71,29 @@ class Sample(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     cost: float | None = None
 
 
+class TurnResult(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
+    """One turn of a conversation item: the user's message, the answer, and its checks.
+    ``fixed``: the answer is the turn's own ``reply``, not the model's, and was not checked."""
+
+    index: int  # 0-based; shown 1-based
+    user: str
+    answer: str
+    passed: bool = True
+    score: float | None = None
+    checks: tuple[CheckResult, ...] = ()
+    replayed: bool = False
+    fixed: bool = False
+
+
+def turn_title(index: int, user: str, limit: int = 60) -> str:
+    """``turn 2 (user: "It arrived broken.")``: how failures, errors and diffs name a turn."""
+    text = " ".join(user.split())
+    if not text:
+        return f"turn {index + 1}"
+    shown = text if len(text) <= limit else text[: limit - 1] + "…"
+    return f'turn {index + 1} (user: "{shown}")'
+
+
 class ItemHead(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """Everything about one item but its texts (rendered prompt and answer): what comparisons,
     counts and listings read. ``runs.heads`` decodes a stored run into these, so a 100,000-item
@@ -131,6 +154,8 @@ class ItemResult(ItemHead, frozen=True, omit_defaults=True, gc=False):
 
     messages: tuple[tuple[str, str], ...] | None = None
     answer: str | None = None
+    # A conversation's turns (its first sample's), in order; empty for a single-answer item.
+    turns: tuple[TurnResult, ...] = ()
 
 
 class GitInfo(msgspec.Struct, frozen=True, gc=False):
@@ -230,7 +255,15 @@ def with_answer_hash(item: ItemResult) -> ItemResult:
     """``item`` with its ``answer_hash``, as the store writes it."""
     if not isinstance(item.answer, str) or item.answer_hash is not None:
         return item  # no answer; or not text, which encoding the item reports
-    return msgspec.structs.replace(item, answer_hash=answer_digest(item.answer))
+    return msgspec.structs.replace(item, answer_hash=answer_digest(thread_text(item)))
+
+
+def thread_text(item: ItemResult) -> str | None:
+    """What "the answer" of an item is when two runs are compared: a conversation's every turn
+    (a changed earlier answer is a changed conversation), else the answer."""
+    if not item.turns:
+        return item.answer
+    return "\x1e".join(f"{t.user}\x1f{t.answer}" for t in item.turns)
 
 
 def same_answer(a: ItemHead, b: ItemHead) -> bool:
@@ -239,14 +272,14 @@ def same_answer(a: ItemHead, b: ItemHead) -> bool:
     if a.answer_hash is not None and b.answer_hash is not None:
         return a.answer_hash == b.answer_hash
     if isinstance(a, ItemResult) and isinstance(b, ItemResult):
-        return a.answer == b.answer  # both texts at hand: cheaper than hashing them
+        return thread_text(a) == thread_text(b)  # both texts at hand: cheaper than hashing them
     return _digest_of(a) == _digest_of(b)
 
 
 def _digest_of(item: ItemHead) -> str | None:
     if item.answer_hash is not None:
         return item.answer_hash
-    return answer_digest(item.answer) if isinstance(item, ItemResult) else None
+    return answer_digest(thread_text(item)) if isinstance(item, ItemResult) else None
 
 
 # --- ids, times and summaries ---------------------------------------------------------------------

@@ -5,6 +5,7 @@ array-valued vars expanded into one case per combination (as promptfoo expands t
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from promptcheck.formats.promptfoo.refs import RefError, expand, is_ref, mapping
 from promptcheck.formats.promptfoo.varscripts import ScriptVar, script_vars
 from promptcheck.safefiles.yamlio import MarkedList
 from promptcheck.ranges import SCORE_THRESHOLD
-from promptcheck.spec import Case, Location, PromptfooTestOptions
+from promptcheck.spec import Case, Location, PromptfooTestOptions, Turn
 
 _TEST_KEYS = {
     "description", "vars", "assert", "options", "threshold", "metadata", "providerOutput", "prompts", "providers",
@@ -169,9 +170,7 @@ def build_cases(
                 reference_output=raw.get("providerOutput") if isinstance(raw.get("providerOutput"), str) else None,
             ))
             threads.append(str(metadata.get("conversationId") or ""))
-    if conversation:
-        conversation_turns(cases, threads)
-    return cases
+    return conversation_turns(cases, threads) if conversation else cases
 
 
 def _scoring(node: Any, problems: Problems, at: Location, base: Path) -> str | None:
@@ -240,20 +239,25 @@ def _var_value(name: Any, value: Any, problems: Problems, at: Location, base: Pa
     return texts if len(texts) > 1 else texts[0]
 
 
-def conversation_turns(cases: list[Case], threads: list[str]) -> None:
-    """``threads[i]`` is case i's conversation id; all but each thread's first turn are skipped.
+def conversation_turns(cases: list[Case], threads: list[str]) -> list[Case]:
+    """``threads[i]`` is case i's conversation; each thread becomes one case whose turns are its
+    tests, in order.
 
-    ``_conversation`` is promptfoo's list of earlier turns ({input, output}) of the same thread
-    (``metadata.conversationId``, or one thread per prompt). promptcheck runs items
-    independently, so only the first turn of each thread (whose ``_conversation`` is empty, as
-    in promptfoo) runs; later turns are collected and skipped with that reason."""
-    seen: set[str] = set()
+    As in promptfoo, a prompt that reads ``_conversation`` runs the tests of a thread one after
+    another, and ``_conversation`` holds the earlier turns' ``{prompt, input, output}``. A thread
+    is the tests of one ``metadata.conversationId`` (all the prompt's tests without one share a
+    thread) and one test-level ``provider``. One item per thread × model runs the whole thread,
+    so its turns stay in order under xdist too; its id is its first test's."""
+    merged: dict[str, Case] = {}
     for case, thread in zip(cases, threads):
         case.vars.setdefault("_conversation", [])
-        if thread in seen:
-            named = f" '{thread}'" if thread else ""
-            case.skip_reason = (
-                f"a later turn of conversation{named}: it needs the answers of earlier turns (_conversation), "
-                "and promptcheck runs each test on its own"
-            )
-        seen.add(thread)
+        provider = case.extension.provider if isinstance(case.extension, PromptfooTestOptions) else None
+        key = json.dumps([thread, provider], sort_keys=True, default=str)
+        turn = Turn(user=None, checks=case.checks, vars=case.vars, location=case.location)
+        if key in merged:
+            merged[key].turns.append(turn)
+            continue
+        merged[key] = case
+        case.turns = [turn]
+        case.checks = []  # each test's asserts judge its own turn
+    return list(merged.values())

@@ -223,6 +223,33 @@
     return box;
   }
 
+  function checkList(checks, answer, st) {
+    var ul = el("ul", "checks");
+    checks.forEach(function (c) {
+      var cls = c[2] === 0 ? "fail" : c[2] === 1 ? "pass" : "skipped";
+      var reason = st[c[4]];
+      var li = el("li", cls, (c[2] === 0 ? "✗ " : c[2] === 1 ? "✓ " : "– ") + st[c[0]] + " (" + st[c[1]] + ", score " + num(c[3], 2) + ")" + (reason ? ": " + reason : ""));
+      if (c[2] === 0 && c[5]) li.appendChild(spanSnippet(answer, c[5]));
+      ul.appendChild(li);
+    });
+    return ul;
+  }
+
+  function thread(parent, turns, st) {
+    // Each turn: the user's message, the answer (a word diff against the baseline's when it
+    // changed), and that turn's checks.
+    turns.forEach(function (t, i) {
+      var turn = el("div", "turn " + (t[4] ? "pass" : "fail"));
+      turn.appendChild(el("div", "role", "turn " + (i + 1) + " · user"));
+      turn.appendChild(el("pre", null, st[t[0]]));
+      turn.appendChild(el("div", "role", t[3] ? "assistant (fixed reply, not checked)" : "assistant" + (t[4] ? " ✓" : " ✗")));
+      if (t[2] !== null) diffSides(turn, wordDiff(t[2], t[1]));
+      else turn.appendChild(el("pre", null, t[1]));
+      if (t[5].length) turn.appendChild(checkList(t[5], t[1], st));
+      parent.appendChild(turn);
+    });
+  }
+
   function details(it) {
     var st = it.__st;
     var box = el("div", "det");
@@ -247,24 +274,16 @@
     if (it.skip) section(box, "Skipped").appendChild(el("pre", null, it.skip));
 
     var answer = it.a || "";
-    if (it.ck) {
-      var ul = el("ul", "checks");
-      it.ck.forEach(function (c) {
-        var cls = c[2] === 0 ? "fail" : c[2] === 1 ? "pass" : "skipped";
-        var reason = st[c[4]];
-        var li = el("li", cls, (c[2] === 0 ? "✗ " : c[2] === 1 ? "✓ " : "– ") + st[c[0]] + " (" + st[c[1]] + ", score " + num(c[3], 2) + ")" + (reason ? ": " + reason : ""));
-        if (c[2] === 0 && c[5]) li.appendChild(spanSnippet(answer, c[5]));
-        ul.appendChild(li);
-      });
-      section(box, "Checks").appendChild(ul);
-    }
+    if (it.ck && !it.th) section(box, "Checks").appendChild(checkList(it.ck, answer, st));
     if (it.cc) {
       var changes = el("ul", "checks");
       it.cc.forEach(function (c) { changes.appendChild(el("li", null, c[0] + ": " + (c[1] || "absent") + " → " + (c[2] || "absent"))); });
       section(box, "Check changes vs baseline").appendChild(changes);
     }
-    var changed = it.b !== undefined && it.s !== null;
-    if (changed) diffSides(section(box, "Answer: baseline → current (word diff)"), wordDiff(it.b, answer));
+    if (it.th) thread(section(box, "Conversation (" + it.th.length + " turns; baseline beside any answer that changed)"), it.th, st);
+    var changed = !it.th && it.b !== undefined && it.s !== null;  // a thread shows its answers itself
+    if (it.th) { /* shown above */ }
+    else if (changed) diffSides(section(box, "Answer: baseline → current (word diff)"), wordDiff(it.b, answer));
     else if (it.s === null) section(box, "Answer (baseline)").appendChild(el("pre", null, it.b === undefined ? "(no answer)" : it.b));
     else section(box, "Answer").appendChild(el("pre", null, it.a === undefined ? "(no answer)" : it.a));
     var before = changed ? parseJson(it.b) : undefined, after = changed ? parseJson(answer) : undefined;
