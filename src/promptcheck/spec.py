@@ -135,6 +135,10 @@ class ModelRef:
     # Provider options under their providers-table names (api_version, region, project_id): a
     # provider type reads those it knows, as from [tool.promptcheck.providers.<label>].
     options: Mapping[str, str] = field(default_factory=dict)
+    # Its own declared tools (promptfoo's config.tools) in OpenAI function form, and tool_choice;
+    # None: the prompt's own.
+    tools: tuple[Mapping[str, Any], ...] | None = None
+    tool_choice: Any = None
 
 
 @dataclass
@@ -196,6 +200,10 @@ class PromptSpec:
     # promptfoo renders a prompt when it runs a row, so a template it cannot parse errors those
     # rows and the rest of the config still runs; other formats report it when collecting.
     renders_at_run_time: bool = False
+    # Declared tools in OpenAI function form ({type: function, function: {name, description,
+    # parameters}}), validated by formats/tooldecl.py, and the tool_choice as written.
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    tool_choice: Any = None
 
     @property
     def required_variables(self) -> list[str]:

@@ -22,9 +22,13 @@ class ProviderRequest:
     # Not part of the key: the reference provider answers with the case's own ``output``.
     reference_output: str | None = None
     item_id: str = ""
+    # Declared tools in OpenAI function form, and the tool_choice as written (providers/tools.py
+    # converts both for Anthropic).
+    tools: tuple[Mapping[str, Any], ...] = ()
+    tool_choice: Any = None
 
     def canonical(self) -> dict[str, Any]:
-        return {
+        canonical: dict[str, Any] = {
             "provider": self.provider,
             "model": self.model,
             "params": dict(sorted(self.params.items())),
@@ -32,6 +36,12 @@ class ProviderRequest:
             "messages": [list(m) for m in self.messages],
             "repeat_index": self.repeat_index,
         }
+        # Only when present: every request without tools keeps the key it always had.
+        if self.tools:
+            canonical["tools"] = [dict(t) for t in self.tools]
+        if self.tool_choice is not None:
+            canonical["tool_choice"] = self.tool_choice
+        return canonical
 
     def key(self) -> str:
         # Asked for by the pool and the cassettes several times per call: hash once per request.
@@ -41,6 +51,15 @@ class ProviderRequest:
             cached = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
             object.__setattr__(self, "_key", cached)  # frozen dataclass; not a field, so eq/hash ignore it
         return cached
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One tool call in an answer, in every provider's wire format alike."""
+
+    name: str
+    arguments: str  # the JSON text of the arguments, as the model wrote it
+    id: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,6 +77,7 @@ class ProviderResponse:
     raw_meta: Mapping[str, Any] = field(default_factory=dict)
     replayed: bool = False
     finish_reason: str | None = None  # normalised: stop, length, content_filter, tool_calls, or as given
+    tool_calls: tuple[ToolCall, ...] = ()  # next to the text, in the order the model made them
 
 
 class ProviderError(Exception):

@@ -134,6 +134,8 @@ def detail_row(ic: ItemComparison, strings: Strings) -> dict[str, Any]:
         row["rp"] = True
     if ic.prompt_changed:
         row["pc"] = True
+    if current is not None and current.tool_calls:  # [name, arguments JSON text] per call
+        row["tc"] = [[c.name, c.arguments] for c in current.tool_calls]
     if samples:
         passed = sum(1 for x in samples if x.passed)
         row["smp"] = [passed, len(samples)]

@@ -59,6 +59,14 @@ class CheckResult(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     negate: bool = False
 
 
+class RecordedToolCall(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
+    """One tool call of an answer: the tool's name and its arguments' JSON text."""
+
+    name: str
+    arguments: str = ""
+    id: str = ""
+
+
 class Sample(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """One answer of a repeated item (``--repeat``)."""
 
@@ -69,6 +77,7 @@ class Sample(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     checks: tuple[CheckResult, ...] = ()
     latency_s: float | None = None
     cost: float | None = None
+    tool_calls: tuple[RecordedToolCall, ...] = ()  # added later; absent in older records
 
 
 class ItemHead(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
@@ -131,6 +140,8 @@ class ItemResult(ItemHead, frozen=True, omit_defaults=True, gc=False):
 
     messages: tuple[tuple[str, str], ...] | None = None
     answer: str | None = None
+    # The first answer's tool calls (added later, so absent in older records and left out when none).
+    tool_calls: tuple[RecordedToolCall, ...] = ()
 
 
 class GitInfo(msgspec.Struct, frozen=True, gc=False):

@@ -8,6 +8,7 @@ from typing import Any
 
 from promptcheck.providers.base import ProviderRequest
 from promptcheck.providers.openai_provider import OpenAIProvider, chat_params
+from promptcheck.providers.tools import openai_tool_args
 
 from .common import BATCH_PRICE_FACTOR, Answers, BatchStatus, Limits
 
@@ -32,6 +33,7 @@ class OpenAIBatch:
         }
         if request.response_format is not None:
             body["response_format"] = dict(request.response_format)
+        body.update(openai_tool_args(request))
         return {"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": body}
 
     def submit(self, lines: Sequence[dict[str, Any]]) -> str:
