@@ -246,3 +246,32 @@ def test_promptfoo_tool_declarations_are_checked(pf: pytest.Pytester) -> None:
         "promptfooconfig.yaml:*: provider 'echo' config 'tools': tool 1: 'function.name' must be 1 to 64 letters, digits, '_' or '-', got 'a b'",
         "promptfooconfig.yaml:*: provider 'openai:gpt-4o' config 'tool_choice' is set, but no tools are declared",
     ])
+
+
+SCRIPTED = '''\
+def answer(request):
+    names = [t["function"]["name"] for t in request.tools]
+    if "bad" in request.messages[-1][1]:
+        return {"text": "", "tool_calls": [{"arguments": "{}"}]}
+    return {"text": "Looking it up.", "tool_calls": [{"name": names[0], "arguments": {"order_id": "A1"}}]}
+'''
+
+
+def test_a_python_provider_answers_with_tool_calls(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml('[tool.promptcheck]\nmodels = ["python:agentfake:answer"]\n')
+    pytester.makepyfile(agentfake=SCRIPTED)
+    pytester.makefile(".prompt.yaml", agent="messages:\n  - {role: user, content: '{{ ask }}'}\n" + TOOLS +
+                      "testData:\n  - {id: good, inputs: {ask: refund}, checks: [{tool-called: {name: lookup_order, arguments: {order_id: A1}}}, tool-args-valid, {contains: Looking}]}\n"
+                      "  - {id: bad, inputs: {ask: bad}, checks: [tool-args-valid]}\n")
+    result = pytester.runpytest("-n", "2")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*python:agentfake:answer returned a bad 'tool_calls': each of 'tool_calls' must be a mapping with a 'name'*"])
+
+
+def test_declared_tools_count_toward_the_cost_bound() -> None:
+    from promptcheck.providers.base import ProviderRequest
+    from promptcheck.providers.costcap import input_tokens_at_most
+
+    plain = ProviderRequest("openai", "gpt-4o", "gpt", (("user", "hi"),))
+    tool = {"type": "function", "function": {"name": "lookup_order", "description": "x" * 400}}
+    assert input_tokens_at_most(ProviderRequest("openai", "gpt-4o", "gpt", (("user", "hi"),), tools=(tool,))) >= input_tokens_at_most(plain) + 200
