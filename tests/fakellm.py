@@ -47,7 +47,9 @@ Tool calls: when a request declares ``tools`` (either wire format) and its last 
 says ``call <tool name>`` (optionally ``call <name> with {json arguments}``), the answer calls
 those declared tools, in the order written, in that API's wire format (OpenAI ``tool_calls`` with
 ``finish_reason: tool_calls``; Anthropic ``tool_use`` blocks with ``stop_reason: tool_use``).
-``fake.tool_rule`` replaces that rule: ``(kind, body) -> [(name, arguments), ...]``.
+``fake.tool_rule`` replaces that rule: ``(kind, body) -> [(name, arguments), ...]``. A request
+that ends with tool results (a simulated agent loop) is read the same way, its results standing
+for the user message; when they ask for no call the answer is ``tool results: <r1>; <r2>``.
 
 Answers report token usage (whitespace words) and stop at ``max_tokens`` / ``max_completion_tokens``
 words, as the real APIs stop at the output limit.
@@ -93,7 +95,8 @@ def calls_asked_for(kind: str, body: dict[str, Any]) -> list[tuple[str, dict[str
     declared = declared_tool_names(kind, body)
     if not declared:
         return []
-    text = echo_last_user_message(kind, body)
+    results = last_tool_results(kind, body)
+    text = " ".join(results) if results is not None else echo_last_user_message(kind, body)
     calls = []
     for match in _CALL.finditer(text):
         if match.group(1) not in declared:
@@ -108,6 +111,23 @@ def calls_asked_for(kind: str, body: dict[str, Any]) -> list[tuple[str, dict[str
                 pass
         calls.append((match.group(1), arguments))
     return calls
+
+
+def last_tool_results(kind: str, body: dict[str, Any]) -> list[str] | None:
+    """The tool results the request ends with (OpenAI ``tool`` messages, Anthropic
+    ``tool_result`` blocks), or None when it ends otherwise."""
+    messages = body.get("messages") or []
+    if kind == "anthropic":
+        last = messages[-1] if messages else {}
+        blocks = last.get("content") if last.get("role") == "user" and isinstance(last.get("content"), list) else []
+        found = [_text_of(b.get("content")) for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result"]
+        return found or None
+    found = []
+    for message in reversed(messages):
+        if message.get("role") != "tool":
+            break
+        found.insert(0, _text_of(message.get("content")))
+    return found or None
 
 
 # A responder may return several strings: Anthropic gets one text block per string,
@@ -399,7 +419,9 @@ class FakeLLM:
         calls = self.tool_rule(kind, body)
         if calls:
             return _tool_answer(kind, body, calls, self.finish_reason)
-        reply = self.responder(kind, body)
+        results = last_tool_results(kind, body)
+        # After tool results, the default answer reports them; a test's own responder still decides.
+        reply = "tool results: " + "; ".join(results) if results is not None and self.responder is echo_last_user_message else self.responder(kind, body)
         parts = [reply] if isinstance(reply, str) else list(reply)
         prompt_tokens = sum(_count_tokens(_text_of(m.get("content"))) for m in body.get("messages") or [])
         if kind == "anthropic":

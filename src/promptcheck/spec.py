@@ -162,6 +162,10 @@ class Case:
     # with its own verdict (promptfoo's assertScoringFunction).
     scoring: str | None = None
     extension: FormatExtension | None = None
+    # Simulated tools (engine/toolsim.py): tool name -> the result the model gets back (a fixed
+    # value, or "python:module:function"); the loop runs up to max_tool_rounds extra calls.
+    tool_results: dict[str, Any] = field(default_factory=dict)
+    max_tool_rounds: int | None = None
 
     @property
     def expects_error(self) -> bool:

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from promptcheck.formats.checkdecl import parse_checks
+from promptcheck.formats.tooldecl import parse_tool_results
 from promptcheck.formats.fields import Problems, get, tag_list
 from promptcheck.ranges import PASS_RATE, REPEAT, SCORE_THRESHOLD
 from promptcheck.spec import Case
@@ -17,7 +18,7 @@ _BAD_ID = re.compile(r"[\[\]\s]|::")
 # Keys of a structured case (the seed's `inputs:` style); a flat GitHub Models entry is all vars.
 STRUCTURED_KEYS = {
     "id", "name", "description", "inputs", "vars", "expected", "output", "checks", "evaluators",
-    "assert", "xfail", "repeat", "pass_rate", "tags", "threshold",
+    "assert", "xfail", "repeat", "pass_rate", "tags", "threshold", "tool_results", "max_tool_rounds",
 }
 
 
@@ -85,6 +86,7 @@ def parse_case(
         explicit_id=case_id is not None,
         location=location,
     )
+    case.tool_results, case.max_tool_rounds = parse_tool_results(entry, problems)
     return case
 
 

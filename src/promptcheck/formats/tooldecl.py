@@ -114,3 +114,32 @@ def parse_tool_choice(raw: Any, tools: list[dict[str, Any]], problems: Problems,
         problems.error(f"{what} names the tool {name!r}, which is not declared (declared: {', '.join(known)})", where)
         return None
     return {"type": "function", "function": {"name": name}}
+
+
+MAX_TOOL_ROUNDS = 20
+DEFAULT_TOOL_ROUNDS = 5
+
+
+def parse_tool_results(entry: dict[str, Any], problems: Problems) -> tuple[dict[str, Any], int | None]:
+    """A case's simulated tools: ``tool_results`` (tool name -> a fixed result, or
+    ``python:module:function``) and ``max_tool_rounds`` (1 to 20)."""
+    raw = entry.get("tool_results")
+    results: dict[str, Any] = {}
+    if raw is not None:
+        if not isinstance(raw, dict) or not raw:
+            problems.error(f"'tool_results' must map tool names to their results, got {type_name(raw)}", problems.at_key(entry, "tool_results"))
+        else:
+            for name, value in raw.items():
+                if isinstance(value, str) and value.startswith("python:") and value.count(":") != 2:
+                    problems.error(f"tool_results.{name}: a function must look like python:module:function, got {value!r}", problems.at_key(raw, str(name)))
+                else:
+                    results[str(name)] = value
+    rounds = entry.get("max_tool_rounds")
+    if rounds is not None:
+        where = problems.at_key(entry, "max_tool_rounds")
+        if isinstance(rounds, bool) or not isinstance(rounds, int) or not 1 <= rounds <= MAX_TOOL_ROUNDS:
+            problems.error(f"'max_tool_rounds' must be a whole number from 1 to {MAX_TOOL_ROUNDS}, got {rounds!r}", where)
+            rounds = None
+        elif not results:
+            problems.error("'max_tool_rounds' is set, but the case gives no 'tool_results'", where)
+    return results, rounds

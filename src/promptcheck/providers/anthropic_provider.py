@@ -10,7 +10,7 @@ from typing import Any
 from .answer_shape import field, json_answer
 from .base import ProviderRequest, ToolCall, Usage
 from .sdk_common import SDKProvider, pick, resolve_api_key
-from .tools import anthropic_tool_args, anthropic_tool_calls
+from .tools import anthropic_round_messages, anthropic_tool_args, anthropic_tool_calls
 
 ANTHROPIC_DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_MAX_TOKENS = 1024  # the Messages API has no default and rejects calls without one
@@ -47,6 +47,7 @@ def messages_params(request: ProviderRequest, default_max_tokens: int = DEFAULT_
     if schema is not None:
         kwargs["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
     kwargs.update(anthropic_tool_args(request))
+    kwargs["messages"] += anthropic_round_messages(request.tool_rounds)
     return kwargs
 
 

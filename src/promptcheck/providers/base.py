@@ -26,6 +26,8 @@ class ProviderRequest:
     # converts both for Anthropic).
     tools: tuple[Mapping[str, Any], ...] = ()
     tool_choice: Any = None
+    # Earlier rounds of a simulated agent loop, sent after ``messages``; each round is its own call.
+    tool_rounds: tuple[ToolRound, ...] = ()
 
     def canonical(self) -> dict[str, Any]:
         canonical: dict[str, Any] = {
@@ -41,6 +43,11 @@ class ProviderRequest:
             canonical["tools"] = [dict(t) for t in self.tools]
         if self.tool_choice is not None:
             canonical["tool_choice"] = self.tool_choice
+        if self.tool_rounds:
+            canonical["tool_rounds"] = [
+                {"text": r.text, "calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in r.calls], "results": list(r.results)}
+                for r in self.tool_rounds
+            ]
         return canonical
 
     def key(self) -> str:
@@ -60,6 +67,16 @@ class ToolCall:
     name: str
     arguments: str  # the JSON text of the arguments, as the model wrote it
     id: str = ""
+
+
+@dataclass(frozen=True)
+class ToolRound:
+    """One simulated exchange of an agent loop (engine/toolsim.py): the calls the model made, with
+    the text it said beside them, and the results it is given back, one per call."""
+
+    calls: tuple[ToolCall, ...]
+    results: tuple[str, ...]
+    text: str = ""
 
 
 @dataclass(frozen=True)

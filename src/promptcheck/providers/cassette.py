@@ -89,7 +89,7 @@ def _entry(request: ProviderRequest, response: ProviderResponse) -> dict[str, An
             "repeat_index": canonical["repeat_index"],
             "messages": [{"role": role, "content": content} for role, content in request.messages],
             # Written only when declared, as canonical() keys on them only then.
-            **{name: canonical[name] for name in ("tools", "tool_choice") if name in canonical},
+            **{name: canonical[name] for name in ("tools", "tool_choice", "tool_rounds") if name in canonical},
         },
         "response": {
             "text": response.text,

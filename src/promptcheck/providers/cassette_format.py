@@ -274,6 +274,9 @@ def _styled(entry: dict[str, Any]) -> dict[str, Any]:
             request["params"] = _Flow(request["params"])
         if isinstance(request.get("tools"), list):  # one line per declared tool
             request["tools"] = [_Flow(t) if isinstance(t, dict) else t for t in request["tools"]]
+        for exchange in request.get("tool_rounds") or []:  # a simulated round's calls, one line each
+            if isinstance(exchange, dict) and isinstance(exchange.get("calls"), list):
+                exchange["calls"] = [_Flow(c) if isinstance(c, dict) else c for c in exchange["calls"]]
         for message in request.get("messages") or []:
             if isinstance(message, dict) and isinstance(message.get("content"), str):
                 message["content"] = _Literal(message["content"])

@@ -19,7 +19,7 @@ from typing import Any
 from .answer_shape import field, json_answer
 from .base import ProviderRequest, ToolCall, Usage
 from .sdk_common import SDKProvider, pick, resolve_api_key
-from .tools import openai_tool_args, openai_tool_calls
+from .tools import openai_round_messages, openai_tool_args, openai_tool_calls
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 GITHUB_MODELS_BASE_URL = "https://models.github.ai/inference"
@@ -124,6 +124,7 @@ class OpenAIProvider(SDKProvider):
         if request.response_format is not None:
             kwargs["response_format"] = dict(request.response_format)
         messages = [{"role": role, "content": content} for role, content in request.messages]
+        messages += openai_round_messages(request.tool_rounds)
         body = {"model": self.model_name(request), "messages": messages, **kwargs, **openai_tool_args(request)}
         # client.post is the SDK's own request path (retries, retry-after, timeouts, auth, error
         # types) minus create()'s walk of its TypedDicts over the arguments and the building of

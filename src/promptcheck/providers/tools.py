@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .base import ProviderRequest, ToolCall
+from .base import ProviderRequest, ToolCall, ToolRound
 
 # A function without parameters still needs an input schema on Anthropic's side.
 _NO_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
@@ -37,6 +37,42 @@ def anthropic_tool_args(request: ProviderRequest) -> dict[str, Any]:
     if choice is not None:
         out["tool_choice"] = choice
     return out
+
+
+def _call_id(call: ToolCall, round_index: int, index: int, prefix: str) -> str:
+    # Both APIs pair a result with its call by id; a call recorded without one gets a stable id.
+    return call.id or f"{prefix}{round_index}_{index}"
+
+
+def openai_round_messages(rounds: Sequence[ToolRound]) -> list[dict[str, Any]]:
+    """Earlier simulated rounds as Chat Completions messages: the assistant's calls, then one
+    ``tool`` message per result."""
+    messages: list[dict[str, Any]] = []
+    for r, exchange in enumerate(rounds):
+        ids = [_call_id(c, r, i, "call_") for i, c in enumerate(exchange.calls)]
+        messages.append({"role": "assistant", "content": exchange.text or None, "tool_calls": [
+            {"id": ids[i], "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for i, c in enumerate(exchange.calls)
+        ]})
+        messages += [{"role": "tool", "tool_call_id": ids[i], "content": result} for i, result in enumerate(exchange.results)]
+    return messages
+
+
+def anthropic_round_messages(rounds: Sequence[ToolRound]) -> list[dict[str, Any]]:
+    """Earlier simulated rounds as Messages API turns: ``tool_use`` blocks, then a user turn of
+    ``tool_result`` blocks."""
+    messages: list[dict[str, Any]] = []
+    for r, exchange in enumerate(rounds):
+        ids = [_call_id(c, r, i, "toolu_") for i, c in enumerate(exchange.calls)]
+        said = [{"type": "text", "text": exchange.text}] if exchange.text else []
+        uses = []
+        for i, call in enumerate(exchange.calls):
+            arguments, _ = parsed_arguments(call)
+            uses.append({"type": "tool_use", "id": ids[i], "name": call.name, "input": arguments if isinstance(arguments, dict) else {}})
+        messages.append({"role": "assistant", "content": said + uses})
+        messages.append({"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": ids[i], "content": result} for i, result in enumerate(exchange.results)
+        ]})
+    return messages
 
 
 def anthropic_tool(tool: Mapping[str, Any]) -> dict[str, Any]:
