@@ -190,3 +190,15 @@ def test_older_cassette_entries_and_run_records_still_load() -> None:
     item = ItemResult(key="p::c[m]", status="pass", tool_calls=(RecordedToolCall("a", "{}", "c1"),))
     assert msgspec.json.decode(msgspec.json.encode(item), type=ItemResult) == item
     assert b"tool_calls" not in msgspec.json.encode(ItemResult(key="k", status="pass"))
+
+
+def test_a_changed_tool_call_is_a_changed_answer_and_answers_without_calls_keep_their_digest() -> None:
+    from promptcheck.runs.record import answer_digest, same_answer, with_answer_hash
+
+    plain = ItemResult(key="k", status="pass", answer="ok")
+    assert with_answer_hash(plain).answer_hash == answer_digest("ok")
+    look = ItemResult(key="k", status="pass", answer="", tool_calls=(RecordedToolCall("lookup_order", '{"order_id": "A1"}'),))
+    pay = ItemResult(key="k", status="pass", answer="", tool_calls=(RecordedToolCall("issue_refund", '{"order_id": "A1"}'),))
+    assert not same_answer(look, pay) and same_answer(look, look)
+    assert not same_answer(with_answer_hash(look), with_answer_hash(pay))
+    assert same_answer(with_answer_hash(look), with_answer_hash(look))

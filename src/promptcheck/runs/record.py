@@ -241,7 +241,15 @@ def with_answer_hash(item: ItemResult) -> ItemResult:
     """``item`` with its ``answer_hash``, as the store writes it."""
     if not isinstance(item.answer, str) or item.answer_hash is not None:
         return item  # no answer; or not text, which encoding the item reports
-    return msgspec.structs.replace(item, answer_hash=answer_digest(item.answer))
+    return msgspec.structs.replace(item, answer_hash=answer_digest(_answered(item)))
+
+
+def _answered(item: ItemResult) -> str | None:
+    """What an answer's fingerprint covers: its text, and its tool calls when it made any (so an
+    answer without calls keeps the digest it always had)."""
+    if not item.tool_calls or item.answer is None:
+        return item.answer
+    return item.answer + "\x00" + msgspec.json.encode(item.tool_calls).decode("utf-8")
 
 
 def same_answer(a: ItemHead, b: ItemHead) -> bool:
@@ -250,14 +258,14 @@ def same_answer(a: ItemHead, b: ItemHead) -> bool:
     if a.answer_hash is not None and b.answer_hash is not None:
         return a.answer_hash == b.answer_hash
     if isinstance(a, ItemResult) and isinstance(b, ItemResult):
-        return a.answer == b.answer  # both texts at hand: cheaper than hashing them
+        return a.answer == b.answer and a.tool_calls == b.tool_calls  # both at hand: cheaper than hashing them
     return _digest_of(a) == _digest_of(b)
 
 
 def _digest_of(item: ItemHead) -> str | None:
     if item.answer_hash is not None:
         return item.answer_hash
-    return answer_digest(item.answer) if isinstance(item, ItemResult) else None
+    return answer_digest(_answered(item)) if isinstance(item, ItemResult) else None
 
 
 # --- ids, times and summaries ---------------------------------------------------------------------
