@@ -47,7 +47,7 @@ def write_old_layout(report_dir: Path, record: RunRecord) -> Path:
 
 def without_texts(item: ItemResult) -> dict:
     fields = msgspec.structs.asdict(item)
-    del fields["messages"], fields["answer"]
+    del fields["messages"], fields["answer"], fields["tool_calls"]
     return fields
 
 
