@@ -43,6 +43,14 @@ Faults (one per incoming request, consumed in order; ``ok`` or an empty queue an
 * ``textplain`` a normal answer labelled ``text/plain`` (as some self-hosted servers send it)
 * ``html`` status 200 with an HTML page (a captive portal or a proxy's login page)
 
+Tool calls: when a request declares ``tools`` (either wire format) and its last user message
+says ``call <tool name>`` (optionally ``call <name> with {json arguments}``), the answer calls
+those declared tools, in the order written, in that API's wire format (OpenAI ``tool_calls`` with
+``finish_reason: tool_calls``; Anthropic ``tool_use`` blocks with ``stop_reason: tool_use``).
+``fake.tool_rule`` replaces that rule: ``(kind, body) -> [(name, arguments), ...]``. A request
+that ends with tool results (a simulated agent loop) is read the same way, its results standing
+for the user message; when they ask for no call the answer is ``tool results: <r1>; <r2>``.
+
 Answers report token usage (whitespace words) and stop at ``max_tokens`` / ``max_completion_tokens``
 words, as the real APIs stop at the output limit.
 
@@ -55,6 +63,7 @@ import argparse
 import collections
 import hashlib
 import json
+import re
 import socket
 import struct
 import threading
@@ -66,6 +75,60 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+# Which tools an answer calls: [(name, arguments)], empty for none.
+ToolRule = Callable[[str, dict[str, Any]], "list[tuple[str, dict[str, Any]]]"]
+_CALL = re.compile(r"\bcall (?:the )?([A-Za-z0-9_-]+)")
+
+
+def declared_tool_names(kind: str, body: dict[str, Any]) -> list[str]:
+    names = []
+    for tool in body.get("tools") or []:
+        function = tool.get("function", tool) if isinstance(tool, dict) else {}
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            names.append(function["name"])
+    return names
+
+
+def calls_asked_for(kind: str, body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The default tool rule: ``call <declared tool>[ with {json}]`` in the last user message."""
+    declared = declared_tool_names(kind, body)
+    if not declared:
+        return []
+    results = last_tool_results(kind, body)
+    text = " ".join(results) if results is not None else echo_last_user_message(kind, body)
+    calls = []
+    for match in _CALL.finditer(text):
+        if match.group(1) not in declared:
+            continue
+        arguments: dict[str, Any] = {}
+        rest = text[match.end():]
+        if rest.startswith(" with "):
+            try:
+                value, _ = json.JSONDecoder().raw_decode(rest[len(" with "):])
+                arguments = value if isinstance(value, dict) else {}
+            except ValueError:
+                pass
+        calls.append((match.group(1), arguments))
+    return calls
+
+
+def last_tool_results(kind: str, body: dict[str, Any]) -> list[str] | None:
+    """The tool results the request ends with (OpenAI ``tool`` messages, Anthropic
+    ``tool_result`` blocks), or None when it ends otherwise."""
+    messages = body.get("messages") or []
+    if kind == "anthropic":
+        last = messages[-1] if messages else {}
+        blocks = last.get("content") if last.get("role") == "user" and isinstance(last.get("content"), list) else []
+        found = [_text_of(b.get("content")) for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result"]
+        return found or None
+    found = []
+    for message in reversed(messages):
+        if message.get("role") != "tool":
+            break
+        found.insert(0, _text_of(message.get("content")))
+    return found or None
+
 
 # A responder may return several strings: Anthropic gets one text block per string,
 # OpenAI gets them concatenated (its wire format has a single content string).
@@ -247,6 +310,7 @@ class FakeLLM:
         self.port = port
         self.delay_s = delay_s
         self.responder: Responder = responder or echo_last_user_message
+        self.tool_rule: ToolRule = calls_asked_for
         self.retry_after_s = retry_after_s
         # The raw finish_reason (OpenAI) / stop_reason (Anthropic) to answer with; None: the usual.
         self.finish_reason: str | None = None
@@ -352,7 +416,12 @@ class FakeLLM:
     def _answer(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         if kind == "embeddings":
             return _embeddings(body)
-        reply = self.responder(kind, body)
+        calls = self.tool_rule(kind, body)
+        if calls:
+            return _tool_answer(kind, body, calls, self.finish_reason)
+        results = last_tool_results(kind, body)
+        # After tool results, the default answer reports them; a test's own responder still decides.
+        reply = "tool results: " + "; ".join(results) if results is not None and self.responder is echo_last_user_message else self.responder(kind, body)
         parts = [reply] if isinstance(reply, str) else list(reply)
         prompt_tokens = sum(_count_tokens(_text_of(m.get("content"))) for m in body.get("messages") or [])
         if kind == "anthropic":
@@ -392,6 +461,32 @@ class FakeLLM:
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
+
+
+def _tool_answer(kind: str, body: dict[str, Any], calls: list[tuple[str, dict[str, Any]]], finish: str | None) -> dict[str, Any]:
+    """An answer that only calls tools, in ``kind``'s wire format."""
+    model = body.get("model", "fake-model")
+    ids = [f"call_{hashlib.sha256(f'{i}{n}'.encode()).hexdigest()[:12]}" for i, (n, _) in enumerate(calls)]
+    usage_in = sum(_count_tokens(_text_of(m.get("content"))) for m in body.get("messages") or [])
+    usage_out = sum(_count_tokens(json.dumps(a)) for _, a in calls)
+    if kind == "anthropic":
+        return {
+            "id": f"msg_{uuid.uuid4().hex[:20]}", "type": "message", "role": "assistant", "model": model,
+            "content": [{"type": "tool_use", "id": i, "name": n, "input": a} for i, (n, a) in zip(ids, calls)],
+            "stop_reason": finish or "tool_use", "stop_sequence": None,
+            "usage": {"input_tokens": usage_in, "output_tokens": usage_out},
+        }
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:20]}", "object": "chat.completion", "created": int(time.time()), "model": model,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": None, "tool_calls": [
+                {"id": i, "type": "function", "function": {"name": n, "arguments": json.dumps(a)}} for i, (n, a) in zip(ids, calls)
+            ]},
+            "finish_reason": finish or "tool_calls",
+        }],
+        "usage": {"prompt_tokens": usage_in, "completion_tokens": usage_out, "total_tokens": usage_in + usage_out},
+    }
 
 
 def hashed_embedding(text: str, dims: int = 64) -> list[float]:

@@ -268,8 +268,6 @@ def test_a_webhook_that_fails_is_not_recorded(pytester: pytest.Pytester, grader:
     ("classifier", "classifier needs a HuggingFace text-classification model (promptfoo calls the HuggingFace Inference API); promptcheck has no such provider"),
     ("moderation", "moderation needs a moderation API (OpenAI's, or Llama Guard); promptcheck does not call one yet"),
     ("select-best", "select-best needs a judge comparing the answers of several prompts at once; promptcheck grades each answer alone"),
-    ("tool-call-f1", "tool-call-f1 needs the answer's tool calls, which come with the tool-call work of the conversations issue"),
-    ("is-valid-function-call", "is-valid-function-call needs the answer's function calls, which come with the tool-call work of the conversations issue"),
     ("f-score", "f-score is a derived metric in promptfoo (derivedMetrics over named assertions), which promptcheck does not compute"),
 ])
 def test_types_promptcheck_cannot_run_skip_saying_what_they_need(kind: str, why: str) -> None:

@@ -47,7 +47,7 @@ def write_old_layout(report_dir: Path, record: RunRecord) -> Path:
 
 def without_texts(item: ItemResult) -> dict:
     fields = msgspec.structs.asdict(item)
-    del fields["messages"], fields["answer"], fields["turns"]  # the texts: an ItemHead has none of them
+    del fields["messages"], fields["answer"], fields["turns"], fields["tool_calls"]  # the texts: an ItemHead has none of them
     return fields
 
 

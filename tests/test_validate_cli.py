@@ -297,8 +297,8 @@ def test_case_file_given_on_its_own(project_dir: Path, capsys: pytest.CaptureFix
     assert lines == [
         "cases/greeter.yaml:3:5: 'inputs' must be a mapping of variable names to values",
         "cases/greeter.yaml:5:5: unknown key(s) in test case: colour (put variables under 'inputs:'; known keys: "
-        "assert, checks, description, evaluators, expected, id, inputs, name, output, pass_rate, repeat, tags, "
-        "threshold, turns, vars, xfail)",
+        "assert, checks, description, evaluators, expected, id, inputs, max_tool_rounds, name, output, pass_rate, repeat, tags, "
+        "threshold, tool_results, turns, vars, xfail)",
         "1 file checked: 1 with problems (2 errors)",
     ]
 

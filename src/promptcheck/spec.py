@@ -135,6 +135,10 @@ class ModelRef:
     # Provider options under their providers-table names (api_version, region, project_id): a
     # provider type reads those it knows, as from [tool.promptcheck.providers.<label>].
     options: Mapping[str, str] = field(default_factory=dict)
+    # Its own declared tools (promptfoo's config.tools) in OpenAI function form, and tool_choice;
+    # None: the prompt's own.
+    tools: tuple[Mapping[str, Any], ...] | None = None
+    tool_choice: Any = None
 
 
 @dataclass
@@ -173,6 +177,10 @@ class Case:
     extension: FormatExtension | None = None
     # A conversation: the model answers each turn in order, seeing the answers before it.
     turns: list[Turn] = field(default_factory=list)
+    # Simulated tools (engine/toolsim.py): tool name -> the result the model gets back (a fixed
+    # value, or "python:module:function"); the loop runs up to max_tool_rounds extra calls.
+    tool_results: dict[str, Any] = field(default_factory=dict)
+    max_tool_rounds: int | None = None
 
     @property
     def expects_error(self) -> bool:
@@ -211,6 +219,10 @@ class PromptSpec:
     # promptfoo renders a prompt when it runs a row, so a template it cannot parse errors those
     # rows and the rest of the config still runs; other formats report it when collecting.
     renders_at_run_time: bool = False
+    # Declared tools in OpenAI function form ({type: function, function: {name, description,
+    # parameters}}), validated by formats/tooldecl.py, and the tool_choice as written.
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    tool_choice: Any = None
 
     @property
     def required_variables(self) -> list[str]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 from promptcheck.spec import CheckSpec, FormatExtension
 
 if TYPE_CHECKING:
-    from promptcheck.providers.base import ProviderResponse
+    from promptcheck.providers.base import ProviderResponse, ToolCall
 
 # Model-graded checks reach the judge through these; the session supplies them (same pool,
 # cassettes, retries and cost accounting as model calls). None: no judge configured.
@@ -74,6 +74,10 @@ class CheckContext:
     # name it without importing every check module. ``evaluate`` fills it in before any check
     # runs, so a check that looks up another one (a promptfoo transform) always finds it set.
     registry: CheckLookup | None = None
+    # The answer's tool calls, and the tools the prompt declared for this model (OpenAI function
+    # form): what the tool-call checks (checks/toolcalls.py) read.
+    tool_calls: tuple[ToolCall, ...] = ()
+    tools: tuple[Mapping[str, Any], ...] = ()
 
 
 class CheckLookup(Protocol):

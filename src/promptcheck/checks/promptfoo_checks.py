@@ -100,6 +100,8 @@ def _functions(spec: CheckSpec, ctx: CheckContext) -> dict[str, Any] | None:
     """Tool name -> parameters schema from the provider's ``tools``/``functions`` config."""
     provider = ctx.model_extension
     config = spec.options.get("tools", provider.tools if isinstance(provider, PromptfooProviderConfig) else None)
+    if config is None and ctx.tools:  # a prompt file's own `tools:`
+        config = list(ctx.tools)
     if not isinstance(config, list):
         return None
     table = {}
@@ -108,6 +110,11 @@ def _functions(spec: CheckSpec, ctx: CheckContext) -> dict[str, Any] | None:
         if isinstance(body, dict) and isinstance(body.get("name"), str):
             table[body["name"]] = body.get("parameters")
     return table
+
+
+def _wire_calls(ctx: CheckContext) -> list[dict[str, Any]]:
+    """The answer's tool calls as OpenAI's ``message.tool_calls`` holds them."""
+    return [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in ctx.tool_calls]
 
 
 def _parsed(output: str) -> Any:
@@ -119,7 +126,8 @@ def _parsed(output: str) -> Any:
 
 @CHECKS.register("is-valid-openai-tools-call")
 def valid_tools_call(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
-    calls = _parsed(output)
+    # The answer's structured tool calls; a JSON list of them written as the answer otherwise.
+    calls = _wire_calls(ctx) or _parsed(output)
     if isinstance(calls, dict):
         calls = calls.get("tool_calls", [calls])
     if not isinstance(calls, list) or not calls:
@@ -135,7 +143,8 @@ def valid_tools_call(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict
 
 @CHECKS.register("is-valid-openai-function-call")
 def valid_function_call(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
-    call = _parsed(output)
+    wire = _wire_calls(ctx)
+    call = wire[0]["function"] if wire else _parsed(output)
     problem = _tool_call_problem({"function": call}, _functions(spec, ctx)) if isinstance(call, dict) else "answer is not a JSON function call"
     return Verdict(problem is None, 1.0 if problem is None else 0.0, problem or "valid function call")
 

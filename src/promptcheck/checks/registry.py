@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from promptcheck.checks import (
     builtin, constraints, errorjson, graded, promptfoo_checks, promptfoo_misc, promptfoo_script, promptfoo_transform,
-    structure, textmetrics,
+    structure, textmetrics, toolcalls,
 )
 from promptcheck.checks.base import CheckFn, CheckSet, CheckType, Validator, check_type
 
@@ -25,6 +25,7 @@ BUILTIN_SETS: tuple[CheckSet, ...] = (
     promptfoo_transform.CHECKS,
     structure.CHECKS,
     textmetrics.CHECKS,
+    toolcalls.CHECKS,
 )
 _BUILTIN_NAMES = frozenset(name for checks in BUILTIN_SETS for name in checks.types)
 

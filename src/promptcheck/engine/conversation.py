@@ -55,9 +55,12 @@ def converse(
             response = ask(plan.request(repeat_index, messages))
         except Exception as exc:  # the engine says what it was; here it only gains the turn's name
             raise TurnNotAnswered(index, user, exc) from None
+        # A turn's context is rendered once per case; what differs per model comes from the plan's.
         context = replace(turn.context, messages=messages, latency_s=response.latency_s, cost=response.cost,
                           finish_reason=response.finish_reason, replayed=response.replayed,
-                          judge=judge, embed=embed, webhook=webhook)
+                          judge=judge, embed=embed, webhook=webhook, tool_calls=response.tool_calls,
+                          tools=plan.context.tools, response_schema=plan.context.response_schema,
+                          model_extension=plan.context.model_extension)
         try:
             evaluation = evaluate(turn.checks, response.text, context, plan.case.threshold)
             evaluation = rescore(plan.case.scoring, turn.checks, evaluation, context, plan.case.threshold)

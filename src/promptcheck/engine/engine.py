@@ -19,6 +19,7 @@ from promptcheck.engine.grading import Grades, grade_answers
 from promptcheck.engine.judge import JudgeCalls, JudgeTargets
 from promptcheck.engine.plan import ItemPlan
 from promptcheck.engine.pool import CallPool, CostLimitReached
+from promptcheck.engine import toolsim
 from promptcheck.engine.results import item_result
 from promptcheck.engine.webhook import WebhookCalls
 from promptcheck.providers.base import ProviderError, ProviderRequest, ProviderResponse
@@ -162,7 +163,28 @@ class Engine:
                 raise _NotAnswered("skip", str(outcome))
             if isinstance(outcome, ProviderError):
                 raise _NotAnswered("error", f"provider error: {outcome}")
-        return [o for o in outcomes if isinstance(o, ProviderResponse)]
+        answers = [o for o in outcomes if isinstance(o, ProviderResponse)]
+        if toolsim.simulated(plan):  # the agent loop: each further round is one more call
+            try:
+                answers = [toolsim.run_rounds(plan, r, a, self._answer_one, self.settings.rootdir, self.settings.timeout_s)
+                           for r, a in zip(requests, answers)]
+            except ProviderError as exc:  # a tool function that failed
+                raise _NotAnswered("error", f"provider error: {exc}") from None
+        return answers
+
+    def _answer_one(self, request: ProviderRequest) -> ProviderResponse:
+        """One call, replayed or asked for now."""
+        pool = self._pool()
+        outcome: ProviderResponse | ProviderError | CostLimitReached | None = self._replay(request)
+        if outcome is None:
+            outcome = pool.result(request, while_waiting=self.while_waiting)
+            pool.forget(request)
+        if isinstance(outcome, CostLimitReached):
+            raise _NotAnswered("skip", str(outcome))
+        if isinstance(outcome, ProviderError):
+            raise _NotAnswered("error", f"provider error: {outcome}")
+        assert outcome is not None  # the pool always has an outcome
+        return outcome
 
     def _replay(self, request: ProviderRequest) -> ProviderResponse | ProviderError | None:
         try:

@@ -85,7 +85,7 @@ def grade_answers(
     for response in responses:
         context = replace(plan.context, latency_s=response.latency_s, cost=response.cost,
                           finish_reason=response.finish_reason, replayed=response.replayed, judge=judge, embed=embed,
-                          webhook=webhook)
+                          webhook=webhook, tool_calls=response.tool_calls)
         evaluation = evaluate(plan.checks, response.text, context, plan.case.threshold)
         # A case may replace the weighted-mean verdict with its own scoring function.
         evaluation = rescore(plan.case.scoring, plan.checks, evaluation, context, plan.case.threshold)

@@ -52,6 +52,8 @@ class ItemPlan:
     response_format: Mapping[str, Any] | None = None
     # A conversation: ``messages`` are the prompt's own, each turn adds to them (engine/conversation.py).
     turns: tuple[TurnPlan, ...] = ()
+    tools: tuple[Mapping[str, Any], ...] = ()
+    tool_choice: Any = None
 
     @property
     def case_id(self) -> str:
@@ -83,6 +85,8 @@ class ItemPlan:
             repeat_index=repeat_index,
             reference_output=self.case.reference_output,
             item_id=self.key,
+            tools=self.tools,
+            tool_choice=self.tool_choice,
         )
 
 
@@ -114,6 +118,7 @@ def plan_items(
             unrenderable = f"cannot render this case: {exc}"
             messages, case_checks, context = (), [], CheckContext(case_vars=case.vars)
         for target in dict.fromkeys(targets):
+            tools, tool_choice = _tools(spec, target)
             plans.append(
                 ItemPlan(
                     spec=spec,
@@ -121,9 +126,11 @@ def plan_items(
                     target=target,
                     messages=messages,
                     checks=case_checks,
-                    context=replace(context, model_extension=_ref_extension(spec, target)),
+                    context=replace(context, model_extension=_ref_extension(spec, target), tools=tools),
                     unrenderable=unrenderable,
                     response_format=_response_format(spec, target),
+                    tools=tools,
+                    tool_choice=tool_choice,
                     repeat=case.repeat or spec.repeat or settings.repeat,
                     # A repeat written in the file is a fixed choice; auto grows only the default.
                     repeat_max=settings.repeat_max if settings.repeat_auto and not (case.repeat or spec.repeat) else None,
@@ -227,6 +234,12 @@ def _flat(checks: list[CheckSpec | CheckGroup], kind: str) -> Iterator[CheckSpec
             yield from _flat(check.checks, kind)
         elif check.type == kind:
             yield check
+def _tools(spec: PromptSpec, target: ModelTarget) -> tuple[tuple[Mapping[str, Any], ...], Any]:
+    """A model's own tools (a promptfoo provider's config) win over the prompt's."""
+    ref = spec.model_refs.get(target.label)
+    if ref is not None and ref.tools is not None:
+        return ref.tools, ref.tool_choice
+    return tuple(spec.tools), spec.tool_choice
 
 
 def _first(*values: float | None) -> float:

@@ -12,7 +12,7 @@ from promptcheck.checks import evaluate
 from promptcheck.engine.grading import GradedAnswer, Grades, GradedTurn
 from promptcheck.engine.plan import ItemPlan
 from promptcheck.providers.base import ProviderResponse
-from promptcheck.runs.record import CheckResult, ItemResult, Sample, Status, TurnResult
+from promptcheck.runs.record import CheckResult, ItemResult, RecordedToolCall, Sample, Status, TurnResult
 
 
 def messages_hash(messages: tuple[tuple[str, str], ...]) -> str:
@@ -58,6 +58,7 @@ def item_result(
         messages_hash=messages_hash(plan.messages),
         messages=plan.messages,
         answer=first.response.text if first else None,
+        tool_calls=recorded_calls(first.response) if first else (),
         score=first.evaluation.score if first else None,
         checks=check_results(first.evaluation.results) if first else (),
         latency_s=_total(r.latency_s for r in responses) if responses else None,
@@ -97,7 +98,12 @@ def _sample(answer: GradedAnswer) -> Sample:
         checks=check_results(answer.evaluation.results),
         latency_s=answer.response.latency_s,
         cost=answer.response.cost,
+        tool_calls=recorded_calls(answer.response),
     )
+
+
+def recorded_calls(response: ProviderResponse) -> tuple[RecordedToolCall, ...]:
+    return tuple(RecordedToolCall(c.name, c.arguments, c.id) for c in response.tool_calls)
 
 
 def with_changes(result: ItemResult, **changes: object) -> ItemResult:

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from promptcheck.formats.checkdecl import parse_checks
+from promptcheck.formats.tooldecl import parse_tool_results
 from promptcheck.formats.fields import Problems, get, tag_list
 from promptcheck.formats.turns import parse_turns
 from promptcheck.ranges import PASS_RATE, REPEAT, SCORE_THRESHOLD
@@ -18,7 +19,7 @@ _BAD_ID = re.compile(r"[\[\]\s]|::")
 # Keys of a structured case (the seed's `inputs:` style); a flat GitHub Models entry is all vars.
 STRUCTURED_KEYS = {
     "id", "name", "description", "inputs", "vars", "expected", "output", "checks", "evaluators",
-    "assert", "xfail", "repeat", "pass_rate", "tags", "threshold", "turns",
+    "assert", "xfail", "repeat", "pass_rate", "tags", "threshold", "turns", "tool_results", "max_tool_rounds",
 }
 
 
@@ -89,6 +90,7 @@ def parse_case(
         location=location,
         turns=parse_turns(entry, problems, location),
     )
+    case.tool_results, case.max_tool_rounds = parse_tool_results(entry, problems)
     return case
 
 

@@ -14,6 +14,7 @@ from promptcheck.checks.errorjson import detect_error_json
 from promptcheck.checks.schemas import DIALECT, schema_error
 from promptcheck.formats.cases import parse_case
 from promptcheck.formats.checkdecl import parse_check, parse_checks
+from promptcheck.formats.tooldecl import parse_tool_choice, parse_tools
 from promptcheck.formats.fields import Problems, get, mappings, string_list, tag_list, type_name
 from promptcheck.ranges import PASS_RATE, REPEAT
 from promptcheck.spec import Case, CheckGroup, CheckSpec, Location, Message, PromptSpec, Variable
@@ -33,7 +34,7 @@ GH_STRING_CHECKS = {"equals": "gh-equals", "contains": "gh-contains", "startsWit
 KNOWN_KEYS = {
     "name", "description", "model", "models", "modelParameters", "responseFormat", "jsonSchema", "messages",
     "testData", "evaluators", "variables", "metadata", "tags", "version", "authors", "requires_context",
-    "constraints", "error_json", "repeat", "pass_rate", "id", "checks",
+    "constraints", "error_json", "repeat", "pass_rate", "id", "checks", "tools", "tool_choice", "toolChoice",
 }
 
 
@@ -64,6 +65,9 @@ def read_prompt(data: Any, path: str, problems: Problems) -> PromptSpec:
     spec.constraints = parse_checks(data.get("constraints"), problems, problems.at_key(data, "constraints"), "constraints")
     spec.error_json = _error_json(data, messages, problems)
     spec.cases = _cases(data, problems)
+    spec.tools = parse_tools(data.get("tools"), problems, problems.at_key(data, "tools"))
+    choice_key = "toolChoice" if "toolChoice" in data else "tool_choice"
+    spec.tool_choice = parse_tool_choice(data.get(choice_key), spec.tools, problems, problems.at_key(data, choice_key), f"'{choice_key}'")
     return spec
 
 

@@ -8,8 +8,9 @@ from types import ModuleType
 from typing import Any
 
 from .answer_shape import field, json_answer
-from .base import ProviderRequest, Usage
+from .base import ProviderRequest, ToolCall, Usage
 from .sdk_common import SDKProvider, pick, resolve_api_key
+from .tools import anthropic_round_messages, anthropic_tool_args, anthropic_tool_calls
 
 ANTHROPIC_DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_MAX_TOKENS = 1024  # the Messages API has no default and rejects calls without one
@@ -45,6 +46,8 @@ def messages_params(request: ProviderRequest, default_max_tokens: int = DEFAULT_
     schema = _json_schema(request.response_format)
     if schema is not None:
         kwargs["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+    kwargs.update(anthropic_tool_args(request))
+    kwargs["messages"] += anthropic_round_messages(request.tool_rounds)
     return kwargs
 
 
@@ -93,8 +96,8 @@ class AnthropicProvider(SDKProvider):
         return self.client.messages.create(model=request.model, **messages_params(request, self.default_max_tokens))
 
     def _parse(self, result: Any) -> tuple[str, Usage, dict[str, Any]]:
-        # Text may arrive split across several blocks (e.g. around citations); tool-use and
-        # thinking blocks are not part of the answer.
+        # Text may arrive split across several blocks (e.g. around citations); tool-use blocks
+        # become the answer's tool calls (_tool_calls), thinking blocks are not part of it.
         answer = json_answer(result)
         blocks = answer.get("content")
         if not isinstance(blocks, list):  # (an empty list is a valid answer: nothing said)
@@ -103,3 +106,7 @@ class AnthropicProvider(SDKProvider):
         usage = answer.get("usage") if isinstance(answer.get("usage"), Mapping) else None
         meta = {"model": answer.get("model"), "finish_reason": answer.get("stop_reason"), "id": answer.get("id")}
         return text, Usage(usage.get("input_tokens"), usage.get("output_tokens")) if usage else Usage(), meta
+
+    def _tool_calls(self, result: Any) -> tuple[ToolCall, ...]:
+        blocks = json_answer(result).get("content")
+        return anthropic_tool_calls(blocks) if isinstance(blocks, list) else ()

@@ -22,9 +22,15 @@ class ProviderRequest:
     # Not part of the key: the reference provider answers with the case's own ``output``.
     reference_output: str | None = None
     item_id: str = ""
+    # Declared tools in OpenAI function form, and the tool_choice as written (providers/tools.py
+    # converts both for Anthropic).
+    tools: tuple[Mapping[str, Any], ...] = ()
+    tool_choice: Any = None
+    # Earlier rounds of a simulated agent loop, sent after ``messages``; each round is its own call.
+    tool_rounds: tuple[ToolRound, ...] = ()
 
     def canonical(self) -> dict[str, Any]:
-        return {
+        canonical: dict[str, Any] = {
             "provider": self.provider,
             "model": self.model,
             "params": dict(sorted(self.params.items())),
@@ -32,6 +38,17 @@ class ProviderRequest:
             "messages": [list(m) for m in self.messages],
             "repeat_index": self.repeat_index,
         }
+        # Only when present: every request without tools keeps the key it always had.
+        if self.tools:
+            canonical["tools"] = [dict(t) for t in self.tools]
+        if self.tool_choice is not None:
+            canonical["tool_choice"] = self.tool_choice
+        if self.tool_rounds:
+            canonical["tool_rounds"] = [
+                {"text": r.text, "calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in r.calls], "results": list(r.results)}
+                for r in self.tool_rounds
+            ]
+        return canonical
 
     def key(self) -> str:
         # Asked for by the pool and the cassettes several times per call: hash once per request.
@@ -41,6 +58,25 @@ class ProviderRequest:
             cached = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
             object.__setattr__(self, "_key", cached)  # frozen dataclass; not a field, so eq/hash ignore it
         return cached
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One tool call in an answer, in every provider's wire format alike."""
+
+    name: str
+    arguments: str  # the JSON text of the arguments, as the model wrote it
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class ToolRound:
+    """One simulated exchange of an agent loop (engine/toolsim.py): the calls the model made, with
+    the text it said beside them, and the results it is given back, one per call."""
+
+    calls: tuple[ToolCall, ...]
+    results: tuple[str, ...]
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,6 +94,7 @@ class ProviderResponse:
     raw_meta: Mapping[str, Any] = field(default_factory=dict)
     replayed: bool = False
     finish_reason: str | None = None  # normalised: stop, length, content_filter, tool_calls, or as given
+    tool_calls: tuple[ToolCall, ...] = ()  # next to the text, in the order the model made them
 
 
 class ProviderError(Exception):

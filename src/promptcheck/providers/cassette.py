@@ -41,6 +41,7 @@ from .base import ProviderRequest, ProviderResponse, Usage
 from .cassette_errors import CassetteError
 from .cassette_file import CassetteFile, fold_orphans, read_cassette, replay_data, signature, split_item_id
 from .cassette_journal import Journal
+from .tools import calls_to_data
 
 try:
     import fcntl
@@ -87,6 +88,8 @@ def _entry(request: ProviderRequest, response: ProviderResponse) -> dict[str, An
             "response_format": canonical["response_format"],
             "repeat_index": canonical["repeat_index"],
             "messages": [{"role": role, "content": content} for role, content in request.messages],
+            # Written only when declared, as canonical() keys on them only then.
+            **{name: canonical[name] for name in ("tools", "tool_choice", "tool_rounds") if name in canonical},
         },
         "response": {
             "text": response.text,
@@ -95,6 +98,7 @@ def _entry(request: ProviderRequest, response: ProviderResponse) -> dict[str, An
             "cost": response.cost,
             "meta": dict(response.raw_meta),
             **({"finish_reason": response.finish_reason} if response.finish_reason else {}),
+            **({"tool_calls": calls_to_data(response.tool_calls)} if response.tool_calls else {}),
         },
     }
 
@@ -155,7 +159,7 @@ class CassetteStore:
                 return None
             cassette.used.add(key)
             live = key in cassette.recorded
-        text, input_tokens, output_tokens, latency, cost, meta, finish_reason = found
+        text, input_tokens, output_tokens, latency, cost, meta, finish_reason, tool_calls = found
         return ProviderResponse(
             text=text,
             usage=Usage(input_tokens, output_tokens),
@@ -164,6 +168,7 @@ class CassetteStore:
             raw_meta=meta,
             replayed=not live,
             finish_reason=finish_reason,
+            tool_calls=tool_calls,
         )
 
     def has(self, request: ProviderRequest) -> bool:

@@ -13,6 +13,7 @@ from . import cassette_format as fmt
 from .cassette_errors import CassetteError, not_a_cassette
 from .cassette_journal import Handle, Journal, claim_orphans
 from .finish import normalize_finish_reason
+from .tools import calls_from_data
 
 
 def split_item_id(item_id: str) -> tuple[str, str]:
@@ -77,7 +78,8 @@ def replay_data(response: Mapping[str, Any]) -> tuple[Any, ...]:
         raise ValueError("'finish_reason' must be text")
     # Entries recorded before the field existed: the raw reason the provider kept in meta.
     finish_reason = finish_reason or normalize_finish_reason(meta.get("finish_reason"))
-    return (str(text), *tokens, float(latency), cost, dict(meta), finish_reason)  # str(): a _Literal once dumped
+    tool_calls = calls_from_data(response.get("tool_calls"))  # absent in older files: none
+    return (str(text), *tokens, float(latency), cost, dict(meta), finish_reason, tool_calls)  # str(): a _Literal once dumped
 
 
 def read_cassette(path: Path) -> CassetteFile:

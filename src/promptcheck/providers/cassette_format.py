@@ -29,6 +29,8 @@ blocks so that a pull request diff shows, line by line, how a model's answers ch
           cost: 0.0001
           meta: {model: gpt-4o-2024-08-06, finish_reason: stop, id: chatcmpl-1}
           finish_reason: stop   # normalised (Anthropic's end_turn is stop too); absent in older files
+          tool_calls:           # only when the model called tools (and request: tools, tool_choice
+          - {id: call_1, name: lookup_order, arguments: '{"order_id": "A1"}'}   # when declared)
 """
 
 from __future__ import annotations
@@ -264,10 +266,17 @@ def _styled(entry: dict[str, Any]) -> dict[str, Any]:
         for name in ("usage", "meta"):
             if isinstance(response.get(name), dict):
                 response[name] = _Flow(response[name])
+        if isinstance(response.get("tool_calls"), list):  # one line per call: {id, name, arguments}
+            response["tool_calls"] = [_Flow(c) if isinstance(c, dict) else c for c in response["tool_calls"]]
     request = entry.get("request")
     if isinstance(request, dict):
         if isinstance(request.get("params"), dict):
             request["params"] = _Flow(request["params"])
+        if isinstance(request.get("tools"), list):  # one line per declared tool
+            request["tools"] = [_Flow(t) if isinstance(t, dict) else t for t in request["tools"]]
+        for exchange in request.get("tool_rounds") or []:  # a simulated round's calls, one line each
+            if isinstance(exchange, dict) and isinstance(exchange.get("calls"), list):
+                exchange["calls"] = [_Flow(c) if isinstance(c, dict) else c for c in exchange["calls"]]
         for message in request.get("messages") or []:
             if isinstance(message, dict) and isinstance(message.get("content"), str):
                 message["content"] = _Literal(message["content"])

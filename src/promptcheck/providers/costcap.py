@@ -45,6 +45,8 @@ def input_tokens_at_most(request: ProviderRequest) -> int:
         tokens += MESSAGE_OVERHEAD_TOKENS + text_tokens_at_most(role) + text_tokens_at_most(content)
     if request.response_format is not None:  # a JSON schema is part of the prompt the model reads
         tokens += text_tokens_at_most(json.dumps(request.response_format, ensure_ascii=False))
+    if request.tools:  # so are the declared tools' names, descriptions and schemas
+        tokens += text_tokens_at_most(json.dumps([dict(t) for t in request.tools], ensure_ascii=False, default=str))
     return tokens
 
 

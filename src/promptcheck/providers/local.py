@@ -14,6 +14,7 @@ from promptcheck.providers.base import (
     ProviderResponse,
     Usage,
 )
+from promptcheck.providers.tools import calls_from_data
 from promptcheck.usercode import pyworker
 from promptcheck.usercode.limits import LimitExceeded
 from promptcheck.usercode.pyfunctions import ModuleFunction, ScriptError
@@ -51,7 +52,8 @@ IMPORT_TIMEOUT_S = 30.0
 
 class PythonProvider:
     """``python:package.module:function`` — the function gets the ProviderRequest and returns
-    a string, or a dict with ``text`` (and optionally ``input_tokens``, ``output_tokens``, ``cost``).
+    a string, or a dict with ``text`` (and optionally ``input_tokens``, ``output_tokens``, ``cost``,
+    and ``tool_calls``: a list of ``{name, arguments}``, the arguments an object or its JSON text).
 
     It runs in a worker process of its own (usercode.pyworker), on a thread per call as the pool
     calls it, so a function that never returns costs one item ``timeout_s`` instead of the run."""
@@ -87,7 +89,12 @@ class PythonProvider:
         if isinstance(result, str):
             return ProviderResponse(text=result, latency_s=latency)
         if isinstance(result, dict) and isinstance(result.get("text"), str):
+            try:
+                tool_calls = calls_from_data(result.get("tool_calls"))
+            except ValueError as exc:
+                raise ProviderError(f"{self.label} returned a bad 'tool_calls': {exc}") from None
             return ProviderResponse(
+                tool_calls=tool_calls,
                 text=result["text"],
                 usage=Usage(result.get("input_tokens"), result.get("output_tokens")),
                 latency_s=latency,

@@ -17,8 +17,9 @@ from types import ModuleType
 from typing import Any
 
 from .answer_shape import field, json_answer
-from .base import ProviderRequest, Usage
+from .base import ProviderRequest, ToolCall, Usage
 from .sdk_common import SDKProvider, pick, resolve_api_key
+from .tools import openai_round_messages, openai_tool_args, openai_tool_calls
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 GITHUB_MODELS_BASE_URL = "https://models.github.ai/inference"
@@ -123,7 +124,8 @@ class OpenAIProvider(SDKProvider):
         if request.response_format is not None:
             kwargs["response_format"] = dict(request.response_format)
         messages = [{"role": role, "content": content} for role, content in request.messages]
-        body = {"model": self.model_name(request), "messages": messages, **kwargs}
+        messages += openai_round_messages(request.tool_rounds)
+        body = {"model": self.model_name(request), "messages": messages, **kwargs, **openai_tool_args(request)}
         # client.post is the SDK's own request path (retries, retry-after, timeouts, auth, error
         # types) minus create()'s walk of its TypedDicts over the arguments and the building of
         # a ChatCompletion object from the answer: both change nothing for plain JSON like this,
@@ -148,3 +150,9 @@ class OpenAIProvider(SDKProvider):
             meta["refusal"] = message["refusal"]
         tokens = Usage(usage.get("prompt_tokens"), usage.get("completion_tokens")) if usage else Usage()
         return message.get("content") or "", tokens, meta
+
+    def _tool_calls(self, result: Any) -> tuple[ToolCall, ...]:
+        answer = json_answer(result)
+        choices = answer.get("choices")
+        message = choices[0].get("message") if isinstance(choices, list) and choices and isinstance(choices[0], Mapping) else None
+        return openai_tool_calls(message) if isinstance(message, Mapping) else ()

@@ -24,7 +24,7 @@ from promptcheck import redaction
 
 from .answer_shape import AnswerShapeError
 from .finish import normalize_finish_reason
-from .base import ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse, Usage
+from .base import ProviderConfigError, ProviderError, ProviderRequest, ProviderResponse, ToolCall, Usage
 from .pricing import parse_price_overrides, priced, warm_prices
 
 if TYPE_CHECKING:  # pydantic comes with the SDKs; imported here only for its type
@@ -241,6 +241,10 @@ class SDKProvider(ABC):
     def _parse(self, result: Any) -> tuple[str, Usage, dict[str, Any]]:
         """(text, usage, raw_meta) from the SDK's result object."""
 
+    def _tool_calls(self, result: Any) -> tuple[ToolCall, ...]:
+        """The tool calls in the SDK's result object, next to its text (none by default)."""
+        return ()
+
     def complete(self, request: ProviderRequest) -> ProviderResponse:
         started = time.perf_counter()
         try:
@@ -260,6 +264,7 @@ class SDKProvider(ABC):
         """The response for an SDK result object; also used for Batch API results (half price)."""
         try:
             text, usage, meta = self._parse(result)
+            tool_calls = self._tool_calls(result)
         except (AnswerShapeError, AttributeError, IndexError, KeyError, TypeError) as exc:
             # A server answered 200 with something else: an HTML page, a list, another API's JSON.
             raise self.error(f"{self.label}: the API answer did not have the expected shape ({exc})") from exc
@@ -271,5 +276,5 @@ class SDKProvider(ABC):
             meta["price_source"] = priced_at.source  # kept in cassettes and the run record
         return ProviderResponse(
             text=text, usage=usage, latency_s=latency_s, cost=cost, raw_meta=meta,
-            finish_reason=normalize_finish_reason(meta.get("finish_reason")),
+            finish_reason=normalize_finish_reason(meta.get("finish_reason")), tool_calls=tool_calls,
         )

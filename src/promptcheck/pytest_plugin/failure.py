@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from _pytest._code.code import ReprExceptionInfo, ReprFileLocation, ReprTracebackNative
 
 from promptcheck.engine.plan import ItemPlan
-from promptcheck.runs.record import CheckResult, ItemResult, turn_title
+from promptcheck.runs.record import CheckResult, ItemResult, RecordedToolCall, turn_title
 from promptcheck.runs.stats import wilson_interval
 
 EXCERPT_LINES = 12
@@ -92,8 +92,8 @@ def describe_failure(plan: ItemPlan, result: ItemResult) -> str:
     if result.turns and not result.samples:
         return describe_conversation(plan, result)
     lines = [heading(plan)]
-    answers = [(s.repeat, s.passed, s.score, s.answer, s.checks) for s in result.samples] or [
-        (0, False, result.score or 0.0, result.answer or "", result.checks)
+    answers = [(s.repeat, s.passed, s.score, s.answer, s.checks, s.tool_calls) for s in result.samples] or [
+        (0, False, result.score or 0.0, result.answer or "", result.checks, result.tool_calls)
     ]
     if result.samples:
         passed, n = result.counts or (0, 0)
@@ -102,7 +102,7 @@ def describe_failure(plan: ItemPlan, result: ItemResult) -> str:
             f"{passed}/{n} samples passed (95% Wilson interval {low:.2f}–{high:.2f}); "
             f"needs a pass rate of at least {plan.pass_rate:.2f}"
         )
-    for index, passed, score, answer, checks in answers:
+    for index, passed, score, answer, checks, calls in answers:
         if passed:
             continue
         prefix = f"sample {index + 1}: " if result.samples else ""
@@ -111,6 +111,7 @@ def describe_failure(plan: ItemPlan, result: ItemResult) -> str:
             lines.append(f"  ✗ {check.name} — {check.reason}")
             lines += ["      " + line for line in excerpt(answer, check.span)]
         lines.append(answer_summary(answer, result.replayed))
+        lines += tool_call_lines(calls)
     lines += [f"  (not run) {c.name} — {c.reason}" for c in _skipped(result.checks)]
     return "\n".join(lines)
 
@@ -149,6 +150,17 @@ def excerpt(text: str, span: tuple[int, int] | None, width: int = 100) -> list[s
     marker_len = max(1, min(end, line_end) - start)
     prefix = f"line {line_no}: "
     return [prefix + line, " " * (len(prefix) + col) + "^" * min(marker_len, max(1, len(line) - col))]
+
+
+def tool_call_lines(calls: Sequence[RecordedToolCall], width: int = 200) -> list[str]:
+    """The answer's tool calls, one ``name(arguments)`` line each (arguments cut to ``width``)."""
+    if not calls:
+        return []
+    lines = [f"tool calls ({len(calls)}):"]
+    for call in calls:
+        arguments = " ".join(call.arguments.split())
+        lines.append(f"  → {call.name}({arguments if len(arguments) <= width else arguments[: width - 1] + '…'})")
+    return lines
 
 
 def answer_summary(text: str, replayed: bool) -> str:

@@ -73,6 +73,7 @@ class Detail(msgspec.Struct, omit_defaults=True, gc=False):
     bkn: list[int] | None = None
     pv: float | None = None
     th: list[list[Any]] | None = None  # a conversation's turns: thread_rows
+    tc: list[list[str]] | None = None  # the answer's tool calls: [name, arguments JSON text]
 
 
 def _utf16_span(text: str, span: tuple[int, int] | None) -> list[int] | None:
@@ -169,6 +170,8 @@ def detail_row(ic: ItemComparison, strings: Strings, answer_changed: bool) -> De
         detail.ck = [known.get(c) or _check_row(c, answer or "", strings) for c in current.checks]
     if item.messages:
         detail.msg = _message_rows(item.messages, strings)
+    if current is not None and current.tool_calls:  # [name, arguments JSON text] per call
+        detail.tc = [[c.name, c.arguments] for c in current.tool_calls]
     samples = current.samples if current is not None else ()
     if samples:
         passed = sum(1 for x in samples if x.passed)

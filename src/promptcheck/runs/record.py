@@ -59,6 +59,14 @@ class CheckResult(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     negate: bool = False
 
 
+class RecordedToolCall(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
+    """One tool call of an answer: the tool's name and its arguments' JSON text."""
+
+    name: str
+    arguments: str = ""
+    id: str = ""
+
+
 class Sample(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """One answer of a repeated item (``--repeat``)."""
 
@@ -69,6 +77,7 @@ class Sample(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     checks: tuple[CheckResult, ...] = ()
     latency_s: float | None = None
     cost: float | None = None
+    tool_calls: tuple[RecordedToolCall, ...] = ()  # added later; absent in older records
 
 
 class TurnResult(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
@@ -156,6 +165,8 @@ class ItemResult(ItemHead, frozen=True, omit_defaults=True, gc=False):
     answer: str | None = None
     # A conversation's turns (its first sample's), in order; empty for a single-answer item.
     turns: tuple[TurnResult, ...] = ()
+    # The first answer's tool calls (added later, so absent in older records and left out when none).
+    tool_calls: tuple[RecordedToolCall, ...] = ()
 
 
 class GitInfo(msgspec.Struct, frozen=True, gc=False):
@@ -260,10 +271,13 @@ def with_answer_hash(item: ItemResult) -> ItemResult:
 
 def thread_text(item: ItemResult) -> str | None:
     """What "the answer" of an item is when two runs are compared: a conversation's every turn
-    (a changed earlier answer is a changed conversation), else the answer."""
-    if not item.turns:
+    (a changed earlier answer is a changed conversation), else the answer with its tool calls when
+    it made any (an answer without calls keeps the digest it always had)."""
+    if item.turns:
+        return "\x1e".join(f"{t.user}\x1f{t.answer}" for t in item.turns)
+    if not item.tool_calls or item.answer is None:
         return item.answer
-    return "\x1e".join(f"{t.user}\x1f{t.answer}" for t in item.turns)
+    return item.answer + "\x00" + msgspec.json.encode(item.tool_calls).decode("utf-8")
 
 
 def same_answer(a: ItemHead, b: ItemHead) -> bool:

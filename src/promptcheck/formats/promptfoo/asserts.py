@@ -35,6 +35,8 @@ SAME_AS: dict[str, str] = {
     "contains-json": "contains-json",
     "is-valid-openai-tools-call": "is-valid-openai-tools-call",
     "is-valid-openai-function-call": "is-valid-openai-function-call",
+    "is-valid-function-call": "is-valid-function-call",
+    "tool-call-f1": "tool-call-f1",
     "levenshtein": "levenshtein",
     "word-count": "word-count",
     "latency": "latency",
@@ -76,8 +78,6 @@ SKIPPED_TYPES = {
     "classifier": "classifier needs a HuggingFace text-classification model (promptfoo calls the HuggingFace Inference API); promptcheck has no such provider",
     "moderation": "moderation needs a moderation API (OpenAI's, or Llama Guard); promptcheck does not call one yet",
     "select-best": "select-best needs a judge comparing the answers of several prompts at once; promptcheck grades each answer alone",
-    "tool-call-f1": "tool-call-f1 needs the answer's tool calls, which come with the tool-call work of the conversations issue",
-    "is-valid-function-call": "is-valid-function-call needs the answer's function calls, which come with the tool-call work of the conversations issue",
     "f-score": "f-score is a derived metric in promptfoo (derivedMetrics over named assertions), which promptcheck does not compute",
 }
 # Options promptfoo reads from the assertion itself rather than from its value or config.

@@ -14,6 +14,7 @@ from typing import Any
 
 from promptcheck.formats.fields import Problems, type_name
 from promptcheck.formats.promptfoo.refs import RefError, load_value
+from promptcheck.formats.tooldecl import parse_tool_choice, parse_tools
 from promptcheck.spec import Case, Location, ModelRef, PromptfooProviderConfig, PromptfooTestOptions, PromptSpec
 
 PARAM_KEYS = {"temperature": "temperature", "max_tokens": "max_tokens", "top_p": "top_p", "max_output_tokens": "max_tokens",
@@ -30,6 +31,9 @@ class Provider:
     label: str
     config: dict[str, Any]
     prompts: list[str] | None = None
+    # config.tools / config.tool_choice, validated and in OpenAI function form; None: not declared.
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: Any = None
 
 
 def read_providers(node: Any, problems: Problems, data: dict[str, Any], base: Path) -> list[Provider]:
@@ -59,14 +63,29 @@ def parse_provider(item: Any, problems: Problems, at: Location, base: Path) -> P
             except RefError as exc:
                 problems.error(f"provider '{item['id']}' config '{key}': {exc}", at)
         wanted = item.get("prompts")
-        return Provider(item["id"], str(item.get("label") or item["id"]), resolved,
-                        [str(p) for p in wanted] if isinstance(wanted, list) else None)
+        provider = Provider(item["id"], str(item.get("label") or item["id"]), resolved,
+                            [str(p) for p in wanted] if isinstance(wanted, list) else None)
+        _read_tools(provider, problems, at)
+        return provider
     if isinstance(item, dict) and len(item) == 1:  # the old {id: {config...}} spelling
         (pid, body), = item.items()
         body = body if isinstance(body, dict) else {}
-        return Provider(str(pid), str(body.get("label") or pid), dict(body.get("config") or {}))
+        provider = Provider(str(pid), str(body.get("label") or pid), dict(body.get("config") or {}))
+        _read_tools(provider, problems, at)
+        return provider
     problems.error(f"a provider must be an id string or a mapping with 'id', got {type_name(item)}", at)
     return None
+
+
+def _read_tools(provider: Provider, problems: Problems, at: Location) -> None:
+    config = provider.config
+    if config.get("tools") is None:
+        if config.get("tool_choice") is not None:
+            problems.error(f"provider '{provider.id}' config 'tool_choice' is set, but no tools are declared", at)
+        return
+    what = f"provider '{provider.id}' config 'tools'"
+    provider.tools = parse_tools(config["tools"], problems, at, what)
+    provider.tool_choice = parse_tool_choice(config.get("tool_choice"), provider.tools, problems, at, f"provider '{provider.id}' config 'tool_choice'")
 
 
 def add_provider(spec: PromptSpec, provider: Provider, *, listed: bool = True) -> None:
@@ -84,6 +103,8 @@ def add_provider(spec: PromptSpec, provider: Provider, *, listed: bool = True) -
         response_format=config["response_format"] if isinstance(config.get("response_format"), dict) else None,
         extension=PromptfooProviderConfig(config),
         options={name: str(config[key]) for key, name in OPTION_KEYS.items() if _text(config.get(key))},
+        tools=tuple(provider.tools) if provider.tools is not None else None,
+        tool_choice=provider.tool_choice,
     )
     if listed and provider.label not in spec.models:
         spec.models.append(provider.label)

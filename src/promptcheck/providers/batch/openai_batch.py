@@ -8,6 +8,7 @@ from typing import Any
 
 from promptcheck.providers.base import ProviderRequest
 from promptcheck.providers.openai_provider import OpenAIProvider, chat_params
+from promptcheck.providers.tools import openai_round_messages, openai_tool_args
 
 from .common import BATCH_PRICE_FACTOR, Answers, BatchStatus, Limits
 
@@ -27,11 +28,12 @@ class OpenAIBatch:
         # The same arguments OpenAIProvider sends to chat.completions.create.
         body: dict[str, Any] = {
             "model": self.provider.model_name(request),
-            "messages": [{"role": role, "content": content} for role, content in request.messages],
+            "messages": [{"role": role, "content": content} for role, content in request.messages] + openai_round_messages(request.tool_rounds),
             **chat_params(request.params),
         }
         if request.response_format is not None:
             body["response_format"] = dict(request.response_format)
+        body.update(openai_tool_args(request))
         return {"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": body}
 
     def submit(self, lines: Sequence[dict[str, Any]]) -> str:

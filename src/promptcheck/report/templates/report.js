@@ -286,6 +286,11 @@
     else if (changed) diffSides(section(box, "Answer: baseline → current (word diff)"), wordDiff(it.b, answer));
     else if (it.s === null) section(box, "Answer (baseline)").appendChild(el("pre", null, it.b === undefined ? "(no answer)" : it.b));
     else section(box, "Answer").appendChild(el("pre", null, it.a === undefined ? "(no answer)" : it.a));
+    if (it.tc) {
+      var calls = el("ul", "checks mono");
+      it.tc.forEach(function (c) { calls.appendChild(el("li", null, c[0] + "(" + c[1] + ")")); });
+      section(box, "Tool calls (" + it.tc.length + ")").appendChild(calls);
+    }
     var before = changed ? parseJson(it.b) : undefined, after = changed ? parseJson(answer) : undefined;
     if (before !== undefined && after !== undefined) {
       var table = el("table", "mono");
