@@ -144,7 +144,15 @@ class Engine:
         return self._call([request])[0]
 
     def _answers(self, plan: ItemPlan, indices: range) -> list[ProviderResponse]:
-        return self._call([plan.request(i) for i in indices])
+        requests = [plan.request(i) for i in indices]
+        answers = self._call(requests)
+        if toolsim.simulated(plan):  # the agent loop: each further round is one more call
+            try:
+                answers = [toolsim.run_rounds(plan, r, a, self._ask, self.settings.rootdir, self.settings.timeout_s)
+                           for r, a in zip(requests, answers)]
+            except ProviderError as exc:  # a tool function that failed
+                raise _NotAnswered("error", f"provider error: {exc}") from None
+        return answers
 
     def _call(self, requests: list[ProviderRequest]) -> list[ProviderResponse]:
         pool = self._pool()
@@ -164,27 +172,7 @@ class Engine:
             if isinstance(outcome, ProviderError):
                 raise _NotAnswered("error", f"provider error: {outcome}")
         answers = [o for o in outcomes if isinstance(o, ProviderResponse)]
-        if toolsim.simulated(plan):  # the agent loop: each further round is one more call
-            try:
-                answers = [toolsim.run_rounds(plan, r, a, self._answer_one, self.settings.rootdir, self.settings.timeout_s)
-                           for r, a in zip(requests, answers)]
-            except ProviderError as exc:  # a tool function that failed
-                raise _NotAnswered("error", f"provider error: {exc}") from None
         return answers
-
-    def _answer_one(self, request: ProviderRequest) -> ProviderResponse:
-        """One call, replayed or asked for now."""
-        pool = self._pool()
-        outcome: ProviderResponse | ProviderError | CostLimitReached | None = self._replay(request)
-        if outcome is None:
-            outcome = pool.result(request, while_waiting=self.while_waiting)
-            pool.forget(request)
-        if isinstance(outcome, CostLimitReached):
-            raise _NotAnswered("skip", str(outcome))
-        if isinstance(outcome, ProviderError):
-            raise _NotAnswered("error", f"provider error: {outcome}")
-        assert outcome is not None  # the pool always has an outcome
-        return outcome
 
     def _replay(self, request: ProviderRequest) -> ProviderResponse | ProviderError | None:
         try:
