@@ -13,7 +13,9 @@ from promptcheck.checks.base import CheckContext
 from promptcheck.checks.registry import CheckRegistry
 from promptcheck.config import Settings
 from promptcheck.formats.catalog import Catalog
+from promptcheck.formats.parts import render_parts
 from promptcheck.providers.base import ProviderRequest
+from promptcheck.providers.parts import Parts, joined_text
 from promptcheck.providers.registry import ModelTarget, resolve_target
 from promptcheck.formats.templating import TemplateError, render
 from promptcheck.spec import Case, CheckGroup, CheckSpec, FormatExtension, PromptSpec, SpecError, SpecErrors
@@ -37,6 +39,7 @@ class ItemPlan:
     unrenderable: str | None = None
     markers: list[str] = field(default_factory=list)
     response_format: Mapping[str, Any] | None = None
+    parts: Parts = ()  # messages written as parts (text and images), rendered, images loaded
 
     @property
     def case_id(self) -> str:
@@ -67,6 +70,7 @@ class ItemPlan:
             repeat_index=repeat_index,
             reference_output=self.case.reference_output,
             item_id=self.key,
+            parts=self.parts,
         )
 
 
@@ -89,12 +93,13 @@ def plan_items(
         unrenderable = None
         try:
             messages, case_checks, context = _render_case(spec, case, project_constraints, settings, checks)
+            messages, parts = _render_parts(spec, messages, context)
         except TemplateError as exc:
             if not spec.renders_at_run_time:
                 errors.append(SpecError(f"case '{case.id}': {exc}", case.location or spec.location))  # type: ignore[arg-type]
                 continue
             unrenderable = f"cannot render this case: {exc}"
-            messages, case_checks, context = (), [], CheckContext(case_vars=case.vars)
+            messages, case_checks, context, parts = (), [], CheckContext(case_vars=case.vars), ()
         for target in dict.fromkeys(targets):
             plans.append(
                 ItemPlan(
@@ -102,6 +107,7 @@ def plan_items(
                     case=case,
                     target=target,
                     messages=messages,
+                    parts=parts,
                     checks=case_checks,
                     context=replace(context, model_extension=_ref_extension(spec, target)),
                     unrenderable=unrenderable,
@@ -163,6 +169,20 @@ def _ref_extension(spec: PromptSpec, target: ModelTarget) -> FormatExtension | N
 def _response_format(spec: PromptSpec, target: ModelTarget) -> Mapping[str, Any] | None:
     ref = spec.model_refs.get(target.label)
     return ref.response_format if ref is not None and ref.response_format is not None else spec.response_format
+
+
+def _render_parts(
+    spec: PromptSpec, messages: tuple[tuple[str, str], ...], context: CheckContext
+) -> tuple[tuple[tuple[str, str], ...], Parts]:
+    """The parts of the spec's messages written as parts, rendered with the case's variables
+    (raises TemplateError naming an image that cannot be used); their text replaces the message's."""
+    written = [(i, m.parts) for i, m in enumerate(spec.messages) if m.parts]
+    if not written or len(spec.messages) != len(messages):  # a builder made other messages
+        return messages, ()
+    base = Path(context.base_dir or ".")
+    parts = tuple((i, render_parts(p, dict(context.case_vars), base)) for i, p in written)
+    texts = dict((i, joined_text(p)) for i, p in parts)
+    return tuple((role, texts.get(i, text)) for i, (role, text) in enumerate(messages)), parts
 
 
 def _first(*values: float | None) -> float:

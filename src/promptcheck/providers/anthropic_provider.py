@@ -9,6 +9,7 @@ from typing import Any
 
 from .answer_shape import field, json_answer
 from .base import ProviderRequest, Usage
+from .parts import wire_messages
 from .sdk_common import SDKProvider, pick, resolve_api_key
 
 ANTHROPIC_DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -24,7 +25,7 @@ def messages_params(request: ProviderRequest, default_max_tokens: int = DEFAULT_
             pick(params, "max_tokens", "maxTokens", "max_completion_tokens", "maxCompletionTokens")
             or default_max_tokens
         ),
-        "messages": [{"role": role, "content": content} for role, content in request.messages if role != "system"],
+        "messages": wire_messages(request, "anthropic", skip_roles=("system",)),
     }
     if system:
         # The Messages API takes one top-level system prompt, not system-role messages.

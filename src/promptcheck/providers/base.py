@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol
 
+from .parts import Parts, canonical_parts
+
 
 @dataclass(frozen=True)
 class ProviderRequest:
@@ -22,9 +24,12 @@ class ProviderRequest:
     # Not part of the key: the reference provider answers with the case's own ``output``.
     reference_output: str | None = None
     item_id: str = ""
+    # Messages whose content is a list of parts (text and images): message index -> its parts.
+    # Their text stays in ``messages`` too; keyed only when present, so older keys stay valid.
+    parts: Parts = ()
 
     def canonical(self) -> dict[str, Any]:
-        return {
+        canonical: dict[str, Any] = {
             "provider": self.provider,
             "model": self.model,
             "params": dict(sorted(self.params.items())),
@@ -32,6 +37,9 @@ class ProviderRequest:
             "messages": [list(m) for m in self.messages],
             "repeat_index": self.repeat_index,
         }
+        if self.parts:
+            canonical["parts"] = canonical_parts(self.parts)
+        return canonical
 
     def key(self) -> str:
         # Asked for by the pool and the cassettes several times per call: hash once per request.

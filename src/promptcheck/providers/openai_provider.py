@@ -18,6 +18,7 @@ from typing import Any
 
 from .answer_shape import field, json_answer
 from .base import ProviderRequest, Usage
+from .parts import wire_messages
 from .sdk_common import SDKProvider, pick, resolve_api_key
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -122,7 +123,7 @@ class OpenAIProvider(SDKProvider):
             kwargs[self.max_tokens_param] = self.default_max_tokens
         if request.response_format is not None:
             kwargs["response_format"] = dict(request.response_format)
-        messages = [{"role": role, "content": content} for role, content in request.messages]
+        messages = wire_messages(request, "openai")
         body = {"model": self.model_name(request), "messages": messages, **kwargs}
         # client.post is the SDK's own request path (retries, retry-after, timeouts, auth, error
         # types) minus create()'s walk of its TypedDicts over the arguments and the building of
