@@ -257,3 +257,14 @@ def test_image_paths_resolve_from_the_prompt_file(tmp_path: Path) -> None:
     (tmp_path / "a.JPG").write_bytes(b"\xff\xd8\xff" + bytes(5))
     part = read_image("a.JPG", tmp_path)
     assert (part.media_type, len(part.data), part.canonical()["bytes"]) == ("image/jpeg", 8, 8)
+
+
+def test_a_changed_image_changes_the_prompt_hash_that_diffs_compare() -> None:
+    from promptcheck.engine.results import messages_hash
+    from promptcheck.providers.parts import ContentPart
+
+    messages = (("user", "Look"),)
+    one = ((0, (ContentPart("text", text="Look"), ContentPart("image", data=PNG, media_type="image/png"))),)
+    other = ((0, (ContentPart("text", text="Look"), ContentPart("image", data=PNG + b"!", media_type="image/png"))),)
+    assert messages_hash(messages) == messages_hash(messages, ())  # text-only prompts hash as before
+    assert len({messages_hash(messages), messages_hash(messages, one), messages_hash(messages, other)}) == 3
