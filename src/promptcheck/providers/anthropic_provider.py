@@ -25,7 +25,7 @@ def messages_params(request: ProviderRequest, default_max_tokens: int = DEFAULT_
             pick(params, "max_tokens", "maxTokens", "max_completion_tokens", "maxCompletionTokens")
             or default_max_tokens
         ),
-        "messages": wire_messages(request, "anthropic", skip_roles=("system",)),
+        "messages": wire_messages(request.messages, request.parts, "anthropic", skip_roles=("system",)),
     }
     if system:
         # The Messages API takes one top-level system prompt, not system-role messages.

@@ -87,7 +87,7 @@ def _entry(request: ProviderRequest, response: ProviderResponse) -> dict[str, An
             "params": canonical["params"],
             "response_format": canonical["response_format"],
             "repeat_index": canonical["repeat_index"],
-            "messages": cassette_messages(request),
+            "messages": cassette_messages(request.messages, request.parts),
         },
         "response": {
             "text": response.text,

@@ -123,7 +123,7 @@ class OpenAIProvider(SDKProvider):
             kwargs[self.max_tokens_param] = self.default_max_tokens
         if request.response_format is not None:
             kwargs["response_format"] = dict(request.response_format)
-        messages = wire_messages(request, "openai")
+        messages = wire_messages(request.messages, request.parts, "openai")
         body = {"model": self.model_name(request), "messages": messages, **kwargs}
         # client.post is the SDK's own request path (retries, retry-after, timeouts, auth, error
         # types) minus create()'s walk of its TypedDicts over the arguments and the building of

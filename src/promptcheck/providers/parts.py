@@ -10,10 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .base import ProviderRequest
+from typing import Any
 
 TEXT = "text"
 IMAGE = "image"
@@ -83,24 +80,27 @@ def anthropic_content(parts: tuple[ContentPart, ...]) -> list[dict[str, Any]]:
     return blocks
 
 
-def wire_messages(request: ProviderRequest, form: str, skip_roles: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """The request's messages as ``{role, content}`` for one API (``openai`` or ``anthropic``):
+Messages = tuple[tuple[str, str], ...]
+
+
+def wire_messages(messages: Messages, parts: Parts, form: str, skip_roles: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """A request's messages as ``{role, content}`` for one API (``openai`` or ``anthropic``):
     a message with parts gets them as a list, the others keep their text."""
-    by_index = dict(request.parts)
+    by_index = dict(parts)
     convert = openai_content if form == "openai" else anthropic_content
     return [
         {"role": role, "content": convert(by_index[i]) if i in by_index else content}
-        for i, (role, content) in enumerate(request.messages)
+        for i, (role, content) in enumerate(messages)
         if role not in skip_roles
     ]
 
 
-def cassette_messages(request: ProviderRequest) -> list[dict[str, Any]]:
+def cassette_messages(messages: Messages, parts: Parts) -> list[dict[str, Any]]:
     """The messages a cassette entry shows: the text, and for a message with parts their short
     descriptions (an image as hash, media type and size, never its bytes)."""
-    by_index = dict(request.parts)
+    by_index = dict(parts)
     shown: list[dict[str, Any]] = []
-    for i, (role, content) in enumerate(request.messages):
+    for i, (role, content) in enumerate(messages):
         message: dict[str, Any] = {"role": role, "content": content}
         if i in by_index:
             message["parts"] = [p.canonical() for p in by_index[i]]

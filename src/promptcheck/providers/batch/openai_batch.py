@@ -28,7 +28,7 @@ class OpenAIBatch:
         # The same arguments OpenAIProvider sends to chat.completions.create.
         body: dict[str, Any] = {
             "model": self.provider.model_name(request),
-            "messages": wire_messages(request, "openai"),
+            "messages": wire_messages(request.messages, request.parts, "openai"),
             **chat_params(request.params),
         }
         if request.response_format is not None:
