@@ -268,3 +268,17 @@ def test_a_changed_image_changes_the_prompt_hash_that_diffs_compare() -> None:
     other = ((0, (ContentPart("text", text="Look"), ContentPart("image", data=PNG + b"!", media_type="image/png"))),)
     assert messages_hash(messages) == messages_hash(messages, ())  # text-only prompts hash as before
     assert len({messages_hash(messages), messages_hash(messages, one), messages_hash(messages, other)}) == 3
+
+
+def test_a_promptfoo_chat_rendered_as_a_whole_keeps_its_image_parts(pytester: pytest.Pytester, fake_llm: FakeLLM, fake_api_keys: None) -> None:
+    fake_llm.responder = describe_images
+    promptfoo_project(pytester, fake_llm, "data:image/png;base64,{{image}}")
+    chat = (pytester.path / "chat.json").read_text(encoding="utf-8")
+    # JSON only once rendered: promptfoo renders the whole text per test, then reads it as a chat
+    (pytester.path / "chat.json").write_text(chat.replace('"What is', '{% if true %}"What is').replace('?"', '?"{% endif %}'), encoding="utf-8")
+
+    pytester.runpytest(*QUIET, "--record-mode=new").assert_outcomes(passed=2)
+
+    assert user_content(fake_llm, "openai")[1]["image_url"]["url"] == "data:image/png;base64," + base64.b64encode(PNG).decode()
+    for text in cassette_texts(pytester).values():
+        assert "base64" not in text

@@ -13,7 +13,7 @@ from promptcheck.checks.base import CheckContext
 from promptcheck.checks.registry import CheckRegistry
 from promptcheck.config import Settings
 from promptcheck.formats.catalog import Catalog
-from promptcheck.formats.parts import render_parts
+from promptcheck.formats.parts import built_parts, render_parts
 from promptcheck.providers.base import ProviderRequest
 from promptcheck.providers.parts import Parts, joined_text
 from promptcheck.providers.registry import ModelTarget, resolve_target
@@ -174,13 +174,18 @@ def _response_format(spec: PromptSpec, target: ModelTarget) -> Mapping[str, Any]
 def _render_parts(
     spec: PromptSpec, messages: tuple[tuple[str, str], ...], context: CheckContext
 ) -> tuple[tuple[tuple[str, str], ...], Parts]:
-    """The parts of the spec's messages written as parts, rendered with the case's variables
-    (raises TemplateError naming an image that cannot be used); their text replaces the message's."""
+    """The parts of messages written as parts, rendered with the case's variables, or (promptfoo
+    chats built per case) read back from the built messages; images loaded (raises TemplateError
+    naming one that cannot be used). Their text replaces the message's."""
     written = [(i, m.parts) for i, m in enumerate(spec.messages) if m.parts]
-    if not written or len(spec.messages) != len(messages):  # a builder made other messages
-        return messages, ()
     base = Path(context.base_dir or ".")
-    parts = tuple((i, render_parts(p, dict(context.case_vars), base)) for i, p in written)
+    if written and len(spec.messages) == len(messages):
+        parts: Parts = tuple((i, render_parts(p, dict(context.case_vars), base)) for i, p in written)
+    elif spec.message_builder is not None:  # promptfoo's chats rendered as a whole: parts arrive as JSON
+        found = ((i, built_parts(text, base)) for i, (_, text) in enumerate(messages))
+        parts = tuple((i, p) for i, p in found if p is not None)
+    else:
+        return messages, ()
     texts = dict((i, joined_text(p)) for i, p in parts)
     return tuple((role, texts.get(i, text)) for i, (role, text) in enumerate(messages)), parts
 

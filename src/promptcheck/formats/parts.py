@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from pathlib import Path
 from typing import Any, Callable
 
@@ -79,6 +80,22 @@ def render_parts(
         value = render(part.value, variables, filters)
         rendered.append(ContentPart(TEXT, text=value) if part.type == "text" else load_image(value.strip(), base_dir))
     return tuple(rendered)
+
+
+def built_parts(text: str, base_dir: Path) -> tuple[ContentPart, ...] | None:
+    """A message a promptfoo prompt builder made (a chat rendered as a whole, or returned by a
+    prompt function) keeps a content list as its JSON text: OpenAI-form parts are read back
+    and their images loaded. None for any other text."""
+    if not text.startswith("[{"):
+        return None
+    try:
+        data = json.loads(text)
+        written = parse_parts(data) if is_openai_parts(data) else None
+    except (ValueError, RecursionError, PartsError):
+        return None
+    if written is None:
+        return None
+    return tuple(ContentPart(TEXT, text=p.value) if p.type == "text" else load_image(p.value.strip(), base_dir) for p in written)
 
 
 def load_image(url: str, base_dir: Path) -> ContentPart:
