@@ -174,7 +174,7 @@ def test_an_unusable_image_is_a_collection_error_naming_it(
         ('[{type: audio, data: x}]', "message 1: content part 1: type must be one of text, image_url, got 'audio'"),
         ('[{type: image_url, image_url: {}}]', "message 1: content part 1: an image_url part needs 'image_url: {url: ...}' with the URL as a string"),
         ('[{type: text}]', "message 1: content part 1: a text part needs 'text' as a string"),
-        ('["hi"]', "message 1: content part 1 must be a {type, ...} mapping, got str"),
+        ('["hi"]', "message 1: content part 1 must be a {type, ...} mapping, got a string"),
         ("[]", "message 1: 'content' is an empty list of parts"),
     ],
     ids=["type", "image-url", "text", "not-a-mapping", "empty"],

@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
+from promptcheck.formats.fields import type_name
 from promptcheck.formats.templating import Filters, TemplateError, render
 from promptcheck.providers.parts import IMAGE, TEXT, ContentPart
 from promptcheck.safefiles.kinds import not_readable_reason
@@ -48,7 +49,7 @@ def parse_parts(value: list[Any]) -> tuple[MessagePart, ...]:
     for number, part in enumerate(value, 1):
         kind = part.get("type") if isinstance(part, dict) else None
         if not isinstance(part, dict):
-            raise PartsError(f"content part {number} must be a {{type, ...}} mapping, got {type(part).__name__}")
+            raise PartsError(f"content part {number} must be a {{type, ...}} mapping, got {type_name(part)}")
         if kind == "text":
             if not isinstance(part.get("text"), str):
                 raise PartsError(f"content part {number}: a text part needs 'text' as a string")
