@@ -6,6 +6,9 @@ It speaks just enough of two wire formats for the real SDKs to be happy:
 * Anthropic Messages:      ``POST <anything>/messages``
 * OpenAI Embeddings:       ``POST <anything>/embeddings`` (deterministic bag-of-words vectors)
 
+Image parts are accepted in both formats; the ``describe_images`` responder answers with what
+images arrived (count, media types, sizes), so tests see what the SDKs really sent.
+
 Routing is by path *suffix*, so one server serves every base_url scheme the SDKs build:
 
 =============  ===========================================  ==================================
@@ -60,6 +63,7 @@ CLI for benchmarks: ``python tests/fakellm.py --port 8765 --delay 0.2``.
 from __future__ import annotations
 
 import argparse
+import base64
 import collections
 import hashlib
 import json
@@ -161,6 +165,40 @@ def echo_last_user_message(kind: str, body: dict[str, Any]) -> str:
     for message in reversed(body.get("messages") or []):
         if message.get("role") == "user":
             return _text_of(message.get("content"))
+    return ""
+
+
+def received_images(kind: str, content: Any) -> list[str]:
+    """The images of one message as the server received them, each as ``<media type> <n> bytes``
+    (inline) or ``url <url>``: OpenAI ``image_url`` parts (a URL or a data: URI) or Anthropic
+    ``image`` blocks (a base64 or url source)."""
+    found: list[str] = []
+    for part in content if isinstance(content, list) else []:
+        if not isinstance(part, dict):
+            continue
+        if kind == "openai" and part.get("type") == "image_url":
+            url = str((part.get("image_url") or {}).get("url", ""))
+            if url.startswith("data:"):
+                header, _, data = url[5:].partition(",")
+                found.append(f"{header.split(';')[0]} {len(base64.b64decode(data))} bytes")
+            else:
+                found.append(f"url {url}")
+        elif kind == "anthropic" and part.get("type") == "image":
+            source = part.get("source") or {}
+            if source.get("type") == "base64":
+                found.append(f"{source.get('media_type')} {len(base64.b64decode(source.get('data', '')))} bytes")
+            else:
+                found.append(f"url {source.get('url')}")
+    return found
+
+
+def describe_images(kind: str, body: dict[str, Any]) -> str:
+    """A responder for image prompts: the last user message's text, then what images came with it
+    (``2 images: image/png 68 bytes, url https://...``)."""
+    for message in reversed(body.get("messages") or []):
+        if message.get("role") == "user":
+            images = received_images(kind, message.get("content"))
+            return f"{_text_of(message.get('content'))} | {len(images)} images: {', '.join(images)}"
     return ""
 
 

@@ -193,7 +193,7 @@ def test_wrong_field_types_are_all_reported(project_dir: Path, capsys: pytest.Ca
         "p.prompt.yml:2:1: 'model' must be a string, got a list",
         "p.prompt.yml:3:1: modelParameters.temperature must be a number, got a string",
         "p.prompt.yml:3:1: modelParameters.topP must be a number, got a string",
-        "p.prompt.yml:5:5: message 1: 'content' must be a string, got a whole number",
+        "p.prompt.yml:5:5: message 1: 'content' must be a string or a list of parts, got a whole number",
         "p.prompt.yml:7:1: 'testData' must be a list of test cases, got a mapping",
         "1 file checked: 1 with problems (6 errors)",
     ]

@@ -128,8 +128,8 @@ def test_every_yaml_file_is_read_with_the_alias_limit(project: Path, files: dict
 
 
 def test_a_binary_file_as_a_promptfoo_var_is_a_clear_collection_error(echo_project: pytest.Pytester) -> None:
-    (echo_project.path / "cat.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
-    echo_project.makefile(".yaml", promptfooconfig=PROMPTFOO + "tests:\n  - vars: {who: file://cat.png}\n")
+    (echo_project.path / "cat.bin").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    echo_project.makefile(".yaml", promptfooconfig=PROMPTFOO + "tests:\n  - vars: {who: file://cat.bin}\n")
     echo_project.makefile(".prompt.yml", good=PROMPT + "evaluators: [{name: hi, string: {contains: hello}}]\n")
 
     result = echo_project.runpytest("-p", "no:cacheprovider", "-rA")
@@ -137,8 +137,9 @@ def test_a_binary_file_as_a_promptfoo_var_is_a_clear_collection_error(echo_proje
     result.stdout.fnmatch_lines(
         [
             "*ERROR collecting promptfooconfig.yaml*",
-            "promptfooconfig.yaml:4:5: var 'who': 'cat.png' is not UTF-8 text (byte 0x89 at offset 0); "
-            "promptcheck reads file:// references as text, so binary files such as images cannot be used",
+            "promptfooconfig.yaml:4:5: var 'who': 'cat.bin' is not UTF-8 text (byte 0x89 at offset 0); "
+            "promptcheck reads file:// references as text, and images (.png, .jpg, .gif, .webp) as base64, "
+            "so this binary file cannot be used",
         ]
     )
     result.stdout.fnmatch_lines(["PASSED good.prompt.yml::world*"])

@@ -43,9 +43,19 @@ class SpecErrors(Exception):
 
 
 @dataclass(frozen=True)
+class MessagePart:
+    """One part of a message written as a list of parts: ``text`` or ``image_url`` (whose
+    ``value`` is the URL). Both are Jinja2 templates until rendered."""
+
+    type: str
+    value: str
+
+
+@dataclass(frozen=True)
 class Message:
     role: str
-    content: str  # a Jinja2 template until rendered
+    content: str  # a Jinja2 template until rendered; with parts, their text parts joined
+    parts: tuple[MessagePart, ...] = ()
 
 
 @dataclass(frozen=True)

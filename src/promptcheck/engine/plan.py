@@ -15,7 +15,9 @@ from promptcheck.checks.schemas import DIALECT, response_schema, schema_error
 from promptcheck.checks.registry import CheckRegistry
 from promptcheck.config import Settings
 from promptcheck.formats.catalog import Catalog
+from promptcheck.formats.parts import built_parts, render_parts
 from promptcheck.providers.base import ProviderRequest
+from promptcheck.providers.parts import Parts, joined_text
 from promptcheck.providers.registry import ModelTarget, resolve_target
 from promptcheck.formats.templating import TemplateError, render
 from promptcheck.spec import Case, CheckGroup, CheckSpec, FormatExtension, PromptSpec, SpecError, SpecErrors, Turn
@@ -54,6 +56,7 @@ class ItemPlan:
     turns: tuple[TurnPlan, ...] = ()
     tools: tuple[Mapping[str, Any], ...] = ()
     tool_choice: Any = None
+    parts: Parts = ()  # messages written as parts (text and images), rendered, images loaded
 
     @property
     def case_id(self) -> str:
@@ -87,6 +90,7 @@ class ItemPlan:
             item_id=self.key,
             tools=self.tools,
             tool_choice=self.tool_choice,
+            parts=self.parts,
         )
 
 
@@ -110,13 +114,14 @@ def plan_items(
         turns: tuple[TurnPlan, ...] = ()
         try:
             messages, case_checks, context = _render_case(spec, case, project_constraints, settings, checks)
+            messages, parts = _render_parts(spec, messages, context)
             turns = tuple(_render_turn(spec, case, turn, case_checks, context, project_constraints) for turn in case.turns)
         except TemplateError as exc:
             if not spec.renders_at_run_time:
                 errors.append(SpecError(f"case '{case.id}': {exc}", case.location or spec.location))  # type: ignore[arg-type]
                 continue
             unrenderable = f"cannot render this case: {exc}"
-            messages, case_checks, context = (), [], CheckContext(case_vars=case.vars)
+            messages, case_checks, context, parts = (), [], CheckContext(case_vars=case.vars), ()
         for target in dict.fromkeys(targets):
             tools, tool_choice = _tools(spec, target)
             plans.append(
@@ -125,6 +130,7 @@ def plan_items(
                     case=case,
                     target=target,
                     messages=messages,
+                    parts=parts,
                     checks=case_checks,
                     context=replace(context, model_extension=_ref_extension(spec, target), tools=tools),
                     unrenderable=unrenderable,
@@ -234,12 +240,33 @@ def _flat(checks: list[CheckSpec | CheckGroup], kind: str) -> Iterator[CheckSpec
             yield from _flat(check.checks, kind)
         elif check.type == kind:
             yield check
+
+
 def _tools(spec: PromptSpec, target: ModelTarget) -> tuple[tuple[Mapping[str, Any], ...], Any]:
     """A model's own tools (a promptfoo provider's config) win over the prompt's."""
     ref = spec.model_refs.get(target.label)
     if ref is not None and ref.tools is not None:
         return ref.tools, ref.tool_choice
     return tuple(spec.tools), spec.tool_choice
+
+
+def _render_parts(
+    spec: PromptSpec, messages: tuple[tuple[str, str], ...], context: CheckContext
+) -> tuple[tuple[tuple[str, str], ...], Parts]:
+    """The parts of messages written as parts, rendered with the case's variables, or (promptfoo
+    chats built per case) read back from the built messages; images loaded (raises TemplateError
+    naming one that cannot be used). Their text replaces the message's."""
+    written = [(i, m.parts) for i, m in enumerate(spec.messages) if m.parts]
+    base = Path(context.base_dir or ".")
+    if written and len(spec.messages) == len(messages):
+        parts: Parts = tuple((i, render_parts(p, dict(context.case_vars), base)) for i, p in written)
+    elif spec.message_builder is not None:  # promptfoo's chats rendered as a whole: parts arrive as JSON
+        found = ((i, built_parts(text, base)) for i, (_, text) in enumerate(messages))
+        parts = tuple((i, p) for i, p in found if p is not None)
+    else:
+        return messages, ()
+    texts = dict((i, joined_text(p)) for i, p in parts)
+    return tuple((role, texts.get(i, text)) for i, (role, text) in enumerate(messages)), parts
 
 
 def _first(*values: float | None) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import msgspec
 
@@ -12,11 +13,15 @@ from promptcheck.checks import evaluate
 from promptcheck.engine.grading import GradedAnswer, Grades, GradedTurn
 from promptcheck.engine.plan import ItemPlan
 from promptcheck.providers.base import ProviderResponse
+from promptcheck.providers.parts import Parts, canonical_parts
 from promptcheck.runs.record import CheckResult, ItemResult, RecordedToolCall, Sample, Status, TurnResult
 
 
-def messages_hash(messages: tuple[tuple[str, str], ...]) -> str:
-    blob = json.dumps([list(m) for m in messages], ensure_ascii=False)
+def messages_hash(messages: tuple[tuple[str, str], ...], parts: Parts = ()) -> str:
+    # Images count (by content hash), so a changed image shows as a changed prompt in a diff;
+    # text-only prompts hash as before.
+    shown: list[Any] = [list(m) for m in messages] + ([canonical_parts(parts)] if parts else [])
+    blob = json.dumps(shown, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
@@ -55,7 +60,7 @@ def item_result(
         prompt_name=plan.spec.name,
         case_id=plan.case_id,
         model=plan.target.label,
-        messages_hash=messages_hash(plan.messages),
+        messages_hash=messages_hash(plan.messages, plan.parts),
         messages=plan.messages,
         answer=first.response.text if first else None,
         tool_calls=recorded_calls(first.response) if first else (),

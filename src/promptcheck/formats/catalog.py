@@ -170,8 +170,9 @@ def check_variables(spec: PromptSpec, problems: Problems) -> None:
     used: dict[str, int] = {}
     for index, message in enumerate(spec.messages):
         try:
-            for name in referenced_variables(message.content):
-                used.setdefault(name, index)
+            for source in (message.content, *(p.value for p in message.parts if p.type != "text")):  # image urls too
+                for name in referenced_variables(source):
+                    used.setdefault(name, index)
         except TemplateError as exc:
             hint = ""
             if re.search(r"\{\{-?\s*\.", message.content):

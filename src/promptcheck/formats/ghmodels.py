@@ -16,6 +16,7 @@ from promptcheck.formats.cases import parse_case
 from promptcheck.formats.checkdecl import parse_check, parse_checks
 from promptcheck.formats.tooldecl import parse_tool_choice, parse_tools
 from promptcheck.formats.fields import Problems, get, mappings, string_list, tag_list, type_name
+from promptcheck.formats.parts import PartsError, parse_parts, parts_message
 from promptcheck.ranges import PASS_RATE, REPEAT
 from promptcheck.spec import Case, CheckGroup, CheckSpec, Location, Message, PromptSpec, Variable
 
@@ -92,8 +93,14 @@ def _messages(data: dict[str, Any], problems: Problems) -> list[Message]:
             problems.error(f"message {index + 1} must be a {{role, content}} mapping, got {type_name(entry)}", at)
         elif role not in ROLES:
             problems.error(f"message {index + 1}: role must be one of {', '.join(ROLES)}, got {role!r}", at)
+        elif isinstance(content, list):
+            try:
+                messages.append(parts_message(role, parse_parts(content)))
+                continue
+            except PartsError as exc:
+                problems.error(f"message {index + 1}: {exc}", at)
         elif not isinstance(content, str):
-            problems.error(f"message {index + 1}: 'content' must be a string, got {type_name(content)}", at)
+            problems.error(f"message {index + 1}: 'content' must be a string or a list of parts, got {type_name(content)}", at)
         else:
             messages.append(Message(role=role, content=content))
             continue

@@ -9,6 +9,7 @@ from typing import Any
 
 from .answer_shape import field, json_answer
 from .base import ProviderRequest, ToolCall, Usage
+from .parts import wire_messages
 from .sdk_common import SDKProvider, pick, resolve_api_key
 from .tools import anthropic_round_messages, anthropic_tool_args, anthropic_tool_calls
 
@@ -25,7 +26,7 @@ def messages_params(request: ProviderRequest, default_max_tokens: int = DEFAULT_
             pick(params, "max_tokens", "maxTokens", "max_completion_tokens", "maxCompletionTokens")
             or default_max_tokens
         ),
-        "messages": [{"role": role, "content": content} for role, content in request.messages if role != "system"],
+        "messages": wire_messages(request.messages, request.parts, "anthropic", skip_roles=("system",)),
     }
     if system:
         # The Messages API takes one top-level system prompt, not system-role messages.

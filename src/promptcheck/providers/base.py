@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol
 
+from .parts import Parts, canonical_parts
+
 
 @dataclass(frozen=True)
 class ProviderRequest:
@@ -28,6 +30,9 @@ class ProviderRequest:
     tool_choice: Any = None
     # Earlier rounds of a simulated agent loop, sent after ``messages``; each round is its own call.
     tool_rounds: tuple[ToolRound, ...] = ()
+    # Messages whose content is a list of parts (text and images): message index -> its parts.
+    # Their text stays in ``messages`` too; keyed only when present, so older keys stay valid.
+    parts: Parts = ()
 
     def canonical(self) -> dict[str, Any]:
         canonical: dict[str, Any] = {
@@ -48,6 +53,8 @@ class ProviderRequest:
                 {"text": r.text, "calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in r.calls], "results": list(r.results)}
                 for r in self.tool_rounds
             ]
+        if self.parts:
+            canonical["parts"] = canonical_parts(self.parts)
         return canonical
 
     def key(self) -> str:

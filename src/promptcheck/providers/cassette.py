@@ -41,6 +41,7 @@ from .base import ProviderRequest, ProviderResponse, Usage
 from .cassette_errors import CassetteError
 from .cassette_file import CassetteFile, fold_orphans, read_cassette, replay_data, signature, split_item_id
 from .cassette_journal import Journal
+from .parts import cassette_messages
 from .tools import calls_to_data
 
 try:
@@ -87,7 +88,7 @@ def _entry(request: ProviderRequest, response: ProviderResponse) -> dict[str, An
             "params": canonical["params"],
             "response_format": canonical["response_format"],
             "repeat_index": canonical["repeat_index"],
-            "messages": [{"role": role, "content": content} for role, content in request.messages],
+            "messages": cassette_messages(request.messages, request.parts),
             # Written only when declared, as canonical() keys on them only then.
             **{name: canonical[name] for name in ("tools", "tool_choice", "tool_rounds") if name in canonical},
         },

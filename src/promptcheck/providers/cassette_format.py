@@ -280,6 +280,8 @@ def _styled(entry: dict[str, Any]) -> dict[str, Any]:
         for message in request.get("messages") or []:
             if isinstance(message, dict) and isinstance(message.get("content"), str):
                 message["content"] = _Literal(message["content"])
+            if isinstance(message, dict) and isinstance(message.get("parts"), list):  # one line per image
+                message["parts"] = [_Flow(p) if isinstance(p, dict) and p.get("type") == "image" else p for p in message["parts"]]
     return entry
 
 

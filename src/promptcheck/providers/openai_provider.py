@@ -18,6 +18,7 @@ from typing import Any
 
 from .answer_shape import field, json_answer
 from .base import ProviderRequest, ToolCall, Usage
+from .parts import wire_messages
 from .sdk_common import SDKProvider, pick, resolve_api_key
 from .tools import openai_round_messages, openai_tool_args, openai_tool_calls
 
@@ -123,7 +124,7 @@ class OpenAIProvider(SDKProvider):
             kwargs[self.max_tokens_param] = self.default_max_tokens
         if request.response_format is not None:
             kwargs["response_format"] = dict(request.response_format)
-        messages = [{"role": role, "content": content} for role, content in request.messages]
+        messages = wire_messages(request.messages, request.parts, "openai")
         messages += openai_round_messages(request.tool_rounds)
         body = {"model": self.model_name(request), "messages": messages, **kwargs, **openai_tool_args(request)}
         # client.post is the SDK's own request path (retries, retry-after, timeouts, auth, error

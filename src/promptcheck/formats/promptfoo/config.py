@@ -13,6 +13,7 @@ from typing import Any
 
 from promptcheck.formats.cases import slugify
 from promptcheck.formats.fields import Problems, type_name
+from promptcheck.formats.parts import PartsError, is_openai_parts, parse_parts, parts_message
 from promptcheck.formats.promptfoo.nunjucks import to_jinja
 from promptcheck.formats.promptfoo.providers import PARAM_KEYS, add_provider, apply_test_provider, read_providers
 from promptcheck.formats.promptfoo.refs import (
@@ -271,7 +272,7 @@ def _from_text(text: str, label: str, problems: Problems, at: Location) -> Promp
                 return Prompt(label, [Message("user", template)], template=template)
             data = None
         if isinstance(data, list) and data and all(isinstance(m, dict) and "role" in m for m in data):
-            messages = [Message(str(m["role"]), to_jinja(_content(m.get("content", m.get("parts", ""))))) for m in data]
+            messages = [_chat_message(str(m["role"]), m.get("content", m.get("parts", ""))) for m in data]
             return Prompt(label, messages)
     return Prompt(label, [Message("user", to_jinja(text))])
 
@@ -302,7 +303,18 @@ def _message(node: Any, base: Path, problems: Problems, at: Location) -> Message
         except RefError as exc:
             problems.error(f"prompt message: {exc}", at)
             return None
-    return Message(str(node["role"]), to_jinja(_content(content)))
+    return _chat_message(str(node["role"]), content)
+
+
+def _chat_message(role: str, content: Any) -> Message:
+    """OpenAI-form parts (text, image_url) become parts; other content lists (Gemini's
+    ``parts``, other APIs' blocks) are sent as their JSON text, as before."""
+    if is_openai_parts(content):
+        try:
+            return parts_message(role, parse_parts(content), to_jinja)
+        except PartsError:
+            pass  # a malformed part: sent as written, as promptfoo would
+    return Message(role, to_jinja(_content(content)))
 
 
 def _apply_prompt_config(spec: PromptSpec, config: dict[str, Any], base: Path, problems: Problems) -> None:

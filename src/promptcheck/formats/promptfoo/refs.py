@@ -69,10 +69,11 @@ def read_text(path: Path) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        # An image or other binary file: promptcheck passes file:// content as text only.
+        # A binary file other than an image (images load as base64 before reaching here).
         raise RefError(
             f"'{shown(path)}' is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-            "promptcheck reads file:// references as text, so binary files such as images cannot be used"
+            "promptcheck reads file:// references as text, and images (.png, .jpg, .gif, .webp) as base64, "
+            "so this binary file cannot be used"
         ) from None
 
 

@@ -14,6 +14,7 @@ from promptcheck.formats.fields import Problems, type_name
 from promptcheck.formats.promptfoo.asserts import assertion_from_string, parse_asserts
 from promptcheck.checks import scriptcall
 from promptcheck.checks.promptfoo_transform import with_transform
+from promptcheck.formats.parts import IMAGE_SUFFIXES, PartsError, image_var
 from promptcheck.formats.promptfoo.refs import RefError, expand, is_ref, mapping_or_ref, read_data, read_text, strip_ref
 from promptcheck.formats.promptfoo.varscripts import ScriptVar, script_vars
 from promptcheck.safefiles.yamlio import MarkedList
@@ -231,6 +232,12 @@ def _var_value(name: Any, value: Any, problems: Problems, at: Location, base: Pa
         return ""
     if len(paths) == 1 and paths[0].suffix in (".py", ".js", ".cjs", ".mjs"):
         return ScriptVar(str(name), f"file://{paths[0]}", base)  # computed per case, from the other vars
+    if len(paths) == 1 and paths[0].suffix.lower() in IMAGE_SUFFIXES:  # promptfoo sends images as base64
+        try:
+            return image_var(paths[0], strip_ref(value))
+        except PartsError as exc:
+            problems.error(f"var '{name}': {exc}", at)
+            return ""
     try:
         texts = [read_text(p) for p in paths]
     except RefError as exc:

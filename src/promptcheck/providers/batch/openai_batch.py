@@ -8,6 +8,7 @@ from typing import Any
 
 from promptcheck.providers.base import ProviderRequest
 from promptcheck.providers.openai_provider import OpenAIProvider, chat_params
+from promptcheck.providers.parts import wire_messages
 from promptcheck.providers.tools import openai_round_messages, openai_tool_args
 
 from .common import BATCH_PRICE_FACTOR, Answers, BatchStatus, Limits
@@ -28,7 +29,7 @@ class OpenAIBatch:
         # The same arguments OpenAIProvider sends to chat.completions.create.
         body: dict[str, Any] = {
             "model": self.provider.model_name(request),
-            "messages": [{"role": role, "content": content} for role, content in request.messages] + openai_round_messages(request.tool_rounds),
+            "messages": wire_messages(request.messages, request.parts, "openai") + openai_round_messages(request.tool_rounds),
             **chat_params(request.params),
         }
         if request.response_format is not None:
