@@ -357,6 +357,28 @@ def test_unused_entries_and_prune(cassettes: Path) -> None:
         after.complete(make_request("b", "question b"))
 
 
+def test_a_used_entry_replays_again_and_an_entry_without_meta_gets_its_own_empty_dict(cassettes: Path) -> None:
+    """Replay keeps less per entry (no item id once used, no dict for an empty meta); what a
+    lookup returns and what counts as unused stay as they were."""
+    class NoMeta(FakeInner):
+        def complete(self, request: ProviderRequest) -> ProviderResponse:
+            answer = super().complete(request)
+            return ProviderResponse(answer.text, answer.usage, latency_s=answer.latency_s, cost=answer.cost)
+
+    recorder = run(cassettes, "new", NoMeta())
+    for case in ("a", "b"):
+        recorder.complete(make_request(case, f"question {case}"))
+
+    replay = run(cassettes, "none")
+    first = replay.complete(make_request("a", "question a"))
+    again = replay.complete(make_request("a", "question a"))  # a rerun of the same item
+    assert again.replayed and again.text == first.text
+    assert first.raw_meta == again.raw_meta == {}
+    first.raw_meta["note"] = "changed by a caller"
+    assert again.raw_meta == {}  # not one shared dict
+    assert [u.item for u in replay.store.unused_entries()] == [f"{PROMPT}::b[{LABEL}]"]
+
+
 def test_scan_finds_cassettes_of_prompts_this_run_never_opened(cassettes: Path) -> None:
     recorder = run(cassettes, "new", FakeInner())
     recorder.complete(make_request("a", "question a"))

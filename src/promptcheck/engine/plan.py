@@ -6,6 +6,7 @@ them) and a template error surfaces at collection, not halfway through a run."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from collections.abc import Iterator
 from typing import Any, Mapping
@@ -66,9 +67,11 @@ class ItemPlan:
     def name(self) -> str:
         return f"{self.case_id}[{self.target.label}]"
 
-    @property
+    @cached_property
     def key(self) -> str:
-        """Stable across runs: what run comparisons key on."""
+        """Stable across runs: what run comparisons key on. Made once: the item's result, the
+        session's list of keys and every request's item id then share one string, not one
+        each (~100 bytes per item, held to the end of the session)."""
         return f"{self.spec.path}::{self.name}"
 
     def requests(self) -> list[ProviderRequest]:

@@ -37,6 +37,8 @@ def check_results(results: Sequence[evaluate.CheckResult]) -> tuple[CheckResult,
 
 def _total(values: Iterable[float | int | None]) -> float | None:
     present = [v for v in values if v is not None]
+    if len(present) == 1:  # the usual one answer: its own number, not a new float per item held to the end
+        return present[0]
     return sum(present) if present else None
 
 

@@ -159,6 +159,8 @@ class CassetteStore:
             if found is None:
                 return None
             cassette.used.add(key)
+            # Its item id is only ever shown for an entry no item used (unused_entries).
+            cassette.items.pop(key, None)
             live = key in cassette.recorded
         text, input_tokens, output_tokens, latency, cost, meta, finish_reason, tool_calls = found
         return ProviderResponse(
@@ -166,7 +168,7 @@ class CassetteStore:
             usage=Usage(input_tokens, output_tokens),
             latency_s=latency,
             cost=cost,
-            raw_meta=meta,
+            raw_meta=meta if meta is not None else {},
             replayed=not live,
             finish_reason=finish_reason,
             tool_calls=tool_calls,

@@ -79,7 +79,9 @@ def replay_data(response: Mapping[str, Any]) -> tuple[Any, ...]:
     # Entries recorded before the field existed: the raw reason the provider kept in meta.
     finish_reason = finish_reason or normalize_finish_reason(meta.get("finish_reason"))
     tool_calls = calls_from_data(response.get("tool_calls"))  # absent in older files: none
-    return (str(text), *tokens, float(latency), cost, dict(meta), finish_reason, tool_calls)  # str(): a _Literal once dumped
+    # str(): a _Literal once dumped. An empty meta is kept as None (lookup makes the dict): most
+    # entries have none, and an empty dict per entry was 64 bytes x every recorded answer.
+    return (str(text), *tokens, float(latency), cost, dict(meta) or None, finish_reason, tool_calls)
 
 
 def read_cassette(path: Path) -> CassetteFile:
