@@ -111,7 +111,7 @@ def render_html_chunks(
     rest. ``listing`` comes from ``write_data``; without it the page's details are not written."""
     if listing is None:
         listing = build_list(comparison, current.run_id)
-    script = _static("report.js")
+    script = _static("textdiff.js") + "\n" + _static("report.js")  # one inline script, one CSP hash
     script_hash = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     models = [m.model for m in comparison.models]
     page = _environment().get_template("report.html.j2").render(
