@@ -275,3 +275,32 @@ def test_declared_tools_count_toward_the_cost_bound() -> None:
     plain = ProviderRequest("openai", "gpt-4o", "gpt", (("user", "hi"),))
     tool = {"type": "function", "function": {"name": "lookup_order", "description": "x" * 400}}
     assert input_tokens_at_most(ProviderRequest("openai", "gpt-4o", "gpt", (("user", "hi"),), tools=(tool,))) >= input_tokens_at_most(plain) + 200
+
+
+TURN_AGENT = '''\
+def answer(request):
+    last = request.messages[-1][1]
+    if "refund" in last:
+        return {"text": "Checking.", "tool_calls": [{"name": "lookup_order", "arguments": {"order_id": "A1"}}]}
+    return {"text": "Anything else?"}
+'''
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_tool_checks_judge_each_turn_of_a_conversation(pytester: pytest.Pytester, workers: list[str]) -> None:
+    # A turn's checks see that turn's calls and the prompt's declared tools, as a single answer's do.
+    pytester.makepyprojecttoml('[tool.promptcheck]\nmodels = ["python:turnagent:answer"]\n')
+    pytester.makepyfile(turnagent=TURN_AGENT)
+    pytester.makefile(".prompt.yaml", agent="messages:\n  - {role: system, content: Support agent}\n" + TOOLS + """\
+testData:
+  - id: thread
+    turns:
+      - user: I want a refund
+        checks: [{tool-called: {name: lookup_order, arguments: {order_id: A1}}}, tool-args-valid]
+      - user: Thanks
+        checks: [{tool-called: issue_refund}]
+""")
+    result = pytester.runpytest("-p", "no:cacheprovider", *workers)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(['*turn 2 (user: "Thanks")*', "*✗ tool-called: issue_refund*"])
+    assert "turn 1 (user:" not in result.stdout.str()
