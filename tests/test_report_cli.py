@@ -345,3 +345,19 @@ def test_the_compiled_template_is_cached_and_a_cache_that_cannot_be_written_is_n
     shutil.rmtree(cache_dir)  # gone before the next write
     environment.cache.clear()  # compile again, as the next session would
     assert render_html(comparison, current) == first
+
+
+@pytest.mark.parametrize("count", [0, 1, 4096, 4097, 9000])
+def test_the_page_data_written_in_pieces_is_the_data_encoded_at_once(count: int) -> None:
+    """The list rows reach the page a few thousand at a time; the text is exactly the one encoding
+    of the whole listing, escapes included, whatever the number of rows."""
+    rows: list[list[object]] = [[f"k{n}{HOSTILE}\u2029é", n, None, 1.5] for n in range(count)]
+    listing = datafiles.ListData("run<1>", "run<1>-data", rows=rows, strings=[HOSTILE, "b"], chunks=[0, 7])
+    whole = {"run": "run<1>", "dir": "run<1>-data", "chunks": [0, 7], "categories": list(datafiles.CATEGORIES),
+             "strings": [HOSTILE, "b"], "rows": rows}
+    expected = datafiles.script_json_bytes(whole).decode("utf-8")
+    pieces = list(listing.script_json_pieces())
+    assert "".join(pieces) == expected
+    assert listing.script_json() == expected
+    assert json.loads(expected)["rows"][-1:] == rows[-1:]
+    assert len(pieces) == 2 + -(-count // 4096)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from promptcheck.runs.store import report_data_dir
 # opening one item does not pull in much else; 100,000 items make ~100 such files.
 CHUNK_BYTES = 1_000_000
 CHUNK_FUNCTION = "promptcheckChunk"
+_ROWS_PER_PIECE = 4096  # list rows encoded at once when the page is written
 
 _ESCAPES = ((b"<", b"\\u003c"), (b">", b"\\u003e"), (b"&", b"\\u0026"))
 _SEPARATORS = (("\u2028".encode(), b"\\u2028"), ("\u2029".encode(), b"\\u2029"))
@@ -67,9 +68,23 @@ class ListData:
     chunks: list[int] = field(default_factory=list)  # index of the first item of each chunk
 
     def script_json(self) -> str:
-        value = {"run": self.run, "dir": self.directory, "chunks": self.chunks, "categories": list(CATEGORIES),
-                 "strings": self.strings, "rows": self.rows}
-        return script_json_bytes(value).decode("utf-8")
+        return "".join(self.script_json_pieces())
+
+    def script_json_pieces(self) -> Iterator[str]:
+        """``script_json`` in pieces of a few thousand rows: the same text, but the rows of a
+        100,000-item page are never encoded, escaped and decoded all at once (each a copy of
+        ~10 MB, alive together with every row at the report's peak). Escaping piece by piece
+        gives the same bytes: each piece is whole JSON values, so no character is split."""
+        head = {"run": self.run, "dir": self.directory, "chunks": self.chunks, "categories": list(CATEGORIES),
+                "strings": self.strings, "rows": []}
+        opening = script_json_bytes(head)
+        assert opening.endswith(b"[]}"), "the rows come last"
+        yield opening[:-2].decode("utf-8")
+        rows = self.rows
+        for start in range(0, len(rows), _ROWS_PER_PIECE):
+            piece = script_json_bytes(rows[start : start + _ROWS_PER_PIECE])[1:-1]  # without its brackets
+            yield ("," if start else "") + piece.decode("utf-8")
+        yield "]}"
 
 
 ChunkSink = Callable[[int, bytes], object]  # what it returns is not used

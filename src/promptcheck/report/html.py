@@ -133,7 +133,7 @@ def render_html_chunks(
     before, slot, after = page.partition(_DATA_SLOT)
     assert slot, "the template has a slot for the data"
     yield before
-    yield listing.script_json()
+    yield from listing.script_json_pieces()
     yield after
 
 
