@@ -3,6 +3,7 @@ action they name exists."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import functools
 import io
@@ -98,3 +99,24 @@ def test_a_command_that_does_not_exist_names_the_real_ones() -> None:
     assert done.returncode == 2
     # Python versions quote the choices differently; each names them.
     assert "invalid choice: 'list'" in done.stderr and "unused" in done.stderr and "prune" in done.stderr
+
+
+def test_each_command_is_known_by_the_module_that_registers_it() -> None:
+    # The console script imports only the module of the command it runs (cli.COMMANDS).
+    from promptcheck.cli import COMMANDS
+
+    subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert sorted(subparsers.choices) == sorted(COMMANDS)
+    for command, module in COMMANDS.items():
+        alone = next(a for a in build_parser(command)._actions if isinstance(a, argparse._SubParsersAction))
+        assert command in alone.choices, f"{command} is not registered by {module}"
+
+
+def test_diff_does_not_import_what_validate_needs() -> None:
+    probe = (
+        "import sys\nfrom promptcheck.cli import main\n"
+        "try:\n    main(['diff', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print('validate' if 'promptcheck.commands.validate' in sys.modules else 'alone')"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=ENV, check=True).stdout
+    assert out.strip().splitlines()[-1] == "alone"

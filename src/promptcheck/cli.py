@@ -6,13 +6,18 @@ import argparse
 import sys
 from typing import Any, Callable, Sequence
 
-# Each entry adds its subcommands to the parser; the handler it sets returns the exit code.
-COMMAND_MODULES: tuple[str, ...] = (
-    "promptcheck.commands.validate",
-    "promptcheck.commands.runs",
-    "promptcheck.commands.cassettes",
-    "promptcheck.commands.baseline",
-)
+# Each module adds its subcommands to the parser; the handler it sets returns the exit code.
+# Keyed by command, so a run of one command imports only its module: `validate` alone pulls in
+# every reader and check type, a third of a second that `promptcheck diff` has no use for.
+COMMANDS: dict[str, str] = {
+    "validate": "promptcheck.commands.validate",
+    "runs": "promptcheck.commands.runs",
+    "report": "promptcheck.commands.runs",
+    "diff": "promptcheck.commands.runs",
+    "merge": "promptcheck.commands.runs",
+    "cassettes": "promptcheck.commands.cassettes",
+    "baseline": "promptcheck.commands.baseline",
+}
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -38,20 +43,25 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Every command, or only those of ``command``'s module when it is one (help and a mistyped
+    command still see them all)."""
     import importlib
 
     parser = _Parser(prog="promptcheck", description="prompt-regression testing for pytest")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for module_name in COMMAND_MODULES:
+    modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for module_name in modules:
         importlib.import_module(module_name).register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    # The top-level parser has no option of its own besides --help: the first word is the command.
+    parser = build_parser(next((a for a in arguments if not a.startswith("-")), None))
+    args = parser.parse_args(arguments)
     handler: Handler = args.handler
     try:
         return handler(args)
