@@ -11,7 +11,8 @@ from fakellm import FakeLLM, two_provider_pyproject
 
 from promptcheck.checks.base import CheckContext, CheckError
 from promptcheck.checks.evaluate import CheckResult, run_check, validate_check
-from promptcheck.checks.schemas import response_schema, schema_problem
+from promptcheck.checks.schemas import schema_problem
+from promptcheck.providers.base import response_schema
 from promptcheck.cli import main
 from promptcheck.spec import CheckSpec, PromptfooProviderConfig
 

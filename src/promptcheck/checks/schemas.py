@@ -203,13 +203,3 @@ def _nested_ids(node: Any, top: bool = True) -> Iterator[str]:
     elif isinstance(node, list):
         for value in node:
             yield from _nested_ids(value, False)
-
-
-def response_schema(response_format: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-    """The JSON Schema of an OpenAI-style ``response_format`` (``{"type": "json_schema",
-    "json_schema": {"name": ..., "schema": {...}}}``), or None for text and bare JSON mode."""
-    if not response_format or response_format.get("type") != "json_schema":
-        return None
-    wrapper = response_format.get("json_schema")
-    schema = wrapper.get("schema") if isinstance(wrapper, Mapping) else None
-    return schema if isinstance(schema, Mapping) else None

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from typing import Any, Mapping
 
 from promptcheck.checks.base import CheckContext
-from promptcheck.checks.schemas import DIALECT, response_schema, schema_error
+from promptcheck.checks.schemas import DIALECT, schema_error
 from promptcheck.checks.registry import CheckRegistry
 from promptcheck.config import Settings
 from promptcheck.formats.catalog import Catalog
 from promptcheck.formats.parts import built_parts, render_parts
-from promptcheck.providers.base import ProviderRequest
+from promptcheck.providers.base import ProviderRequest, response_schema
 from promptcheck.providers.parts import Parts, joined_text
 from promptcheck.providers.registry import ModelTarget, resolve_target
 from promptcheck.formats.templating import TemplateError, render

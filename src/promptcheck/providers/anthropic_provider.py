@@ -8,7 +8,7 @@ from types import ModuleType
 from typing import Any
 
 from .answer_shape import field, json_answer
-from .base import ProviderRequest, ToolCall, Usage
+from .base import ProviderRequest, ToolCall, Usage, response_schema
 from .parts import wire_messages
 from .sdk_common import SDKProvider, pick, resolve_api_key
 from .tools import anthropic_round_messages, anthropic_tool_args, anthropic_tool_calls
@@ -44,22 +44,14 @@ def messages_params(request: ProviderRequest, default_max_tokens: int = DEFAULT_
     extra = {name: value for name, value in sampling.items() if value is not None}
     if extra:
         kwargs["extra_body"] = extra
-    schema = _json_schema(request.response_format)
+    # Only a full schema has a Messages API equivalent (structured outputs); a bare
+    # {"type": "json_object"} request is left to the prompt and the json checks.
+    schema = response_schema(request.response_format)
     if schema is not None:
-        kwargs["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+        kwargs["output_config"] = {"format": {"type": "json_schema", "schema": dict(schema)}}
     kwargs.update(anthropic_tool_args(request))
     kwargs["messages"] += anthropic_round_messages(request.tool_rounds)
     return kwargs
-
-
-def _json_schema(response_format: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    # Only a full schema has a Messages API equivalent (structured outputs); a bare
-    # {"type": "json_object"} request is left to the prompt and the json checks.
-    if not response_format or response_format.get("type") != "json_schema":
-        return None
-    spec = response_format.get("json_schema") or {}
-    schema = spec.get("schema") if isinstance(spec, Mapping) else None
-    return dict(schema) if isinstance(schema, Mapping) else None
 
 
 class AnthropicProvider(SDKProvider):

@@ -86,6 +86,16 @@ class ToolRound:
     text: str = ""
 
 
+def response_schema(response_format: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The JSON Schema of an OpenAI-style ``response_format`` (``{"type": "json_schema",
+    "json_schema": {"name": ..., "schema": {...}}}``), or None for text and bare JSON mode."""
+    if not response_format or response_format.get("type") != "json_schema":
+        return None
+    wrapper = response_format.get("json_schema")
+    schema = wrapper.get("schema") if isinstance(wrapper, Mapping) else None
+    return schema if isinstance(schema, Mapping) else None
+
+
 @dataclass(frozen=True)
 class Usage:
     input_tokens: int | None = None
