@@ -177,7 +177,7 @@ def test_a_provider_error_on_a_turn_is_an_error_naming_that_turn(live_project: P
     ])
 
 
-def test_the_reference_model_skips_a_conversation_saying_why(pytester: pytest.Pytester) -> None:
+def test_the_reference_model_skips_a_conversation_saying_which_turn_has_no_output(pytester: pytest.Pytester) -> None:
     pytester.makepyprojecttoml('[tool.promptcheck]\nmodels = ["reference"]\n')
     write(pytester, "prompts/chat.prompt.yaml", """\
         name: Chat
@@ -186,11 +186,13 @@ def test_the_reference_model_skips_a_conversation_saying_why(pytester: pytest.Py
         testData:
           - id: thread
             turns:
-              - {user: hi, checks: [{type: contains, value: hi}]}
+              - {user: hi, output: hi there, checks: [{type: contains, value: hi}]}
+              - {user: fine?, reply: fine}
+              - {user: bye}
         """)
     result = pytester.runpytest("-p", "no:cacheprovider", "-rs")
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(["*no reference answers: a conversation's turns have none; give a turn a fixed `reply:` instead*"])
+    result.stdout.fnmatch_lines(["*no reference answer for turn 3: add `output:` to each turn the model answers to use the `reference` model*"])
 
 
 def test_a_check_without_a_verdict_on_a_turn_is_an_error_naming_that_turn(echo_project: pytest.Pytester) -> None:
@@ -268,15 +270,22 @@ def test_bad_turns_are_collection_errors_with_their_lines(echo_project: pytest.P
             expected: refund
             turns:
               - {user: a}
+          - id: reply-with-output
+            output: b
+            turns:
+              - {user: a, reply: b, output: b}
+              - {user: c}
         """)
     result = echo_project.runpytest("-p", "no:cacheprovider")
     result.stdout.fnmatch_lines_random([
         glob_escape("*bad.prompt.yaml:7:*'turns' must be a non-empty list of turns ({user: ..., checks: [...]}), got a string*"),
         "*bad.prompt.yaml:10:*a turn needs 'user': the user's message as text, got nothing (null)*",
         "*bad.prompt.yaml:13:*a turn with a fixed 'reply' is not answered by the model, so it takes no 'checks'*",
-        "*bad.prompt.yaml:18:*unknown key(s) in turn: extra (known: checks, reply, user)*",
+        "*bad.prompt.yaml:18:*unknown key(s) in turn: extra (known: checks, output, reply, user)*",
         "*bad.prompt.yaml:18:*turn 2 is the last turn and has a fixed 'reply': the model must answer the last turn*",
         "*bad.prompt.yaml:20:*'expected' describes a single answer and cannot be used with 'turns': give the turn it is about its own checks*",
+        "*bad.prompt.yaml:24:*'output' describes a single answer and cannot be used with 'turns': give each answered turn its own output*",
+        "*bad.prompt.yaml:26:*a turn with a fixed 'reply' is not answered by the model, so it takes no 'output'*",
     ])
 
 

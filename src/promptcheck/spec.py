@@ -151,6 +151,25 @@ class ModelRef:
     tool_choice: Any = None
 
 
+@dataclass(frozen=True)
+class ToolCall:
+    """One tool call in an answer, in every provider's wire format alike."""
+
+    name: str
+    arguments: str  # the JSON text of the arguments, as the model wrote it
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class ReferenceAnswer:
+    """What the ``reference`` model answers: a case's (or a turn's) ``output:``. With tool calls,
+    its first answer makes them; asked again with their results (a simulated agent loop), it
+    answers ``text`` alone, as a model that got what it asked for."""
+
+    text: str
+    tool_calls: tuple[ToolCall, ...] = ()
+
+
 @dataclass
 class Turn:
     """One turn of a conversation case: a user message the model answers, unless the turn gives
@@ -162,6 +181,7 @@ class Turn:
     reply: str | None = None
     vars: dict[str, Any] = field(default_factory=dict)
     location: Location | None = None
+    reference_output: ReferenceAnswer | None = None  # the ``reference`` model's answer to this turn
 
 
 @dataclass
@@ -173,7 +193,7 @@ class Case:
     repeat: int | None = None
     pass_rate: float | None = None
     threshold: float | None = None  # promptfoo test-level threshold over the weighted score
-    reference_output: str | None = None  # the answer the ``reference`` provider returns
+    reference_output: ReferenceAnswer | None = None  # the answer the ``reference`` provider returns
     xfail: dict[str, str] = field(default_factory=dict)  # model label (or "*") -> reason
     description: str | None = None
     tags: list[str] = field(default_factory=list)

@@ -52,7 +52,7 @@ def converse(
             turns.append(GradedTurn(index, user, turn.reply, None, None))
             continue
         try:
-            response = ask(plan.request(repeat_index, messages))
+            response = ask(plan.request(repeat_index, messages, turn))
         except Exception as exc:  # the engine says what it was; here it only gains the turn's name
             raise TurnNotAnswered(index, user, exc) from None
         # A turn's context is rendered once per case; what differs per model comes from the plan's.

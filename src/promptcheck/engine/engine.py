@@ -30,7 +30,7 @@ from promptcheck.runs.stats import Counts, next_sample_size
 
 PoolFactory = Callable[[Callable[[ProviderRequest], ProviderResponse], Callable[[ProviderRequest], bool] | None], CallPool]
 NO_REFERENCE = "no reference answer: add `output:` to this case to use the `reference` model"
-NO_REFERENCE_TURNS = "no reference answers: a conversation's turns have none; give a turn a fixed `reply:` instead"
+NO_REFERENCE_TURN = "no reference answer for turn {number}: add `output:` to each turn the model answers to use the `reference` model"
 
 
 class _NotAnswered(Exception):
@@ -93,8 +93,8 @@ class Engine:
     def run(self, plan: ItemPlan) -> ItemResult:
         if plan.unrenderable:
             return item_result(plan, "error", error=plan.unrenderable)
-        if plan.target.provider == "reference" and plan.case.reference_output is None:
-            return item_result(plan, "skip", skip_reason=NO_REFERENCE_TURNS if plan.turns else NO_REFERENCE)
+        if plan.target.provider == "reference" and (missing := _missing_reference(plan)):
+            return item_result(plan, "skip", skip_reason=missing)
         problem = self.providers.config_error(plan.target)
         if problem:
             return item_result(plan, "error", error=f"provider error: {problem}")
@@ -190,3 +190,11 @@ class Engine:
             queues_elsewhere = None if self.batches else self.providers.queues_in_call_process
             self.pool = self.make_pool(call, queues_elsewhere)
         return self.pool
+
+
+def _missing_reference(plan: ItemPlan) -> str | None:
+    """Why the ``reference`` model cannot answer ``plan``: a case, or an answered turn, without ``output:``."""
+    if not plan.turns:
+        return NO_REFERENCE if plan.case.reference_output is None else None
+    unanswered = [i for i, turn in enumerate(plan.turns, 1) if turn.reply is None and turn.reference_output is None]
+    return NO_REFERENCE_TURN.format(number=unanswered[0]) if unanswered else None

@@ -21,7 +21,9 @@ from promptcheck.providers.base import ProviderRequest, response_schema
 from promptcheck.providers.parts import Parts, joined_text
 from promptcheck.providers.registry import ModelTarget, resolve_target
 from promptcheck.formats.templating import TemplateError, render
-from promptcheck.spec import Case, CheckGroup, CheckSpec, FormatExtension, PromptSpec, SpecError, SpecErrors, Turn
+from promptcheck.spec import (
+    Case, CheckGroup, CheckSpec, FormatExtension, PromptSpec, ReferenceAnswer, SpecError, SpecErrors, Turn,
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class TurnPlan:
     checks: list[CheckSpec | CheckGroup]  # every check on this turn's answer (the case's included)
     context: CheckContext
     variables: Mapping[str, Any]
+    reference_output: ReferenceAnswer | None = None  # the ``reference`` model's answer to this turn
 
 
 @dataclass
@@ -79,7 +82,10 @@ class ItemPlan:
         A conversation's calls depend on its earlier answers, so none is known ahead."""
         return [] if self.turns else [self.request(i) for i in range(self.repeat)]
 
-    def request(self, repeat_index: int = 0, messages: tuple[tuple[str, str], ...] | None = None) -> ProviderRequest:
+    def request(
+        self, repeat_index: int = 0, messages: tuple[tuple[str, str], ...] | None = None, turn: TurnPlan | None = None
+    ) -> ProviderRequest:
+        """The call of one repeat; of one conversation ``turn`` when given, with the thread so far."""
         params = {**self.target.options.get("params", {}), **self.spec.params}
         return ProviderRequest(
             provider=self.target.provider,
@@ -89,7 +95,7 @@ class ItemPlan:
             params=params,
             response_format=self.response_format,
             repeat_index=repeat_index,
-            reference_output=self.case.reference_output,
+            reference_output=self.case.reference_output if turn is None else turn.reference_output,
             item_id=self.key,
             tools=self.tools,
             tool_choice=self.tool_choice,
@@ -313,12 +319,13 @@ def _render_turn(
     if turn.user is not None:
         variables = dict(context.case_vars)
         user = render(turn.user, variables)
-        return TurnPlan(user, turn.reply, case_checks + [_render_check(c, variables) for c in turn.checks], context, variables)
+        checks = case_checks + [_render_check(c, variables) for c in turn.checks]
+        return TurnPlan(user, turn.reply, checks, context, variables, turn.reference_output)
     # A promptfoo test of a thread: its own vars, its own asserts, the whole prompt rendered per turn.
     variables = {**case.vars, **turn.vars}
     shared = spec.checks + project_constraints + spec.constraints
     checks = [_render_check(c, variables) for c in shared + turn.checks]
-    return TurnPlan(None, None, checks, replace(context, case_vars=variables), variables)
+    return TurnPlan(None, None, checks, replace(context, case_vars=variables), variables, turn.reference_output)
 
 
 def thread_messages(spec: PromptSpec, variables: dict[str, Any]) -> tuple[tuple[str, str], ...]:

@@ -10,6 +10,7 @@ from typing import Any
 from promptcheck.formats.checkdecl import parse_checks
 from promptcheck.formats.tooldecl import parse_tool_results
 from promptcheck.formats.fields import Problems, get, tag_list
+from promptcheck.formats.reference import parse_output
 from promptcheck.formats.turns import parse_turns
 from promptcheck.ranges import PASS_RATE, REPEAT, SCORE_THRESHOLD
 from promptcheck.spec import Case
@@ -82,7 +83,7 @@ def parse_case(
         repeat=get(entry, "repeat", int, problems, allowed=REPEAT),
         pass_rate=get(entry, "pass_rate", float, problems, allowed=PASS_RATE),
         threshold=get(entry, "threshold", float, problems, allowed=SCORE_THRESHOLD),
-        reference_output=_text(entry, "output", problems),
+        reference_output=parse_output(entry, problems),
         xfail=_xfail(entry, problems),
         description=get(entry, "description", str, problems) or named,
         tags=tag_list(entry.get("tags"), problems, problems.at_key(entry, "tags"), "tags"),
@@ -92,15 +93,6 @@ def parse_case(
     )
     case.tool_results, case.max_tool_rounds = parse_tool_results(entry, problems)
     return case
-
-
-def _text(entry: dict[str, Any], key: str, problems: Problems) -> str | None:
-    value = entry.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, (dict, list)):  # a structured reference answer is compared as JSON text
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
 
 
 def _xfail(entry: dict[str, Any], problems: Problems) -> dict[str, str]:

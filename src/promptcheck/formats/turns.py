@@ -20,11 +20,12 @@ from typing import Any
 
 from promptcheck.formats.checkdecl import parse_checks
 from promptcheck.formats.fields import Problems, mappings, type_name
+from promptcheck.formats.reference import parse_output
 from promptcheck.spec import Location, Turn
 
-TURN_KEYS = {"user", "checks", "reply"}
-# Case keys that describe one answer, which a conversation does not have.
-NOT_WITH_TURNS = ("expected", "output")
+TURN_KEYS = {"user", "checks", "reply", "output"}
+# Case keys that describe one answer, which a conversation does not have, and what to write instead.
+NOT_WITH_TURNS = {"expected": "give the turn it is about its own checks", "output": "give each answered turn its own output"}
 
 
 def parse_turns(entry: dict[str, Any], problems: Problems, location: Location) -> list[Turn]:
@@ -36,10 +37,10 @@ def parse_turns(entry: dict[str, Any], problems: Problems, location: Location) -
     if not isinstance(raw, list) or not raw:
         problems.error(f"'turns' must be a non-empty list of turns ({{user: ..., checks: [...]}}), got {type_name(raw)}", where)
         return []
-    for key in NOT_WITH_TURNS:
+    for key, instead in NOT_WITH_TURNS.items():
         if key in entry:
             problems.error(
-                f"'{key}' describes a single answer and cannot be used with 'turns': give the turn it is about its own checks",
+                f"'{key}' describes a single answer and cannot be used with 'turns': {instead}",
                 problems.at_key(entry, key),
             )
     turns = [_turn(item, problems, problems.at_item(raw, index)) for index, item in mappings(raw, problems, "turns")]
@@ -65,8 +66,7 @@ def _turn(item: dict[str, Any], problems: Problems, at: Location) -> Turn | None
         problems.error(f"'reply' must be the assistant's message as text, got {type_name(reply)}", problems.at_key(item, "reply"))
         reply = None
     checks = parse_checks(item.get("checks"), problems, problems.at_key(item, "checks"), "checks")
-    if reply is not None and checks:
-        problems.error(
-            "a turn with a fixed 'reply' is not answered by the model, so it takes no 'checks'", problems.at_key(item, "checks")
-        )
-    return Turn(user=user, checks=list(checks), reply=reply, location=at)
+    for key in ("checks", "output"):
+        if reply is not None and item.get(key):
+            problems.error(f"a turn with a fixed 'reply' is not answered by the model, so it takes no '{key}'", problems.at_key(item, key))
+    return Turn(user=user, checks=list(checks), reply=reply, location=at, reference_output=parse_output(item, problems))

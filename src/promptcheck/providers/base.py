@@ -7,6 +7,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol
 
+# ToolCall is spec's (cases write them in reference answers); providers speak it too.
+from promptcheck.spec import ReferenceAnswer, ToolCall as ToolCall
+
 from .parts import Parts, canonical_parts
 
 
@@ -21,8 +24,8 @@ class ProviderRequest:
     params: Mapping[str, Any] = field(default_factory=dict)
     response_format: Mapping[str, Any] | None = None
     repeat_index: int = 0
-    # Not part of the key: the reference provider answers with the case's own ``output``.
-    reference_output: str | None = None
+    # Not part of the key: the reference provider answers with the case's (or turn's) ``output``.
+    reference_output: ReferenceAnswer | None = None
     item_id: str = ""
     # Declared tools in OpenAI function form, and the tool_choice as written (providers/tools.py
     # converts both for Anthropic).
@@ -65,15 +68,6 @@ class ProviderRequest:
             cached = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
             object.__setattr__(self, "_key", cached)  # frozen dataclass; not a field, so eq/hash ignore it
         return cached
-
-
-@dataclass(frozen=True)
-class ToolCall:
-    """One tool call in an answer, in every provider's wire format alike."""
-
-    name: str
-    arguments: str  # the JSON text of the arguments, as the model wrote it
-    id: str = ""
 
 
 @dataclass(frozen=True)

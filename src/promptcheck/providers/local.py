@@ -33,17 +33,20 @@ class EchoProvider:
 
 @dataclass
 class ReferenceProvider:
-    """Answers with the case's own ``output:``, so checks can be proven against known answers."""
+    """Answers with the case's own ``output:``, so checks can be proven against known answers.
+    An output that calls tools makes its calls once; given their results it answers its text."""
 
     label: str = "reference"
 
     def complete(self, request: ProviderRequest) -> ProviderResponse:
-        if request.reference_output is None:
+        answer = request.reference_output
+        if answer is None:
             raise ProviderError(
                 f"{request.item_id or 'this case'} has no reference answer: add `output:` to the case "
                 "to use the `reference` model"
             )
-        return ProviderResponse(text=request.reference_output, usage=Usage(0, 0), cost=0.0)
+        calls = () if request.tool_rounds else answer.tool_calls
+        return ProviderResponse(text=answer.text, tool_calls=calls, usage=Usage(0, 0), cost=0.0)
 
 
 # The least time a python: provider's module gets to import, whatever timeout_s a call has.

@@ -19,7 +19,7 @@ from promptcheck.formats.promptfoo.refs import RefError, expand, is_ref, mapping
 from promptcheck.formats.promptfoo.varscripts import ScriptVar, script_vars
 from promptcheck.safefiles.yamlio import MarkedList
 from promptcheck.ranges import SCORE_THRESHOLD
-from promptcheck.spec import Case, Location, PromptfooTestOptions, Turn
+from promptcheck.spec import Case, Location, PromptfooTestOptions, ReferenceAnswer, Turn
 
 _TEST_KEYS = {
     "description", "vars", "assert", "options", "threshold", "metadata", "providerOutput", "prompts", "providers",
@@ -168,7 +168,7 @@ def build_cases(
                 id=case_id, vars=combo, checks=list(checks), description=description, location=at,
                 threshold=float(threshold) if isinstance(threshold, (int, float)) else None,
                 scoring=scoring, extension=PromptfooTestOptions(test["provider"]) if "provider" in test else None,
-                reference_output=raw.get("providerOutput") if isinstance(raw.get("providerOutput"), str) else None,
+                reference_output=ReferenceAnswer(raw["providerOutput"]) if isinstance(raw.get("providerOutput"), str) else None,
             ))
             threads.append(str(metadata.get("conversationId") or ""))
     return conversation_turns(cases, threads) if conversation else cases
@@ -260,11 +260,12 @@ def conversation_turns(cases: list[Case], threads: list[str]) -> list[Case]:
         case.vars.setdefault("_conversation", [])
         provider = case.extension.provider if isinstance(case.extension, PromptfooTestOptions) else None
         key = json.dumps([thread, provider], sort_keys=True, default=str)
-        turn = Turn(user=None, checks=case.checks, vars=case.vars, location=case.location)
+        turn = Turn(user=None, checks=case.checks, vars=case.vars, location=case.location, reference_output=case.reference_output)
         if key in merged:
             merged[key].turns.append(turn)
             continue
         merged[key] = case
         case.turns = [turn]
         case.checks = []  # each test's asserts judge its own turn
+        case.reference_output = None  # and its providerOutput answers it
     return list(merged.values())
