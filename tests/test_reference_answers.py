@@ -136,3 +136,69 @@ def test_a_bad_reference_answer_is_a_collection_error_naming_its_line(pytester: 
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([message])
+
+
+AGENT_FUNCTION = """\
+def answer(request):
+    role, last = request.messages[-1]
+    if request.tool_rounds:
+        return f"found: {request.tool_rounds[-1].results[0]}"
+    if "order" in last:
+        return {"text": "", "tool_calls": [{"name": "lookup_order", "arguments": {"order_id": "A1"}}]}
+    earlier = [content for role, content in request.messages if role == "assistant"]
+    return f"{len(request.messages)} messages; I said: {earlier[-1]}"
+"""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_turn_runs_its_own_agent_loop_and_the_first_turn_may_answer_the_prompt(pytester: pytest.Pytester, workers: list[str]) -> None:
+    pytester.makepyprojecttoml('[tool.promptcheck]\nmodels = ["python:agent:answer"]\n')
+    pytester.makepyfile(agent=AGENT_FUNCTION)
+    write(pytester, "prompts/thread.prompt.yaml", """\
+        name: Thread
+        messages:
+          - {role: system, content: You are ACME's support agent.}
+          - {role: user, content: "{{ message }}"}
+        """ + TOOLS.replace("\n", "\n        ") + """\
+testData:
+          - id: thread
+            inputs: {message: Where is my order A1?}
+            tool_results: {lookup_order: {status: shipped}}
+            turns:
+              - checks: [{tool-called: {name: lookup_order, arguments: {order_id: A1}}}, {contains: shipped}]
+              - user: thanks
+                checks: [tool-not-called, {contains: 'I said: found: {"status": "shipped"}'}]
+        """)
+    result = pytester.runpytest("-p", "no:cacheprovider", *workers)
+    result.assert_outcomes(passed=1)
+    turns = run_record(pytester.path, result).items[0].turns
+    # Turn 1 is the prompt's own user message; the thread then holds its last answer, not its tool round.
+    assert [(t.user, t.answer) for t in turns] == [
+        ("Where is my order A1?", 'found: {"status": "shipped"}'),
+        ("thanks", '4 messages; I said: found: {"status": "shipped"}'),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("turns", "message"),
+    [
+        ("[{checks: [{contains: x}]}]",
+         "*thread.prompt.yaml:5:*case 'thread': turn 1 has no 'user', so the model answers the prompt's own messages, but they do not end with a user message*"),
+        ("[{user: a}, {checks: [{contains: y}]}]", "*thread.prompt.yaml:7:*a turn needs 'user': the user's message as text, got nothing (null)*"),
+    ],
+    ids=["prompt-without-user-message", "not-the-first-turn"],
+)
+def test_only_a_first_turn_may_leave_out_user_and_only_after_a_users_message(pytester: pytest.Pytester, turns: str, message: str) -> None:
+    pytester.makepyprojecttoml('[tool.promptcheck]\nmodels = ["echo"]\n')
+    write(pytester, "prompts/thread.prompt.yaml", f"""\
+        name: Thread
+        messages:
+          - {{role: system, content: "You are ACME's support agent, {{{{ name }}}}."}}
+        testData:
+          - id: thread
+            inputs: {{name: Ada}}
+            turns: {turns}
+        """)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([message])

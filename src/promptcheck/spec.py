@@ -182,6 +182,9 @@ class Turn:
     vars: dict[str, Any] = field(default_factory=dict)
     location: Location | None = None
     reference_output: ReferenceAnswer | None = None  # the ``reference`` model's answer to this turn
+    # The first turn of a case may leave out ``user``: the model answers the prompt's own
+    # messages, whose last is the user's (rendered from the case's inputs), and the thread goes on.
+    answers_prompt: bool = False
 
 
 @dataclass

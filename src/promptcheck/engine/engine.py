@@ -134,7 +134,7 @@ class Engine:
         if not plan.turns:
             return grade_answers(plan, self._answers(plan, indices), previous=previous, **graders)  # type: ignore[arg-type]
         try:
-            answers = [converse(plan, i, self._ask, **graders) for i in indices]  # type: ignore[arg-type]
+            answers = [converse(plan, i, self._asker(plan), **graders) for i in indices]  # type: ignore[arg-type]
         except TurnNotAnswered as turn:
             status = turn.cause.status if isinstance(turn.cause, _NotAnswered) else "error"
             raise _NotAnswered(status, str(turn)) from None
@@ -142,6 +142,14 @@ class Engine:
 
     def _ask(self, request: ProviderRequest) -> ProviderResponse:
         return self._call([request])[0]
+
+    def _asker(self, plan: ItemPlan) -> Callable[[ProviderRequest], ProviderResponse]:
+        """How a conversation's turn is answered: with simulated tools, each turn's answer is the
+        end of its own agent loop, and that last answer joins the thread."""
+        if not toolsim.simulated(plan):
+            return self._ask
+        rootdir, timeout_s = self.settings.rootdir, self.settings.timeout_s
+        return lambda request: toolsim.run_rounds(plan, request, self._ask(request), self._ask, rootdir, timeout_s)
 
     def _answers(self, plan: ItemPlan, indices: range) -> list[ProviderResponse]:
         requests = [plan.request(i) for i in indices]

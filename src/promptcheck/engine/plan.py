@@ -125,6 +125,8 @@ def plan_items(
             messages, case_checks, context = _render_case(spec, case, project_constraints, settings, checks)
             messages, parts = _render_parts(spec, messages, context)
             turns = tuple(_render_turn(spec, case, turn, case_checks, context, project_constraints) for turn in case.turns)
+            if case.turns and case.turns[0].answers_prompt:
+                messages, turns = _answering_the_prompt(messages, turns)
         except TemplateError as exc:
             if not spec.renders_at_run_time:
                 errors.append(SpecError(f"case '{case.id}': {exc}", case.location or spec.location))  # type: ignore[arg-type]
@@ -316,9 +318,9 @@ def _render_turn(
 ) -> TurnPlan:
     """The checks outside ``turns:`` (the prompt's, the case's, constraints) judge every answer;
     a turn's own checks judge its answer alone."""
-    if turn.user is not None:
+    if turn.user is not None or turn.answers_prompt:
         variables = dict(context.case_vars)
-        user = render(turn.user, variables)
+        user = render(turn.user, variables) if turn.user is not None else ""
         checks = case_checks + [_render_check(c, variables) for c in turn.checks]
         return TurnPlan(user, turn.reply, checks, context, variables, turn.reference_output)
     # A promptfoo test of a thread: its own vars, its own asserts, the whole prompt rendered per turn.
@@ -326,6 +328,16 @@ def _render_turn(
     shared = spec.checks + project_constraints + spec.constraints
     checks = [_render_check(c, variables) for c in shared + turn.checks]
     return TurnPlan(None, None, checks, replace(context, case_vars=variables), variables, turn.reference_output)
+
+
+def _answering_the_prompt(
+    messages: tuple[tuple[str, str], ...], turns: tuple[TurnPlan, ...]
+) -> tuple[tuple[tuple[str, str], ...], tuple[TurnPlan, ...]]:
+    """A first turn without ``user`` asks the prompt's own last message, the user's: it becomes
+    that turn's, so the first call sends the prompt's messages as they are."""
+    if not messages or messages[-1][0] != "user":
+        raise TemplateError("turn 1 has no 'user', so the model answers the prompt's own messages, but they do not end with a user message")
+    return messages[:-1], (replace(turns[0], user=messages[-1][1]), *turns[1:])
 
 
 def thread_messages(spec: PromptSpec, variables: dict[str, Any]) -> tuple[tuple[str, str], ...]:

@@ -43,7 +43,7 @@ def parse_turns(entry: dict[str, Any], problems: Problems, location: Location) -
                 f"'{key}' describes a single answer and cannot be used with 'turns': {instead}",
                 problems.at_key(entry, key),
             )
-    turns = [_turn(item, problems, problems.at_item(raw, index)) for index, item in mappings(raw, problems, "turns")]
+    turns = [_turn(item, problems, problems.at_item(raw, index), index) for index, item in mappings(raw, problems, "turns")]
     parsed = [t for t in turns if t is not None]
     if parsed and len(parsed) == len(raw) and parsed[-1].reply is not None:
         problems.error(
@@ -53,11 +53,15 @@ def parse_turns(entry: dict[str, Any], problems: Problems, location: Location) -
     return parsed
 
 
-def _turn(item: dict[str, Any], problems: Problems, at: Location) -> Turn | None:
+def _turn(item: dict[str, Any], problems: Problems, at: Location, index: int) -> Turn | None:
     unknown = sorted(set(map(str, item)) - TURN_KEYS)
     if unknown:
         problems.error(f"unknown key(s) in turn: {', '.join(unknown)} (known: {', '.join(sorted(TURN_KEYS))})", at)
     user = item.get("user")
+    if user is None and index == 0 and item.get("reply") is None:
+        # The model answers the prompt's own messages first (checked when the case is planned).
+        return Turn(user=None, checks=list(parse_checks(item.get("checks"), problems, problems.at_key(item, "checks"), "checks")),
+                    location=at, reference_output=parse_output(item, problems), answers_prompt=True)
     if not isinstance(user, str):
         problems.error(f"a turn needs 'user': the user's message as text, got {type_name(user)}", at)
         return None
