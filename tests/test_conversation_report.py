@@ -8,12 +8,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from chromium import dump_dom, needs_chromium
 
 from promptcheck.cli import main
 from promptcheck.report import write_reports
 from promptcheck.runs.reading import load_run
+from promptcheck.runs.record import RecordedToolCall
 from promptcheck.runs.store import runs_dir
 from runfactory import baseline_of, check, make_item, make_run, store
 
@@ -94,3 +96,30 @@ def test_the_report_shows_the_conversation_as_a_thread(tmp_path: Path) -> None:
     assert [(side, re.sub(r"</?(del|ins)>", "", text)) for side, text in sides[:2]] == [
         ("baseline", "We will refund it."), ("current", "Please wait.")]
     assert "<del>" in sides[0][1] and "<ins>" in sides[1][1], "the baseline's answer beside the current one, as a word diff"
+
+
+def test_a_turns_tool_calls_are_kept_and_change_the_conversation(tmp_path: Path) -> None:
+    from promptcheck.runs.record import same_answer
+
+    calls = [{"name": "lookup_order", "arguments": '{"order_id": "42"}'}]
+    plain = make_item("c", answer="done", turns=[turn(0, "u1", "done")])
+    calling = make_item("c", answer="done", turns=[{**turn(0, "u1", "done"), "tool_calls": calls}])
+    assert not same_answer(plain, calling), "the same text after other tool calls is another answer"
+    loaded = load_run(store(tmp_path, make_run([calling], CUR_ID))).items[0]
+    assert [(c.name, c.arguments) for c in loaded.turns[0].tool_calls] == [("lookup_order", '{"order_id": "42"}')]
+
+
+@needs_chromium
+def test_the_report_shows_each_turns_tool_calls_in_the_thread(tmp_path: Path) -> None:
+    baseline, current = conversation_runs()
+    call = RecordedToolCall("lookup_order", '{"order_id": "42"}')
+    first = msgspec.structs.replace(current.items[0].turns[0], tool_calls=(call,))
+    # An item's own calls are its last answer's; here as if the last turn had made the same call.
+    item = msgspec.structs.replace(current.items[0], turns=(first, *current.items[0].turns[1:]), tool_calls=(call,))
+    current = msgspec.structs.replace(current, items=(item,))
+    report = write_reports(tmp_path, current, baseline_of(baseline), []).latest
+    dom = html.unescape(dump_dom(report, "expand=all"))
+    turns = re.findall(r'<div class="turn (?:pass|fail)">(.*?)(?=<div class="turn |<details|</section>|$)', dom, re.S)
+    assert '→ lookup_order({"order_id": "42"})' in turns[0]
+    assert "→ " not in turns[1] + turns[2]
+    assert "Tool calls (1)" not in dom, "a conversation shows its calls in its turns, not again below"

@@ -97,7 +97,7 @@ testData:
       - user: It arrived broken.
         reply: Sorry! Do you want a refund?
       - user: Yes please.
-        output: I have refunded order A1.
+        output: {text: I have refunded order A1., tool_calls: [{name: issue_refund, arguments: {order_id: A1, amount: 5}}]}
         checks: [{icontains: refunded}, {icontains: order B2}]
 """
 
@@ -107,7 +107,10 @@ def test_each_answered_turn_gets_its_own_reference_answer(pytester: pytest.Pytes
     write(pytester, "prompts/thread.prompt.yaml", CONVERSATION)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(['turn 3 (user: "Yes please."): 1 of 2 checks failed:', "*✗ icontains: order B2*"])
+    result.stdout.fnmatch_lines([
+        'turn 3 (user: "Yes please."): 1 of 2 checks failed:', "*✗ icontains: order B2*",
+        "answer (25 chars, live):", "  | I have refunded order A1.", "tool calls (1):", '  → issue_refund({"order_id": "A1", "amount": 5})',
+    ])
     assert 'turn 1 (user: "Where is order A1?")' not in result.stdout.str()
     turns = run_record(pytester.path, result).items[0].turns
     assert [(t.answer, t.fixed) for t in turns] == [("", False), ("Sorry! Do you want a refund?", True), ("I have refunded order A1.", False)]

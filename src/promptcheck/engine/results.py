@@ -93,6 +93,7 @@ def _turn(turn: GradedTurn) -> TurnResult:
         score=evaluation.score if evaluation else None,
         checks=check_results(evaluation.results) if evaluation else (),
         replayed=bool(turn.response and turn.response.replayed), fixed=turn.response is None,
+        tool_calls=recorded_calls(turn.response) if turn.response else (),
     )
 
 

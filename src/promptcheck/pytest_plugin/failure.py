@@ -126,6 +126,7 @@ def describe_conversation(plan: ItemPlan, result: ItemResult) -> str:
             lines.append(f"  ✗ {check.name} — {check.reason}")
             lines += ["      " + line for line in excerpt(turn.answer, check.span)]
         lines.append(answer_summary(turn.answer, turn.replayed))
+        lines += tool_call_lines(turn.tool_calls)
     return "\n".join(lines)
 
 

@@ -187,7 +187,8 @@ def detail_row(ic: ItemComparison, strings: Strings, answer_changed: bool) -> De
 
 def thread_rows(current: ItemResult, baseline: ItemResult | None, strings: Strings) -> list[list[Any]]:
     """A conversation, turn by turn: [user, answer, baseline's answer when it differs (else None),
-    fixed reply 0/1, passed 0/1, check rows]. Turns pair up by position."""
+    fixed reply 0/1, passed 0/1, check rows, and the turn's tool calls as [name, arguments] when it
+    made any]. Turns pair up by position."""
     before = {t.index: t for t in baseline.turns} if baseline is not None else {}
     rows = []
     for turn in current.turns:
@@ -196,6 +197,7 @@ def thread_rows(current: ItemResult, baseline: ItemResult | None, strings: Strin
         rows.append([
             strings.ref(turn.user), turn.answer, old.answer if changed and old is not None else None,
             int(turn.fixed), int(turn.passed), [_check_row(c, turn.answer, strings) for c in turn.checks],
+            *([[[c.name, c.arguments] for c in turn.tool_calls]] if turn.tool_calls else []),
         ])
     return rows
 

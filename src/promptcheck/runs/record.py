@@ -92,6 +92,7 @@ class TurnResult(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     checks: tuple[CheckResult, ...] = ()
     replayed: bool = False
     fixed: bool = False
+    tool_calls: tuple[RecordedToolCall, ...] = ()  # every call of the turn's agent loop, in order
 
 
 def turn_title(index: int, user: str, limit: int = 60) -> str:
@@ -274,10 +275,15 @@ def thread_text(item: ItemResult) -> str | None:
     (a changed earlier answer is a changed conversation), else the answer with its tool calls when
     it made any (an answer without calls keeps the digest it always had)."""
     if item.turns:
-        return "\x1e".join(f"{t.user}\x1f{t.answer}" for t in item.turns)
+        return "\x1e".join(f"{t.user}\x1f{t.answer}" + _calls_text(t.tool_calls) for t in item.turns)
     if not item.tool_calls or item.answer is None:
         return item.answer
-    return item.answer + "\x00" + msgspec.json.encode(item.tool_calls).decode("utf-8")
+    return item.answer + _calls_text(item.tool_calls)
+
+
+def _calls_text(calls: tuple[RecordedToolCall, ...]) -> str:
+    # Empty without calls, so an answer that made none keeps the digest it always had.
+    return "\x00" + msgspec.json.encode(calls).decode("utf-8") if calls else ""
 
 
 def same_answer(a: ItemHead, b: ItemHead) -> bool:

@@ -144,6 +144,12 @@
     return ul;
   }
 
+  function callList(calls) {  // [name, arguments JSON text] per call
+    var ul = el("ul", "checks mono");
+    calls.forEach(function (c) { ul.appendChild(el("li", null, "→ " + c[0] + "(" + c[1] + ")")); });
+    return ul;
+  }
+
   function thread(parent, turns, st) {
     // Each turn: the user's message, the answer (a word diff against the baseline's when it
     // changed), and that turn's checks.
@@ -154,6 +160,7 @@
       turn.appendChild(el("div", "role", t[3] ? "assistant (fixed reply, not checked)" : "assistant" + (t[4] ? " ✓" : " ✗")));
       if (t[2] !== null) diffSides(turn, wordDiff(t[2], t[1]));
       else turn.appendChild(el("pre", null, t[1]));
+      if (t[6]) turn.appendChild(callList(t[6]));
       if (t[5].length) turn.appendChild(checkList(t[5], t[1], st));
       parent.appendChild(turn);
     });
@@ -195,11 +202,7 @@
     else if (changed) diffSides(section(box, "Answer: baseline → current (word diff)"), wordDiff(it.b, answer));
     else if (it.s === null) section(box, "Answer (baseline)").appendChild(el("pre", null, it.b === undefined ? "(no answer)" : it.b));
     else section(box, "Answer").appendChild(el("pre", null, it.a === undefined ? "(no answer)" : it.a));
-    if (it.tc) {
-      var calls = el("ul", "checks mono");
-      it.tc.forEach(function (c) { calls.appendChild(el("li", null, c[0] + "(" + c[1] + ")")); });
-      section(box, "Tool calls (" + it.tc.length + ")").appendChild(calls);
-    }
+    if (it.tc && !it.th) section(box, "Tool calls (" + it.tc.length + ")").appendChild(callList(it.tc));
     var before = changed ? parseJson(it.b) : undefined, after = changed ? parseJson(answer) : undefined;
     if (before !== undefined && after !== undefined) {
       var table = el("table", "mono");
