@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from liveproject import run_record
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,16 +23,40 @@ def example(pytester: pytest.Pytester) -> pytest.Pytester:
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
 def test_example_suite_replays_offline(example: pytest.Pytester, workers: list[str]) -> None:
     result = example.runpytest("prompts", "-p", "no:cacheprovider", *workers)
-    # gemma-3-270m is a tiny base model: its real recorded answers fail every case. The
-    # reference answers: 3 good ones pass, 6 deliberately bad ones are rejected (xfail), and
-    # the seed's 2 cases have no reference answer. bold-decisions (conftest.py) passes the reference
-    # designs it is declared on, and fails gemma's, which bold nothing.
-    result.assert_outcomes(failed=11, passed=3, skipped=2, xfailed=6)
+    # gemma-3-270m is a tiny base model: its real recorded answers fail every case of both prompts
+    # (11 + 9). The reference answers: 3 + 4 good ones pass, 6 + 5 deliberately bad ones are
+    # rejected (xfail), and the seed's 2 cases have no reference answer. bold-decisions
+    # (conftest.py) passes the reference designs it is declared on, and fails gemma's, which bold nothing.
+    result.assert_outcomes(failed=20, passed=7, skipped=2, xfailed=11)
     out = result.stdout.str()
     assert "no recorded answer" not in out and "provider error" not in out
     result.stdout.fnmatch_lines(["*answer (* chars, replayed from cassette):*"])
     assert out.count("✗ bold-decisions") == 4, "the four designs that declare it, on gemma's answers"
     result.stdout.fnmatch_lines(["*✗ bold-decisions: 3 — no **bold** text in the answer (at least 3 wanted)*"])
+    # The support agent: gemma calls no tools (it is sent them, with tool_choice auto); the
+    # conversation runs all three turns from the cassette and names each failed one.
+    result.stdout.fnmatch_lines_random([
+        "*✗ tool-called — lookup_order was not called; calls: none*",
+        "3 of 3 answered turns failed",
+        'turn 3 (user: "It has been a week and the carrier found nothing. I want my…"): 1 of 6 checks failed:',
+        "*✗ tool-called — issue_refund was not called; calls: none*",
+    ])
+
+
+def test_the_support_agents_reference_answers_run_their_tools_and_turns(example: pytest.Pytester) -> None:
+    result = example.runpytest("prompts/support_agent.prompt.yaml", "-p", "no:cacheprovider", "--models", "reference", "-rxX")
+    result.assert_outcomes(passed=4, xfailed=5)
+    record = run_record(example.path, result)
+    items = {item.key.split("::")[1]: item for item in record.items}
+    refund = items["damaged-parcel-refund[reference]"]
+    assert [c.name for c in refund.tool_calls] == ["lookup_order", "issue_refund"] and refund.status == "pass"
+    thread = items["missing-parcel-thread[reference]"]
+    assert [(t.user[:20], [c.name for c in t.tool_calls]) for t in thread.turns] == [
+        ("My order H9 says del", ["lookup_order"]), ("The tracking shows i", []), ("It has been a week a", ["issue_refund"])]
+    result.stdout.fnmatch_lines_random([
+        "XFAIL *::refund-without-lookup[[]reference[]] - *tool-call-order must reject it",
+        "XFAIL *::made-up-order-id[[]reference[]] - *tool-args-valid must reject it",
+    ])
 
 
 def test_example_prompt_file_keeps_every_seed_field() -> None:
