@@ -45,7 +45,7 @@ QUIET = ("-p", "no:cacheprovider")
 # pytest's last line: `== 15 passed in 3.21s ==`, or without the rules under -q.
 SUMMARY = re.compile(r"^=*\s*(.+?) in [\d.]+s(?: \([^)]*\))?\s*=*$")
 # Why a run went wrong, when it did: the last exception line pytest printed.
-PROBLEM = re.compile(r"^(?:INTERNALERROR>|E)?\s*(\w+(?:Error|Exception): .+)$")
+PROBLEM = re.compile(r"^(?:INTERNALERROR>|E)?\s*((?:\w+\.)*\w+(?:Error|Exception): .+)$")
 
 
 @dataclass(frozen=True)
