@@ -390,3 +390,32 @@ def test_tool_calls_are_checked_against_each_providers_own_tools(pf: pytest.Pyte
         "*no tool named 'get_time' (known: get_weather)*",
         "*no tools are configured for this provider*",
     ])
+
+
+def test_responses_api_tools_reach_a_python_model_that_model_map_puts_in_its_place(pf: pytest.Pytester) -> None:
+    # openai:responses: providers declare tools flat ({type, name, parameters}); model_map sends
+    # the config's own model to a local python: function, which keeps the config's tools.
+    write(pf, "bot.py", """\
+        def answer(request):
+            tool = request.tools[0]["function"]
+            return {"text": "", "tool_calls": [{"name": tool["name"], "arguments": {"city": request.messages[-1][1]}}]}
+    """)
+    pf.makepyprojecttoml('[tool.promptcheck.model_map]\n"openai:responses:o3" = "python:bot:answer"\n')
+    write(pf, "promptfooconfig.yaml", """\
+        prompts: ['{{city}}']
+        providers:
+          - id: openai:responses:o3
+            label: o3
+            config:
+              tool_choice: auto
+              tools:
+                - type: function
+                  name: get_weather
+                  parameters: {type: object, properties: {city: {type: string}}, required: [city]}
+        tests:
+          - vars: {city: Paris}
+            assert: [{type: is-valid-openai-tools-call}, {type: tool-call-f1, value: [get_weather]}]
+    """)
+    result = run(pf, "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*::paris[[]o3[]] PASSED*"])

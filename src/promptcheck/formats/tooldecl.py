@@ -11,8 +11,9 @@ Tools are declared in OpenAI's function form, the one every OpenAI-compatible AP
     tool_choice: auto        # or none, required, or {type: function, function: {name: lookup_order}}
 
 promptfoo configs of ``anthropic:`` providers write Anthropic's form (``{name, description,
-input_schema}``); it is accepted too and turned into the function form, so that everything after
-the reader sees one form. A parameters schema is checked as a JSON Schema (Draft 2020-12)."""
+input_schema}``), and those of ``openai:responses:`` providers the Responses API's flat form
+(``{type: function, name, description, parameters}``); both are accepted too and turned into the
+function form, so that everything after the reader sees one form. A parameters schema is checked as a JSON Schema (Draft 2020-12)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,9 @@ def _tool(entry: Any, index: int, problems: Problems, at: Location, what: str) -
         return None
     if "function" not in entry and "input_schema" in entry:  # Anthropic's form
         entry = {"type": "function", "function": {k: entry[k] for k in ("name", "description") if k in entry} | {"parameters": entry["input_schema"]}}
+    elif "function" not in entry and "name" in entry and entry.get("type", "function") == "function":
+        # OpenAI's Responses API form (openai:responses: providers): the function's fields sit on the tool itself.
+        entry = {"type": "function", "function": {k: v for k, v in entry.items() if k != "type"}}
     if entry.get("type", "function") != "function":
         problems.error(f"{label}: 'type' must be function, got {entry.get('type')!r}", at)
         return None
