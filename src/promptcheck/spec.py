@@ -124,6 +124,7 @@ class PromptfooProviderConfig(FormatExtension):
     against its ``tools`` (or the older ``functions``)."""
 
     config: Mapping[str, Any]
+    provider_id: str = ""  # the provider as the config names it (``openai:chat:gpt-4o``): its answers' shape
 
     @property
     def tools(self) -> list[Any] | None:
