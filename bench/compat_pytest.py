@@ -26,7 +26,7 @@ class OutcomeRecorder:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         # One outcome per item: the call, or the setup when the item never got that far.
         if report.when == "call" or (report.when == "setup" and not report.passed):
-            outcome = "error" if report.when == "setup" and report.failed else report.outcome
+            outcome: str = "error" if report.when == "setup" and report.failed else report.outcome
             if hasattr(report, "wasxfail"):
                 outcome = "xfailed" if report.skipped else "xpassed"
             self.outcomes.setdefault(report.nodeid.split("::")[0], Counter())[outcome] += 1
