@@ -7,7 +7,6 @@ Jinja2 reads nearly all of the Nunjucks that prompts use. The differences handle
 - ``| load`` (promptfoo's own filter: JSON.parse of a string) is added.
 - ``{% elseif %}`` is Nunjucks' spelling of ``{% elif %}``.
 - ``| safe`` exists in both; prompts are not HTML-escaped, so it changes nothing.
-
 - Members are looked up as JavaScript does (``templating._NunjucksMembers``): ``.length`` of a
   string or list, and a member a value lacks renders empty.
 
