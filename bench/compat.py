@@ -10,20 +10,16 @@ without clobbering each other. Nothing here touches the network or writes into t
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
-import io
 import os
 import re
 import sys
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import pytest
-
+from compat_pytest import md_cell, run_pytest
 from promptcheck.config import Settings
 from promptcheck.formats.catalog import Catalog
 from promptcheck.engine.plan import plan_items
@@ -87,53 +83,6 @@ def read_manifest(corpus: Path, corpus_set: str) -> dict[str, dict[str, str]]:
 
 def snapshot(directory: Path) -> dict[str, tuple[int, int]]:
     return {str(p): (p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(directory.rglob("*"))}
-
-
-class _OutcomeRecorder:
-    """A pytest plugin object: item outcomes and collection errors per file."""
-
-    def __init__(self) -> None:
-        self.outcomes: dict[str, Counter[str]] = {}
-        self.collect_errors: dict[str, str] = {}
-
-    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:
-            self.collect_errors[report.nodeid] = str(report.longrepr)
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        # One outcome per item: the call, or the setup when the item never got that far.
-        if report.when == "call" or (report.when == "setup" and not report.passed):
-            outcome = "error" if report.when == "setup" and report.failed else report.outcome
-            if hasattr(report, "wasxfail"):
-                outcome = "xfailed" if report.skipped else "xpassed"
-            self.outcomes.setdefault(report.nodeid.split("::")[0], Counter())[outcome] += 1
-
-
-def run_pytest(corpus: Path, files: list[str], settings_toml: str, extra_args: list[str]) -> tuple[int, _OutcomeRecorder, str]:
-    """pytest in-process over corpus files, with a throwaway config so the repo's pyproject and
-    cache never come into it; returns (exit code, outcomes, captured terminal output)."""
-    recorder = _OutcomeRecorder()
-    with tempfile.TemporaryDirectory(prefix="promptcheck-compat-") as tmp:
-        ini = Path(tmp) / "pyproject.toml"
-        ini.write_text(
-            "[tool.pytest.ini_options]\n\n"
-            f'[tool.promptcheck]\nreport_dir = "{Path(tmp, "reports").as_posix()}"\n{settings_toml}',
-            encoding="utf-8",
-        )
-        args = [
-            *(str(corpus / f) for f in files), "-c", str(ini), "--rootdir", str(corpus), "-p", "no:cacheprovider", "--noconftest",
-            "--continue-on-collection-errors", "--no-promptcheck-report", "-q", *extra_args,
-        ]
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            code = pytest.main(args, plugins=[recorder])
-    return int(code), recorder, out.getvalue()
-
-
-def md_cell(text: str) -> str:
-    # Messages quote user text: keep it from turning into markdown or HTML.
-    text = text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "'").replace("<", "&lt;")
-    return text.replace("\n", " ") or "—"
 
 
 def pct(part: int, whole: int) -> str:
@@ -324,9 +273,17 @@ CORPORA: dict[str, Callable[[Path, str, argparse.Namespace], tuple[str, bool]]] 
 
 
 def _promptfoo(corpus: Path, label: str, args: argparse.Namespace) -> tuple[str, bool]:
-    from compat_promptfoo import promptfoo  # its own module; imported lazily so ghmodels runs never need it
+    """The collection table, and (unless --no-pytest) the conversation and tool-use configs run,
+    in a section of their own (``promptfoo-run``)."""
+    from compat_promptfoo import promptfoo  # its own modules; imported lazily so ghmodels runs never need them
+    from compat_run import run_section
 
-    return promptfoo(corpus, label, args)
+    section, ok = promptfoo(corpus, label, args)
+    if not args.no_pytest:
+        ran, ran_ok = run_section(corpus)
+        _emit(args, "promptfoo-run", ran)
+        ok = ok and ran_ok
+    return section, ok
 
 
 CORPORA["promptfoo"] = _promptfoo
@@ -349,12 +306,16 @@ def main(argv: list[str] | None = None) -> int:
     if snapshot(corpus) != before:
         print(f"compat: files under {corpus} changed during the run; this is a bug", file=sys.stderr)
         return 1
+    _emit(args, args.corpus_set, section)
+    return 0 if ok else 1
+
+
+def _emit(args: argparse.Namespace, name: str, section: str) -> None:
     if args.print:
         print(section)
     else:
-        write_section(args.doc, args.corpus_set, section)
-        print(f"compat: wrote the {args.corpus_set} section of {args.doc}")
-    return 0 if ok else 1
+        write_section(args.doc, name, section)
+        print(f"compat: wrote the {name} section of {args.doc}")
 
 
 if __name__ == "__main__":

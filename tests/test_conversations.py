@@ -429,3 +429,75 @@ def test_the_readme_conversation_example_runs(pytester: pytest.Pytester) -> None
         "  ✗ icontains: refund — *",
     ])
     assert 'turn 3 (user: "Photo attached."): 1 of 2 checks failed: icontains: refund' in section
+
+
+# -- promptfoo's multiple-turn-conversation example (Nunjucks member lookup) -------------------------
+
+# The example's prompt, as promptfoo ships it: its loop reads ``completion.input[input.length - 1]
+# .content``, but ``input`` is the last user message's text, so promptfoo (Nunjucks) takes the
+# last character's ``content``: undefined, rendered empty. Earlier user turns go out empty.
+PF_THREAD_PROMPT = """\
+[
+  {"role": "system", "content": "{{ system_message }}"},
+  {% for completion in _conversation %}
+    {"role": "user", "content": "{{ completion.input[completion.input.length - 1].content }}"},
+    {"role": "assistant", "content": "{{ completion.output }}"},
+  {% endfor %}
+  {"role": "user", "content": "{{ question }}"}
+]
+"""
+
+
+@pytest.mark.parametrize("xdist", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_promptfoo_multi_turn_example_renders_every_turn_as_promptfoo_does(pf: pytest.Pytester, xdist: tuple[str, ...]) -> None:
+    write(pf, "prompt.json", PF_THREAD_PROMPT)
+    write(pf, "promptfooconfig.yaml", """\
+        prompts: [file://prompt.json]
+        providers: [echo]
+        defaultTest:
+          vars: {system_message: Be brief.}
+        tests:
+          - vars: {question: Who founded it?}
+            metadata: {conversationId: one}
+            assert: [{type: equals, value: Who founded it?}]
+          - vars: {question: Where does he live?}
+            metadata: {conversationId: one}
+            assert:
+              - type: python
+                # system, the earlier user turn (empty), echo's answer to it, this question
+                value: "context['prompt'].split(chr(10)) == ['Be brief.', '', 'Who founded it?', 'Where does he live?']"
+          - vars: {question: Which state?}
+            metadata: {conversationId: one}
+            assert: [{type: equals, value: Which state?}]
+        """)
+    result = pf.runpytest("-p", "no:cacheprovider", *xdist)
+    result.assert_outcomes(passed=1)
+    record = load_run(sorted((pf.path / "reports" / "runs").glob("*.json"))[-1])
+    assert [t.answer for t in record.items[0].turns] == ["Who founded it?", "Where does he live?", "Which state?"]
+
+
+def test_promptfoo_members_a_value_lacks_render_empty_but_unknown_names_are_errors(pf: pytest.Pytester) -> None:
+    # As in Nunjucks: a member a value lacks is empty, even looked into again, and `.length`
+    # is a string's or list's length. A name no variable defines is still a typo, found at collection.
+    template = "{% for c in _conversation %}{{ c.nothing.deeper }}{{ c.outptu }}{{ c.output.length }} {% endfor %}{{ question }}"
+    write(pf, "promptfooconfig.yaml", f"""\
+        prompts:
+          - '{template}'
+        providers: [echo]
+        tests:
+          - vars: {{question: abc}}
+            assert: [{{type: equals, value: abc}}]
+          - vars: {{question: b}}
+            assert: [{{type: equals, value: 3 b}}]
+        """)
+    pf.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    write(pf, "promptfooconfig.yaml", f"""\
+        prompts:
+          - '{template.replace("c.outptu", "histroy")}'
+        providers: [echo]
+        tests:
+          - vars: {{question: abc}}
+        """)
+    result = pf.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["promptfooconfig.yaml:5:5: case 'abc' does not define template variable 'histroy' (used in message 1, user)"])

@@ -390,3 +390,63 @@ def test_tool_calls_are_checked_against_each_providers_own_tools(pf: pytest.Pyte
         "*no tool named 'get_time' (known: get_weather)*",
         "*no tools are configured for this provider*",
     ])
+
+
+RESPONSES_TOOLS = """\
+                - type: function
+                  name: get_weather
+                  parameters: {type: object, properties: {city: {type: string}}, required: [city]}"""
+GEMINI_TOOLS = """\
+                function_declarations:
+                  - name: get_weather
+                    parameters: {type: object, properties: {city: {type: string}}, required: [city]}"""
+
+
+@pytest.mark.parametrize(("provider", "tools"), [
+    ("openai:responses:o3", RESPONSES_TOOLS), ("google:gemini-2.5-flash", GEMINI_TOOLS),
+], ids=["responses-api", "gemini"])
+def test_tools_in_each_apis_own_form_reach_a_python_model_that_model_map_puts_in_its_place(
+    pf: pytest.Pytester, provider: str, tools: str
+) -> None:
+    # openai:responses: providers declare tools flat ({type, name, parameters}), google: ones as
+    # {function_declarations: [...]}; model_map sends the config's own model to a local python:
+    # function, which keeps the config's tools.
+    write(pf, "bot.py", """\
+        def answer(request):
+            tool = request.tools[0]["function"]
+            return {"text": "", "tool_calls": [{"name": tool["name"], "arguments": {"city": request.messages[-1][1]}}]}
+    """)
+    pf.makepyprojecttoml(f'[tool.promptcheck.model_map]\n"{provider}" = "python:bot:answer"\n')
+    write(pf, "promptfooconfig.yaml", f"""\
+        prompts: ['{{{{city}}}}']
+        providers:
+          - id: {provider}
+            label: model
+            config:
+              tools:
+{tools}
+        tests:
+          - vars: {{city: Paris}}
+            assert: [{{type: is-valid-openai-tools-call}}, {{type: tool-call-f1, value: [get_weather]}}]
+    """)
+    result = run(pf, "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*::paris[[]model[]] PASSED*"])
+
+
+def test_a_bad_gemini_function_declaration_is_an_error_at_its_line(pf: pytest.Pytester) -> None:
+    write(pf, "promptfooconfig.yaml", """\
+        prompts: ['hi']
+        providers:
+          - id: google:gemini-2.5-flash
+            config:
+              tools:
+                function_declarations:
+                  - name: get weather
+        tests:
+          - vars: {}
+    """)
+    result = run(pf)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["promptfooconfig.yaml:*: provider 'google:gemini-2.5-flash' config 'tools': tool 1: "
+                                 "'function.name' must be 1 to 64 letters, digits, '_' or '-', got 'get weather'"])

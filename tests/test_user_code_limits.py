@@ -313,6 +313,21 @@ def test_ordinary_templates_render_as_before() -> None:
     assert render(source, {"x": "b"}) == "b 1733000000 1733000000000 ab 1,2   x   abab"
 
 
+
+def test_promptfoo_member_lookup_keeps_the_sandbox_and_its_limits() -> None:
+    # promptfoo's templates look members up as Nunjucks does (a missing one renders empty);
+    # what the sandbox refuses, and what it may build, stay as for every template.
+    from promptcheck.formats.templating import TemplateError, render
+
+    assert render("{{ s.length }} {{ l.length }} {{ s[9].x.y }}|{{ d.length }}|", {"s": "abc", "l": [1], "d": {}}, syntax="nunjucks") == "3 1 ||"
+    with pytest.raises(TemplateError, match="^template tried an unsafe operation: access to attribute '__class__' of 'str' object is unsafe.$"):
+        render("{{ s.__class__ }}", {"s": "abc"}, syntax="nunjucks")
+    with pytest.raises(TemplateError, match="^template tried to build a string of 30,000,000 characters; the limit is 10,000,000$"):
+        render('{{ "abc" * 10000000 }}', {}, syntax="nunjucks")
+    with pytest.raises(TemplateError, match="^undefined template variable: 'str object' has no attribute 'length'$"):
+        render("{{ s.length }}", {"s": "abc"})  # our own format stays strict
+
+
 # -- 4. JavaScript errors are what they say --------------------------------------------------------
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Literal, Mapping
+
+TemplateSyntax = Literal["jinja", "nunjucks"]
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,7 @@ class PromptfooProviderConfig(FormatExtension):
     against its ``tools`` (or the older ``functions``)."""
 
     config: Mapping[str, Any]
+    provider_id: str = ""  # the provider as the config names it (``openai:chat:gpt-4o``): its answers' shape
 
     @property
     def tools(self) -> list[Any] | None:
@@ -252,6 +255,9 @@ class PromptSpec:
     # promptfoo renders a prompt when it runs a row, so a template it cannot parse errors those
     # rows and the rest of the config still runs; other formats report it when collecting.
     renders_at_run_time: bool = False
+    # How templates look up members: "nunjucks" (promptfoo) as JavaScript does, where a string's
+    # or list's ``.length`` is its length and a member a value lacks renders empty.
+    template_syntax: TemplateSyntax = "jinja"
     # Declared tools in OpenAI function form ({type: function, function: {name, description,
     # parameters}}), validated by formats/tooldecl.py, and the tool_choice as written.
     tools: list[dict[str, Any]] = field(default_factory=list)

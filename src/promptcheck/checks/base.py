@@ -78,6 +78,10 @@ class CheckContext:
     # form): what the tool-call checks (checks/toolcalls.py) read.
     tool_calls: tuple[ToolCall, ...] = ()
     tools: tuple[Mapping[str, Any], ...] = ()
+    # The answer as the prompt's format hands it to its own scripts, when that is not its text
+    # (promptfoo: a tool-calling answer's calls, as its provider returns them; see
+    # checks/promptfoo_output.py). Set by ``evaluate``; None: the text.
+    answer_value: Any = None
 
 
 class CheckLookup(Protocol):

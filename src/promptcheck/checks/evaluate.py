@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from promptcheck.checks.base import CheckContext, CheckError, Verdict
+from promptcheck.checks.promptfoo_output import output_text, provider_output
 from promptcheck.checks.registry import CheckRegistry
 from promptcheck.ranges import SCORE_THRESHOLD, SCRIPT_SCORE_THRESHOLD, WEIGHT
 from promptcheck.spec import CheckGroup, CheckSpec
@@ -125,6 +126,10 @@ def evaluate(
     ``assert-set``, named after the group) followed by its members' results, whose names
     are prefixed with the group name."""
     ctx = _bound(ctx)  # once per list, not once per check
+    if ctx.answer_value is None:  # a promptfoo answer with tool calls: judged as its provider returns it
+        value = provider_output(output, ctx)
+        if value is not output:
+            ctx, output = replace(ctx, answer_value=value), output_text(value)
     results: list[CheckResult] = []
     scored: list[CheckResult] = []
     for position, item in enumerate(checks, start=1):

@@ -12,6 +12,7 @@ from typing import Any
 
 from promptcheck.checks import jsengine, scriptcall
 from promptcheck.checks.base import CheckContext, CheckSet, Verdict, quote
+from promptcheck.checks.promptfoo_output import script_output
 from promptcheck.spec import CheckSpec
 from promptcheck.usercode.limits import LimitExceeded
 
@@ -71,6 +72,7 @@ def _run(language: str, output: Any, spec: CheckSpec, ctx: CheckContext) -> Verd
     as promptfoo reads it. The user's code failing is this assertion failing; its running past
     a limit is not, as the answer is not what went wrong."""
     name = "Python" if language == "python" else "JavaScript"
+    output = script_output(output, ctx)
     code = str(spec.value)
     base_dir = spec.options.get("base_dir") or ctx.base_dir
     try:

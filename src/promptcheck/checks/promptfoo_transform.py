@@ -18,6 +18,7 @@ from typing import Any
 
 from promptcheck.checks import jsengine, scriptcall
 from promptcheck.checks.base import CheckContext, CheckSet, Verdict
+from promptcheck.checks.promptfoo_output import script_output
 from promptcheck.spec import CheckGroup, CheckSpec
 from promptcheck.usercode.limits import LimitExceeded
 
@@ -89,8 +90,9 @@ def transformed(output: str, spec: CheckSpec, ctx: CheckContext) -> Verdict:
     check = ctx.registry.get(inner.type)
     if check is None:
         return Verdict(False, 0.0, f"unknown check type {inner.type!r}")
-    value = transform_output(output, spec.options["transforms"], ctx, spec.options.get("base_dir") or ctx.base_dir)
-    verdict = check.run(value if inner.type in _VALUE_CHECKS else as_check_text(value), inner, ctx)
+    value = transform_output(script_output(output, ctx), spec.options["transforms"], ctx, spec.options.get("base_dir") or ctx.base_dir)
+    # The declared check judges the transformed value, not the provider's.
+    verdict = check.run(value if inner.type in _VALUE_CHECKS else as_check_text(value), inner, replace(ctx, answer_value=None))
     # Spans point into the transformed text, not the answer the report shows.
     return replace(verdict, span=None, reason=f"{verdict.reason} (after transform: {_short(as_check_text(value))})")
 

@@ -22,7 +22,7 @@ from promptcheck.providers.parts import Parts, joined_text
 from promptcheck.providers.registry import ModelTarget, resolve_target
 from promptcheck.formats.templating import TemplateError, render
 from promptcheck.spec import (
-    Case, CheckGroup, CheckSpec, FormatExtension, PromptSpec, ReferenceAnswer, SpecError, SpecErrors, Turn,
+    Case, CheckGroup, CheckSpec, FormatExtension, PromptSpec, ReferenceAnswer, SpecError, SpecErrors, TemplateSyntax, Turn,
 )
 
 
@@ -291,10 +291,10 @@ def _render_case(
     if case.expected is not None:
         variables.setdefault("expected", case.expected)
     messages = thread_messages(spec, variables)  # raises TemplateError
-    checks: list[CheckSpec | CheckGroup] = [_render_check(c, variables) for c in spec.checks + case.checks]
+    checks: list[CheckSpec | CheckGroup] = [_render_check(c, variables, spec.template_syntax) for c in spec.checks + case.checks]
     if not case.expects_error:
         # Constraints describe a real answer; an expected error object is judged by the error rule alone.
-        checks += [_render_check(c, variables) for c in project_constraints + spec.constraints]
+        checks += [_render_check(c, variables, spec.template_syntax) for c in project_constraints + spec.constraints]
         if case.expected is not None:
             checks.append(CheckSpec(type="expected", value=case.expected, name=f"expected: {_short(case.expected)}"))
     if case.expects_error or spec.error_json is not None:
@@ -321,12 +321,12 @@ def _render_turn(
     if turn.user is not None or turn.answers_prompt:
         variables = dict(context.case_vars)
         user = render(turn.user, variables) if turn.user is not None else ""
-        checks = case_checks + [_render_check(c, variables) for c in turn.checks]
+        checks = case_checks + [_render_check(c, variables, spec.template_syntax) for c in turn.checks]
         return TurnPlan(user, turn.reply, checks, context, variables, turn.reference_output)
     # A promptfoo test of a thread: its own vars, its own asserts, the whole prompt rendered per turn.
     variables = {**case.vars, **turn.vars}
     shared = spec.checks + project_constraints + spec.constraints
-    checks = [_render_check(c, variables) for c in shared + turn.checks]
+    checks = [_render_check(c, variables, spec.template_syntax) for c in shared + turn.checks]
     return TurnPlan(None, None, checks, replace(context, case_vars=variables), variables, turn.reference_output)
 
 
@@ -344,20 +344,20 @@ def thread_messages(spec: PromptSpec, variables: dict[str, Any]) -> tuple[tuple[
     """The prompt's messages rendered with ``variables`` (raises TemplateError)."""
     if spec.message_builder is not None:
         return tuple(spec.message_builder(variables))
-    return tuple((m.role, render(m.content, variables)) for m in spec.messages)
+    return tuple((m.role, render(m.content, variables, syntax=spec.template_syntax)) for m in spec.messages)
 
 
-def _render_check(check: CheckSpec | CheckGroup, variables: dict[str, Any]) -> CheckSpec | CheckGroup:
+def _render_check(check: CheckSpec | CheckGroup, variables: dict[str, Any], syntax: TemplateSyntax) -> CheckSpec | CheckGroup:
     if isinstance(check, CheckGroup):
-        return replace(check, checks=[_render_check(c, variables) for c in check.checks])
-    return replace(check, value=_render_value(check.value, variables))
+        return replace(check, checks=[_render_check(c, variables, syntax) for c in check.checks])
+    return replace(check, value=_render_value(check.value, variables, syntax))
 
 
-def _render_value(value: Any, variables: dict[str, Any]) -> Any:
+def _render_value(value: Any, variables: dict[str, Any], syntax: TemplateSyntax) -> Any:
     if isinstance(value, str) and ("{{" in value or "{%" in value):
-        return render(value, variables)
+        return render(value, variables, syntax=syntax)
     if isinstance(value, list):
-        return [_render_value(v, variables) for v in value]
+        return [_render_value(v, variables, syntax) for v in value]
     return value
 
 

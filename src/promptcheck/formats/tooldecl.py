@@ -11,8 +11,10 @@ Tools are declared in OpenAI's function form, the one every OpenAI-compatible AP
     tool_choice: auto        # or none, required, or {type: function, function: {name: lookup_order}}
 
 promptfoo configs of ``anthropic:`` providers write Anthropic's form (``{name, description,
-input_schema}``); it is accepted too and turned into the function form, so that everything after
-the reader sees one form. A parameters schema is checked as a JSON Schema (Draft 2020-12)."""
+input_schema}``), those of ``openai:responses:`` providers the Responses API's flat form
+(``{type: function, name, description, parameters}``), those of ``google:`` providers Gemini's
+``{function_declarations: [{name, description, parameters}]}``; all are accepted too and turned
+into the function form, so that everything after the reader sees one form. A parameters schema is checked as a JSON Schema (Draft 2020-12)."""
 
 from __future__ import annotations
 
@@ -34,13 +36,13 @@ def parse_tools(raw: Any, problems: Problems, where: Location, what: str = "'too
     """The declared tools in function form; every problem is reported at its item."""
     if raw is None:
         return []
-    if not isinstance(raw, list):
+    entries = _entries(raw, problems, where)
+    if entries is None:
         problems.error(f"{what} must be a list of tools ({{type: function, function: {{name, parameters}}}}), got {type_name(raw)}", where)
         return []
     tools: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for index, entry in enumerate(raw):
-        at = problems.at_item(raw, index)
+    for index, (entry, at) in enumerate(entries):
         tool = _tool(entry, index, problems, at, what)
         if tool is None:
             continue
@@ -53,6 +55,24 @@ def parse_tools(raw: Any, problems: Problems, where: Location, what: str = "'too
     return tools
 
 
+def _entries(raw: Any, problems: Problems, where: Location) -> list[tuple[Any, Location]] | None:
+    """Each declared tool and where it is written; None when ``raw`` is no list of tools.
+    Gemini's form (``google:`` and ``vertex:`` providers), ``{function_declarations: [...]}``
+    or a list of such holding ``{name, description, parameters}``, gives those declarations."""
+    groups = [raw] if isinstance(raw, dict) else raw if isinstance(raw, list) else []
+    keys = ("function_declarations", "functionDeclarations")
+    if not groups or not all(isinstance(g, dict) and any(k in g for k in keys) for g in groups):
+        return [(entry, problems.at_item(raw, index)) for index, entry in enumerate(raw)] if isinstance(raw, list) else None
+    entries: list[tuple[Any, Location]] = []
+    for group in groups:
+        found = next(group[k] for k in keys if k in group)
+        if isinstance(found, list):
+            entries += [(entry, problems.at_item(found, index)) for index, entry in enumerate(found)]
+        else:
+            entries.append((found, problems.at(found) if found is not None else where))
+    return entries
+
+
 def _tool(entry: Any, index: int, problems: Problems, at: Location, what: str) -> dict[str, Any] | None:
     label = f"{what}: tool {index + 1}"
     if not isinstance(entry, dict):
@@ -60,6 +80,9 @@ def _tool(entry: Any, index: int, problems: Problems, at: Location, what: str) -
         return None
     if "function" not in entry and "input_schema" in entry:  # Anthropic's form
         entry = {"type": "function", "function": {k: entry[k] for k in ("name", "description") if k in entry} | {"parameters": entry["input_schema"]}}
+    elif "function" not in entry and "name" in entry and entry.get("type", "function") == "function":
+        # OpenAI's Responses API form (openai:responses: providers): the function's fields sit on the tool itself.
+        entry = {"type": "function", "function": {k: v for k, v in entry.items() if k != "type"}}
     if entry.get("type", "function") != "function":
         problems.error(f"{label}: 'type' must be function, got {entry.get('type')!r}", at)
         return None

@@ -61,10 +61,12 @@ class PythonProvider:
     It runs in a worker process of its own (usercode.pyworker), on a thread per call as the pool
     calls it, so a function that never returns costs one item ``timeout_s`` instead of the run."""
 
-    def __init__(self, label: str, rootdir: Path, timeout_s: float) -> None:
+    def __init__(self, label: str, rootdir: Path, timeout_s: float, function_ref: str | None = None) -> None:
+        """``function_ref``: ``module:function``, when the label is not ``python:module:function``
+        itself (a file's own model label that ``model_map`` sends to a python: provider)."""
         self.label = label
         self.timeout_s = timeout_s
-        target = label.split(":", 1)[1] if ":" in label else ""
+        target = function_ref if function_ref is not None else label.split(":", 1)[1] if ":" in label else ""
         module_name, _, function_name = target.partition(":")
         if not module_name or not function_name:
             raise ProviderConfigError(f"python provider '{label}' must look like python:package.module:function")

@@ -223,7 +223,9 @@ _BUILTIN_TYPES = (
     ProviderType("reference", lambda target, settings: ReferenceProvider(target.label), recorded=False),
     ProviderType(
         "python",
-        lambda target, settings: PythonProvider(target.label, settings.rootdir, float(target.options.get("timeout_s", settings.timeout_s))),
+        lambda target, settings: PythonProvider(
+            target.label, settings.rootdir, float(target.options.get("timeout_s", settings.timeout_s)), target.model
+        ),
         recorded=False,
     ),
     ProviderType("openai", _openai),

@@ -81,7 +81,7 @@ def read_config(data: Any, path: str, base: Path, problems: Problems) -> list[Pr
         spec = PromptSpec(
             name=prompt.label if variant else (description or stem), path=path, messages=prompt.messages,
             description=description, format="promptfoo", location=Location(path, 1, 1), variant=variant,
-            renders_at_run_time=True,
+            renders_at_run_time=True, template_syntax="nunjucks",
             cases=build_cases(tests, default, problems, base, prompt.label, _text(prompt), _uses_conversation(prompt)),
             repeat=options.get("repeat") if isinstance(options.get("repeat"), int) else None,
             message_builder=_builder(prompt, base, filters),

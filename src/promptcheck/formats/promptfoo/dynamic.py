@@ -55,7 +55,7 @@ def parse_chat(text: str) -> list[tuple[str, str]]:
 
 def template_builder(template: str, filters: Filters = ()) -> Builder:
     def build(variables: dict[str, Any]) -> list[tuple[str, str]]:
-        return parse_chat(render(template, variables, filters))
+        return parse_chat(render(template, variables, filters, "nunjucks"))
 
     return build
 
@@ -87,7 +87,7 @@ def function_builder(ref: str, base: Path, filters: Filters = ()) -> Builder:
 
 def filtered_builder(messages: list[Message], filters: Filters) -> Builder:
     """Ordinary messages rendered with a config's own filters."""
-    return lambda variables: [(m.role, render(m.content, variables, filters)) for m in messages]
+    return lambda variables: [(m.role, render(m.content, variables, filters, "nunjucks")) for m in messages]
 
 
 # -- nunjucksFilters -----------------------------------------------------------------------------

@@ -7,11 +7,13 @@ Jinja2 reads nearly all of the Nunjucks that prompts use. The differences handle
 - ``| load`` (promptfoo's own filter: JSON.parse of a string) is added.
 - ``{% elseif %}`` is Nunjucks' spelling of ``{% elif %}``.
 - ``| safe`` exists in both; prompts are not HTML-escaped, so it changes nothing.
+- Members are looked up as JavaScript does (``templating._NunjucksMembers``): ``.length`` of a
+  string or list, and a member a value lacks renders empty.
 
 Custom ``nunjucksFilters`` are per-config filters (see ``dynamic.py``). Not handled:
 JavaScript method calls inside
 ``{{ }}`` such as ``name.toUpperCase()``, and Nunjucks' empty rendering of undefined
-variables (promptcheck reports an undefined variable as an error, which catches typos)."""
+variables (promptcheck reports a name no variable defines as an error, which catches typos)."""
 
 from __future__ import annotations
 

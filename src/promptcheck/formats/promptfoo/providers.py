@@ -79,6 +79,12 @@ def parse_provider(item: Any, problems: Problems, at: Location, base: Path) -> P
 
 def _read_tools(provider: Provider, problems: Problems, at: Location) -> None:
     config = provider.config
+    if config.get("tools") is None and isinstance(config.get("functions"), list):
+        # OpenAI's older `functions` are offered as tools; the checks read the call back as the
+        # `function_call` promptfoo hands them (checks/promptfoo_output.py).
+        # Each is a bare {name, description, parameters}: the flat form parse_tools reads too.
+        provider.tools = parse_tools(config["functions"], problems, at, f"provider '{provider.id}' config 'functions'")
+        return
     if config.get("tools") is None:
         if config.get("tool_choice") is not None:
             problems.error(f"provider '{provider.id}' config 'tool_choice' is set, but no tools are declared", at)
@@ -101,7 +107,7 @@ def add_provider(spec: PromptSpec, provider: Provider, *, listed: bool = True) -
         api_key=_text(config.get("apiKey")),
         headers={str(k): str(v) for k, v in headers.items()} if isinstance(headers, dict) else None,
         response_format=config["response_format"] if isinstance(config.get("response_format"), dict) else None,
-        extension=PromptfooProviderConfig(config),
+        extension=PromptfooProviderConfig(config, provider.id),
         options={name: str(config[key]) for key, name in OPTION_KEYS.items() if _text(config.get(key))},
         tools=tuple(provider.tools) if provider.tools is not None else None,
         tool_choice=provider.tool_choice,
