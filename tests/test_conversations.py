@@ -257,6 +257,7 @@ def test_bad_turns_are_collection_errors_with_their_lines(echo_project: pytest.P
             turns: hello
           - id: no-user
             turns:
+              - {user: a, reply: b}
               - {checks: [{type: contains, value: x}]}
           - id: reply-with-checks
             turns:
@@ -279,13 +280,13 @@ def test_bad_turns_are_collection_errors_with_their_lines(echo_project: pytest.P
     result = echo_project.runpytest("-p", "no:cacheprovider")
     result.stdout.fnmatch_lines_random([
         glob_escape("*bad.prompt.yaml:7:*'turns' must be a non-empty list of turns ({user: ..., checks: [...]}), got a string*"),
-        "*bad.prompt.yaml:10:*a turn needs 'user': the user's message as text, got nothing (null)*",
-        "*bad.prompt.yaml:13:*a turn with a fixed 'reply' is not answered by the model, so it takes no 'checks'*",
-        "*bad.prompt.yaml:18:*unknown key(s) in turn: extra (known: checks, output, reply, user)*",
-        "*bad.prompt.yaml:18:*turn 2 is the last turn and has a fixed 'reply': the model must answer the last turn*",
-        "*bad.prompt.yaml:20:*'expected' describes a single answer and cannot be used with 'turns': give the turn it is about its own checks*",
-        "*bad.prompt.yaml:24:*'output' describes a single answer and cannot be used with 'turns': give each answered turn its own output*",
-        "*bad.prompt.yaml:26:*a turn with a fixed 'reply' is not answered by the model, so it takes no 'output'*",
+        "*bad.prompt.yaml:11:*a turn needs 'user': the user's message as text, got nothing (null)*",
+        "*bad.prompt.yaml:14:*a turn with a fixed 'reply' is not answered by the model, so it takes no 'checks'*",
+        "*bad.prompt.yaml:19:*unknown key(s) in turn: extra (known: checks, output, reply, user)*",
+        "*bad.prompt.yaml:19:*turn 2 is the last turn and has a fixed 'reply': the model must answer the last turn*",
+        "*bad.prompt.yaml:21:*'expected' describes a single answer and cannot be used with 'turns': give the turn it is about its own checks*",
+        "*bad.prompt.yaml:25:*'output' describes a single answer and cannot be used with 'turns': give each answered turn its own output*",
+        "*bad.prompt.yaml:27:*a turn with a fixed 'reply' is not answered by the model, so it takes no 'output'*",
     ])
 
 
