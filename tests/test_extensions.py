@@ -326,10 +326,10 @@ def test_the_example_validates_only_with_its_conftest(cli_project: Path, capsys:
         shutil.copytree(ROOT / name, cli_project / name)
     for name in ("pyproject.toml", "conftest.py"):
         shutil.copy(ROOT / name, cli_project / name)
-    assert run_validate(capsys, "prompts", "cases") == (0, ["2 files checked: no problems"], "")
+    assert run_validate(capsys, "prompts", "cases") == (0, ["4 files checked: no problems"], "")
     (cli_project / "conftest.py").unlink()
     code, lines, _ = run_validate(capsys, "prompts", "cases")
-    assert code == 1 and lines[-1] == "2 files checked: 1 with problems (4 errors)"
+    assert code == 1 and lines[-1] == "4 files checked: 1 with problems (4 errors)"
     assert all("unknown check type 'bold-decisions'" in line for line in lines[:-1])
 
 
