@@ -153,7 +153,7 @@ def plan_items(
                     pass_rate=_first(case.pass_rate, spec.pass_rate, settings.pass_rate),
                     xfail_reason=case.xfail.get(target.label, case.xfail.get("*")),
                     skip_reason=case.skip_reason,
-                    markers=_markers(spec.tags + case.tags),
+                    markers=_markers([*spec.tags, *case.tags]),
                     turns=turns,
                 )
             )
@@ -311,7 +311,7 @@ def _render_case(
     if case.expected is not None and "expected" not in variables:
         variables = {**case.vars, "expected": case.expected}
     messages = thread_messages(spec, variables)  # raises TemplateError
-    checks: list[CheckSpec | CheckGroup] = [_render_check(c, variables) for c in spec.checks + case.checks]
+    checks: list[CheckSpec | CheckGroup] = [_render_check(c, variables) for c in [*spec.checks, *case.checks]]
     if not case.expects_error:
         # Constraints describe a real answer; an expected error object is judged by the error rule alone.
         checks += [_render_check(c, variables) for c in project_constraints + spec.constraints]
