@@ -169,3 +169,22 @@ def test_items_the_plan_skips_make_no_calls(tmp_path: Path, skip_reason: str) ->
     plan.skip_reason = skip_reason
     runner = engine(settings)
     assert list(runner.requests([plan])) == []
+
+
+def test_the_items_of_a_prompt_share_its_model_target_and_their_case_context(tmp_path: Path) -> None:
+    # Every item used to hold its own copy of these, ~830 bytes each kept to the end of the
+    # session: 80 MB of a 100,000-item replay's peak (docs/benchmarks.md, rss3).
+    path = tmp_path / "prompts" / "greet.prompt.yaml"
+    path.parent.mkdir()
+    path.write_text(PROMPT.format(model="echo", extra="").replace("  - name: Ada\n", "  - name: Ada\n  - name: Bob\n"), encoding="utf-8")
+    settings = Settings(rootdir=tmp_path)
+    (ada, bob), _ = plan_file(Catalog(settings), path, [])
+    assert ada.target is bob.target
+    assert ada.context.phrases is bob.context.phrases
+    assert ada.context.case_vars is ada.case.vars and dict(bob.context.case_vars) == {"name": "Bob"}
+    assert ada.markers == bob.markers == []
+    # Cases without checks, tags, expected failures or simulated tools share one empty of each.
+    assert ada.case.xfail is bob.case.xfail and ada.case.tool_results is bob.case.tool_results
+    assert ada.case.checks == ada.case.tags == () and not ada.case.xfail
+    assert [plan.messages for plan in (ada, bob)] == [(("user", "Say hello to Ada."),), (("user", "Say hello to Bob."),)]
+    assert [run_one(settings, plan).status for plan in (ada, bob)] == ["pass", "pass"]

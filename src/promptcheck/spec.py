@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Callable, Literal, Mapping
 
 TemplateSyntax = Literal["jinja", "nunjucks"]
@@ -190,19 +192,29 @@ class Turn:
     answers_prompt: bool = False
 
 
+# A case's empty checks, tags, expected failures and simulated tools: most cases (a GitHub
+# Models row, a promptfoo test) have none, and an empty list or dict of their own per case was
+# ~240 bytes held to the end of a session (docs/benchmarks.md, rss3). Read-only, so shareable.
+NOTHING: Mapping[str, Any] = MappingProxyType({})
+
+
+def _nothing() -> Mapping[str, Any]:
+    return NOTHING  # a factory only because dataclasses refuse an unhashable default
+
+
 @dataclass
 class Case:
     id: str
     vars: dict[str, Any] = field(default_factory=dict)
     expected: str | None = None
-    checks: list[CheckSpec | CheckGroup] = field(default_factory=list)
+    checks: Sequence[CheckSpec | CheckGroup] = ()
     repeat: int | None = None
     pass_rate: float | None = None
     threshold: float | None = None  # promptfoo test-level threshold over the weighted score
     reference_output: ReferenceAnswer | None = None  # the answer the ``reference`` provider returns
-    xfail: dict[str, str] = field(default_factory=dict)  # model label (or "*") -> reason
+    xfail: Mapping[str, str] = field(default_factory=_nothing)  # model label (or "*") -> reason
     description: str | None = None
-    tags: list[str] = field(default_factory=list)
+    tags: Sequence[str] = ()
     explicit_id: bool = False  # derived ids may be disambiguated, explicit ones may not
     location: Location | None = None
     models: list[str] | None = None  # this case's own models (raw names, as in PromptSpec.models)
@@ -215,7 +227,7 @@ class Case:
     turns: list[Turn] = field(default_factory=list)
     # Simulated tools (engine/toolsim.py): tool name -> the result the model gets back (a fixed
     # value, or "python:module:function"); the loop runs up to max_tool_rounds extra calls.
-    tool_results: dict[str, Any] = field(default_factory=dict)
+    tool_results: Mapping[str, Any] = field(default_factory=_nothing)
     max_tool_rounds: int | None = None
 
     @property

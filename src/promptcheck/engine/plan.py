@@ -117,12 +117,19 @@ def plan_items(
     types); raises SpecErrors naming each case that cannot render."""
     errors: list[SpecError] = []
     plans: list[ItemPlan] = []
+    # Made once per model and prompt, not per case: the items of a model share one target (and
+    # the phrases their contexts), which every item held a copy of to the end of the session.
+    targets_by_label: dict[str, ModelTarget] = {}
+    phrases = {k: tuple(v) for k, v in settings.phrases.items()}
     for case in spec.cases:
-        targets = [spec_target(spec, raw, settings) for raw in model_labels(spec, settings, case)]
+        targets = [
+            targets_by_label.get(raw) or targets_by_label.setdefault(raw, spec_target(spec, raw, settings))
+            for raw in model_labels(spec, settings, case)
+        ]
         unrenderable = None
         turns: tuple[TurnPlan, ...] = ()
         try:
-            messages, case_checks, context = _render_case(spec, case, project_constraints, settings, checks)
+            messages, case_checks, context = _render_case(spec, case, project_constraints, settings, checks, phrases)
             messages, parts = _render_parts(spec, messages, context)
             turns = tuple(_render_turn(spec, case, turn, case_checks, context, project_constraints) for turn in case.turns)
             if case.turns and case.turns[0].answers_prompt:
@@ -143,7 +150,7 @@ def plan_items(
                     messages=messages,
                     parts=parts,
                     checks=case_checks,
-                    context=replace(context, model_extension=_ref_extension(spec, target), tools=tools),
+                    context=_for_model(context, _ref_extension(spec, target), tools),
                     unrenderable=unrenderable,
                     response_format=_response_format(spec, target),
                     tools=tools,
@@ -154,7 +161,7 @@ def plan_items(
                     pass_rate=_first(case.pass_rate, spec.pass_rate, settings.pass_rate),
                     xfail_reason=case.xfail.get(target.label, case.xfail.get("*")),
                     skip_reason=case.skip_reason,
-                    markers=list(dict.fromkeys(spec.tags + case.tags)),
+                    markers=_markers([*spec.tags, *case.tags]),
                     turns=turns,
                 )
             )
@@ -217,7 +224,9 @@ def _with_response_schemas(plans: list[ItemPlan], errors: list[SpecError]) -> li
     for plan in plans:
         problem = _response_schema_problem(plan.checks, plan.response_format, plan.target, plan.spec)
         if problem is None:
-            plan.context = replace(plan.context, response_schema=response_schema(plan.response_format))
+            schema = response_schema(plan.response_format)
+            if schema is not plan.context.response_schema:  # else the case's context stays shared
+                plan.context = replace(plan.context, response_schema=schema)
             kept.append(plan)
         elif str(problem) not in seen:  # one error per check and model, not per case
             seen.add(str(problem))
@@ -284,14 +293,33 @@ def _first(*values: float | None) -> float:
     return next(v for v in values if v is not None)  # type: ignore[return-value]
 
 
+def _for_model(context: CheckContext, extension: FormatExtension | None, tools: tuple[Mapping[str, Any], ...]) -> CheckContext:
+    """The case's context as one model's item sees it; the case's own when nothing differs (one
+    context per item was ~200 bytes held to the end of the session)."""
+    if extension is context.model_extension and tools == context.tools:
+        return context
+    return replace(context, model_extension=extension, tools=tools)
+
+
+_NO_MARKERS: list[str] = []
+
+
+def _markers(tags: list[str]) -> list[str]:
+    # Most items have no tags: they share one empty list (nothing appends to an item's markers).
+    return list(dict.fromkeys(tags)) if tags else _NO_MARKERS
+
+
 def _render_case(
-    spec: PromptSpec, case: Case, project_constraints: list[CheckSpec], settings: Settings, registry: CheckRegistry | None
+    spec: PromptSpec, case: Case, project_constraints: list[CheckSpec], settings: Settings, registry: CheckRegistry | None,
+    phrases: Mapping[str, tuple[str, ...]],
 ) -> tuple[tuple[tuple[str, str], ...], list[CheckSpec | CheckGroup], CheckContext]:
-    variables: dict[str, Any] = dict(case.vars)
-    if case.expected is not None:
-        variables.setdefault("expected", case.expected)
+    # The case's own variables unless `expected` joins them: a copy per item was held to the end
+    # of the session by its context. Nothing writes to them (render and the checks only read).
+    variables: dict[str, Any] = case.vars
+    if case.expected is not None and "expected" not in variables:
+        variables = {**case.vars, "expected": case.expected}
     messages = thread_messages(spec, variables)  # raises TemplateError
-    checks: list[CheckSpec | CheckGroup] = [_render_check(c, variables, spec.template_syntax) for c in spec.checks + case.checks]
+    checks: list[CheckSpec | CheckGroup] = [_render_check(c, variables, spec.template_syntax) for c in [*spec.checks, *case.checks]]
     if not case.expects_error:
         # Constraints describe a real answer; an expected error object is judged by the error rule alone.
         checks += [_render_check(c, variables, spec.template_syntax) for c in project_constraints + spec.constraints]
@@ -305,7 +333,7 @@ def _render_case(
         error_json=spec.error_json,
         expects_error=case.expects_error,
         messages=messages,
-        phrases={k: tuple(v) for k, v in settings.phrases.items()},
+        phrases=phrases,
         base_dir=str(settings.rootdir / spec.path.rsplit("/", 1)[0]) if "/" in spec.path else str(settings.rootdir),
         registry=registry,
     )

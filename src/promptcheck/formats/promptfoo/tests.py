@@ -260,7 +260,7 @@ def conversation_turns(cases: list[Case], threads: list[str]) -> list[Case]:
         case.vars.setdefault("_conversation", [])
         provider = case.extension.provider if isinstance(case.extension, PromptfooTestOptions) else None
         key = json.dumps([thread, provider], sort_keys=True, default=str)
-        turn = Turn(user=None, checks=case.checks, vars=case.vars, location=case.location, reference_output=case.reference_output)
+        turn = Turn(user=None, checks=list(case.checks), vars=case.vars, location=case.location, reference_output=case.reference_output)
         if key in merged:
             merged[key].turns.append(turn)
             continue
