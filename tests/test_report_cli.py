@@ -310,13 +310,16 @@ def test_report_dir_defaults_to_the_pyproject_setting(report_dir: Path, tmp_path
     assert code == 0 and BASE_ID in out
 
 
-def test_cli_as_a_subprocess(report_dir: Path) -> None:
+def test_cli_as_a_subprocess(report_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The console script ends the process without freeing what diff built (cli.run): its whole
+    # output must still arrive, through a pipe, as main() prints it in-process.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run(
-        [sys.executable, "-m", "promptcheck.cli", "diff", BASE_ID, CUR_ID, "--report-dir", str(report_dir)],
+        [sys.executable, "-m", "promptcheck.cli", "diff", BASE_ID, CUR_ID, "--report-dir", str(report_dir), "--diffs"],
         capture_output=True, text=True, env=env, timeout=60,
     )
     assert done.returncode == 1 and "REGRESSION" in done.stdout and done.stderr == ""
+    assert done.stdout == run_cli(capsys, "diff", BASE_ID, CUR_ID, "--report-dir", str(report_dir), "--diffs")[1]
     done = subprocess.run(
         [sys.executable, "-m", "promptcheck.cli", "diff", "nope", CUR_ID, "--report-dir", str(report_dir)],
         capture_output=True, text=True, env=env, timeout=60,

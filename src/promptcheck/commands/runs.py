@@ -155,6 +155,7 @@ def _diff(args: argparse.Namespace, spec: list[str], current_ref: str) -> int:
     baseline = _baseline(spec[0] if spec else None, args, current, load=load_heads)
     history = recent_statuses(args.report_dir, current, known=baseline.statuses if baseline else None)
     comparison = compare(baseline, current, alpha=args.alpha, history=history)
+    args.keep_alive = (current, baseline, comparison)  # the console script exits without freeing them (cli.run)
     if args.diffs and args.format == "text":
         with_texts(comparison.of("regression")[: args.limit] + comparison.of("fix")[: args.limit], current, baseline)
     if args.format == "json":
