@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from fakellm import FakeLLM, describe_images, two_provider_pyproject
+from liveproject import run_record
 
 QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:benchmark")
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))  # 72 bytes: only the signature matters to anyone here
@@ -107,6 +108,19 @@ def test_a_cassette_shows_each_image_by_hash_and_never_holds_its_bytes(project: 
             {"type": "image", "url": REMOTE},
         ]
         assert f"{{type: image, url: '{REMOTE}'}}" in text or f"{{type: image, url: {REMOTE}}}" in text  # one line each
+
+
+def test_the_run_record_and_the_report_show_where_each_image_was_sent(project: pytest.Pytester) -> None:
+    result = project.runpytest(*QUIET, "--record-mode=new")
+    result.assert_outcomes(passed=2)
+    png, gif = (hashlib.sha256(data).hexdigest()[:12] for data in (PNG, GIF))
+    shown = f"Describe Tom.\n[image: img/cat.png, image/png, 72 bytes, sha256 {png}]\n" \
+            f"[image: a data: URI, image/gif, 16 bytes, sha256 {gif}]\n[image: {REMOTE}]"
+    for item in run_record(project.path, result).items:
+        assert item.messages == (("system", "You describe pictures."), ("user", shown))
+    data = "".join(p.read_text(encoding="utf-8") for p in (project.path / "reports").glob("*-data/*.js"))
+    assert json.dumps(shown, ensure_ascii=False) in data  # the rendered prompt of each item's details
+    assert base64.b64encode(PNG).decode() not in data
 
 
 def test_the_same_image_under_another_path_replays_and_a_changed_image_misses(project: pytest.Pytester, fake_llm: FakeLLM) -> None:

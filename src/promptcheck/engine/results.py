@@ -13,7 +13,7 @@ from promptcheck.checks import evaluate
 from promptcheck.engine.grading import GradedAnswer, Grades, GradedTurn
 from promptcheck.engine.plan import ItemPlan
 from promptcheck.providers.base import ProviderResponse
-from promptcheck.providers.parts import Parts, canonical_parts
+from promptcheck.providers.parts import Parts, canonical_parts, shown_messages
 from promptcheck.runs.record import CheckResult, ItemResult, RecordedToolCall, Sample, Status, TurnResult
 
 
@@ -63,7 +63,7 @@ def item_result(
         case_id=plan.case_id,
         model=plan.target.label,
         messages_hash=messages_hash(plan.messages, plan.parts),
-        messages=plan.messages,
+        messages=shown_messages(plan.messages, plan.parts),
         answer=first.response.text if first else None,
         tool_calls=recorded_calls(first.response) if first else (),
         score=first.evaluation.score if first else None,

@@ -55,6 +55,25 @@ def joined_text(parts: tuple[ContentPart, ...]) -> str:
     return "\n".join(p.text for p in parts if p.type == TEXT)
 
 
+def shown_messages(messages: tuple[tuple[str, str], ...], parts: Parts) -> tuple[tuple[str, str], ...]:
+    """The messages as a person reading a run should see them: a message with images gets a line
+    per image where it stood (never its bytes), so the report's rendered prompt says it was sent."""
+    if not parts:
+        return messages
+    shown = list(messages)
+    for index, message_parts in parts:
+        if index < len(shown):
+            shown[index] = (shown[index][0], "\n".join(p.text if p.type == TEXT else _described(p) for p in message_parts))
+    return tuple(shown)
+
+
+def _described(part: ContentPart) -> str:
+    if part.url:
+        return f"[image: {part.url}]"
+    where = f"{part.source}, " if part.source else ""
+    return f"[image: {where}{part.media_type}, {len(part.data):,} bytes, sha256 {part.sha256[:12]}]"
+
+
 def canonical_parts(parts: Parts) -> list[list[Any]]:
     return [[index, [p.canonical() for p in message]] for index, message in parts]
 
