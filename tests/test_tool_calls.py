@@ -3,12 +3,10 @@ openai and anthropic SDKs to the loopback fake, recorded, replayed offline and c
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from fakellm import FakeLLM, two_provider_pyproject
+from liveproject import run_record
 
-from promptcheck.runs.reading import load_run
 
 TOOLS = """\
 tools:
@@ -77,9 +75,6 @@ def agent_project(pytester: pytest.Pytester, fake: FakeLLM) -> pytest.Pytester:
     return pytester
 
 
-def latest_record(project: pytest.Pytester) -> Path:
-    return max((project.path / "reports" / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
-
 
 @pytest.mark.usefixtures("fake_api_keys")
 def test_tools_reach_both_sdks_and_their_calls_are_checked_recorded_and_replayed(pytester: pytest.Pytester, fake_llm: FakeLLM) -> None:
@@ -100,7 +95,7 @@ def test_tools_reach_both_sdks_and_their_calls_are_checked_recorded_and_replayed
     assert sent["anthropic"]["tools"][1]["name"] == "issue_refund" and "description" not in sent["anthropic"]["tools"][1]
     assert sent["anthropic"]["tool_choice"] == {"type": "auto"}
 
-    record = load_run(latest_record(project))
+    record = run_record(project.path, result)
     refund = {i.model: i for i in record.items if i.case_id == "refund"}
     assert [(c.name, c.arguments) for c in refund["claude"].tool_calls] == [
         ("lookup_order", '{"order_id": "A1"}'), ("issue_refund", '{"order_id": "A1", "amount": 5}')]
@@ -121,7 +116,7 @@ def test_tools_reach_both_sdks_and_their_calls_are_checked_recorded_and_replayed
     for model in ("gpt", "claude"):
         replayed.stdout.fnmatch_lines([line.replace("{model}", model).replace("{source}", "replayed from cassette") for line in WRONG_TOOL_FAILURE])
     assert len(fake_llm.requests) == calls
-    again = load_run(latest_record(project))
+    again = run_record(project.path, replayed)
     assert {i.key: i.tool_calls for i in again.items} == {i.key: i.tool_calls for i in record.items}
 
 

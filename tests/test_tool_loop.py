@@ -3,12 +3,9 @@ round by round and replayed offline."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from fakellm import FakeLLM, two_provider_pyproject
-
-from promptcheck.runs.reading import load_run
+from liveproject import run_record
 
 AGENT = """\
 name: Support agent
@@ -68,9 +65,6 @@ def project(pytester: pytest.Pytester, fake: FakeLLM) -> pytest.Pytester:
     return pytester
 
 
-def latest_record(pytester: pytest.Pytester) -> Path:
-    return max((pytester.path / "reports" / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
-
 
 @pytest.mark.usefixtures("fake_api_keys")
 def test_the_agent_loop_runs_recorded_round_by_round_and_replays_offline(pytester: pytest.Pytester, fake_llm: FakeLLM) -> None:
@@ -92,7 +86,7 @@ def test_the_agent_loop_runs_recorded_round_by_round_and_replays_offline(pyteste
     assert (use["type"], use["name"], use["input"]) == ("tool_use", "lookup_order", {"order_id": "A1"})
     assert last_anthropic[2]["content"] == [{"type": "tool_result", "tool_use_id": use["id"], "content": 'broken on arrival; call issue_refund with {"order_id": "A1", "amount": 5}'}]
 
-    record = load_run(latest_record(agent))
+    record = run_record(agent.path, result)
     loop = [i for i in record.items if i.case_id == "refund-loop" and i.model == "claude"][0]
     assert [c.name for c in loop.tool_calls] == ["lookup_order", "issue_refund"]
     assert loop.answer == 'tool results: {"refunded": 5}'
@@ -105,7 +99,7 @@ def test_the_agent_loop_runs_recorded_round_by_round_and_replays_offline(pyteste
     replayed = agent.runpytest("--record-mode=none", "-n", "2")
     replayed.assert_outcomes(passed=6, failed=2)
     assert len(fake_llm.requests) == calls
-    again = {i.key: (i.status, i.answer, i.tool_calls) for i in load_run(latest_record(agent)).items}
+    again = {i.key: (i.status, i.answer, i.tool_calls) for i in run_record(agent.path, replayed).items}
     assert again == {i.key: (i.status, i.answer, i.tool_calls) for i in record.items}
 
 

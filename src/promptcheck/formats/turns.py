@@ -58,11 +58,10 @@ def _turn(item: dict[str, Any], problems: Problems, at: Location, index: int) ->
     if unknown:
         problems.error(f"unknown key(s) in turn: {', '.join(unknown)} (known: {', '.join(sorted(TURN_KEYS))})", at)
     user = item.get("user")
-    if user is None and index == 0 and item.get("reply") is None:
-        # The model answers the prompt's own messages first (checked when the case is planned).
-        return Turn(user=None, checks=list(parse_checks(item.get("checks"), problems, problems.at_key(item, "checks"), "checks")),
-                    location=at, reference_output=parse_output(item, problems), answers_prompt=True)
-    if not isinstance(user, str):
+    # The first turn may leave it out: the model answers the prompt's own messages (whether they
+    # end with the user's is checked when the case is planned).
+    answers_prompt = user is None and index == 0 and item.get("reply") is None
+    if not isinstance(user, str) and not answers_prompt:
         problems.error(f"a turn needs 'user': the user's message as text, got {type_name(user)}", at)
         return None
     reply = item.get("reply")
@@ -73,4 +72,5 @@ def _turn(item: dict[str, Any], problems: Problems, at: Location, index: int) ->
     for key in ("checks", "output"):
         if reply is not None and item.get(key):
             problems.error(f"a turn with a fixed 'reply' is not answered by the model, so it takes no '{key}'", problems.at_key(item, key))
-    return Turn(user=user, checks=list(checks), reply=reply, location=at, reference_output=parse_output(item, problems))
+    return Turn(user=user, checks=list(checks), reply=reply, location=at, reference_output=parse_output(item, problems),
+                answers_prompt=answers_prompt)
