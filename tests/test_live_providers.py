@@ -236,7 +236,9 @@ def test_exitfirst_stops_issuing_calls_after_the_first_failure(live_project: Pro
         text = echo_last_user_message(kind, body)
         if "Person00" in text:
             return "no name here"  # fails at once
-        live_project.fake._stopping.wait(0.2)  # the others are slow, so they are still in flight
+        # The others are slow, so they are still in flight when -x stops the run: long enough that
+        # a loaded machine's item loop reaches the failure first (0.2 s once let 4 more calls start).
+        live_project.fake._stopping.wait(2.0)
         return text
 
     live_project.fake.responder = answer
